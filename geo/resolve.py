@@ -1,0 +1,310 @@
+"""Resolution: choose, for each toponym, the gazetteer entry the article means.
+
+Each distinct name in a document gets one reading (one sense per name per
+document), scored as
+
+    prior (population, kind of feature, how the name matched)
+    + the countries and provinces the article is about (its other toponyms)
+    + the dateline ("TASHKENT, Uzbekistan -" sets the scene)
+    + a qualifier right after the name ("Alexandria, Louisiana")
+    + closeness to the article's other places (spatial coherence)
+
+in two passes: the first ranks by prior alone to learn what the article is
+about, the second uses that context. Scores become a confidence in [0, 1]
+with a softmax over the candidates, and the runners-up are kept as
+alternatives the user may pick instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from geo.cache import CorrectionStore
+from geo.gazetteer import ABBR, NAME, Gazetteer, prior
+from geo.geocoders import haversine_km
+from geo.model import Alternative, Candidate, Feature, Mention, MentionKind
+from geo.names import normalize
+
+W_COUNTRY = 1.6
+W_ADMIN = 1.0
+W_DATELINE = 0.8
+W_QUALIFIER = 4.0
+W_SPATIAL = 0.8
+SPATIAL_SCALE_KM = 1000.0
+TEMPERATURE = 0.6
+MAX_ALTERNATIVES = 3
+ADMIN_WORDS = frozenset("province state region oblast governorate county prefecture department district "
+                        "territory canton voivodeship".split())
+DATELINE = re.compile(
+    r"^\s*(?P<place>[A-Z][A-Z.'’\- ]{1,40}?)(?:\s*,\s*(?P<qualifier>[A-Z][A-Za-z.'’\- ]{1,40}?))?"
+    r"\s*(?:\([^)\n]{1,40}\)\s*)?[–—-]{1,2}\s"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Toponym:
+    """A recognised (or caller-given) span to resolve."""
+
+    start: int
+    end: int
+    text: str
+    label: str = "GPE"
+    kind: MentionKind = MentionKind.TOPONYM
+    sentence_start: int = 0
+    sentence_end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Dateline:
+    place: str
+    qualifier: str
+    end: int
+
+
+def find_dateline(text: str) -> Dateline | None:
+    """The wire-style dateline at the start of an article, if any."""
+    match = DATELINE.match(text[:200])
+    if not match:
+        return None
+    return Dateline(match["place"].strip(), (match["qualifier"] or "").strip(), match.end())
+
+
+@dataclass
+class _Name:
+    """All mentions of one normalised name, resolved together."""
+
+    norm: str
+    toponyms: list[Toponym]
+    candidates: list[tuple[Candidate, int]]
+    qualifiers: list[list[Candidate]]
+    admin_word: bool = False
+
+
+class Resolver:
+    """Context-aware ranking of candidates; stateless between documents."""
+
+    def __init__(self, gazetteer: Gazetteer, corrections: CorrectionStore | None = None) -> None:
+        self.gazetteer = gazetteer
+        self.corrections = corrections
+
+    def resolve(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]],
+                ) -> tuple[list[Mention], str]:
+        """Mentions for ``toponyms`` (same order) and the document's context key for corrections."""
+        names = self._group(text, toponyms, candidates)
+        dateline = find_dateline(text)
+        dateline_cands = self._dateline_candidates(dateline, candidates)
+
+        first = {norm: self._rank(n, {}, {}, None, dateline_cands) for norm, n in names.items()}
+        countries, admins, centroid = self._context(names, first)
+        dateline_cc = _dateline_country(dateline_cands)
+        if dateline_cc:
+            countries[dateline_cc] = max(countries.get(dateline_cc, 0.0), 1.0)
+        context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
+
+        mentions_by_span: dict[tuple[int, int], Mention] = {}
+        for norm, name in names.items():
+            own_countries = _without(countries, first[norm], name)
+            ranked = self._rank(name, own_countries, admins, centroid, dateline_cands)
+            mentions = self._mentions(name, ranked, context_key)
+            for t, m in zip(name.toponyms, mentions, strict=True):
+                mentions_by_span[(t.start, t.end)] = m
+        out = []
+        for t in toponyms:
+            m = mentions_by_span.get((t.start, t.end))
+            out.append(m if m is not None else _mention(t, None, 0.0, ()))
+        return out, context_key
+
+    # -- grouping and context -------------------------------------------------------------
+    def _group(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]]) -> dict[str, _Name]:
+        names: dict[str, _Name] = {}
+        by_start = {t.start: t for t in toponyms}
+        for t in toponyms:
+            norm = normalize(t.text)
+            if not norm:
+                continue
+            name = names.get(norm)
+            if name is None:
+                found = candidates.get(t.text)
+                if found is None:
+                    found = candidates.get(norm, [])
+                kinds = {c.key: k for c, k in self.gazetteer.lookup_with_kind(t.text)}
+                name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
+                names[norm] = name
+            name.toponyms.append(t)
+            qualifier = self._qualifier(text, t, by_start, candidates)
+            if qualifier:
+                name.qualifiers.append(qualifier)
+            following = text[t.end:t.end + 16].split()
+            if following and following[0].lower().strip(".,;") in ADMIN_WORDS:
+                name.admin_word = True
+        return names
+
+    def _qualifier(self, text: str, t: Toponym, by_start: dict[int, Toponym],
+                   candidates: dict[str, list[Candidate]]) -> list[Candidate]:
+        """Readings of the Y in "X, Y" (the next toponym after a comma), if any."""
+        gap = re.match(r"\s*,\s*", text[t.end:t.end + 6])
+        if not gap:
+            return []
+        nxt = by_start.get(t.end + gap.end())
+        if nxt is None:
+            return []
+        return [c for c in (candidates.get(nxt.text) or self.gazetteer.lookup(nxt.text))
+                if c.feature in (Feature.COUNTRY, Feature.ADMIN1, Feature.ADMIN2)]
+
+    def _dateline_candidates(self, dateline: Dateline | None,
+                             candidates: dict[str, list[Candidate]]) -> list[Candidate]:
+        if dateline is None:
+            return []
+        found = candidates.get(dateline.place) or self.gazetteer.lookup(dateline.place)
+        if dateline.qualifier:
+            qualifiers = self.gazetteer.lookup(dateline.qualifier)
+            qualified = [c for c in found if any(_inside(c, q) for q in qualifiers)]
+            if qualified:
+                return qualified
+        return sorted(found, key=prior, reverse=True)[:1]
+
+    @staticmethod
+    def _context(names: dict[str, _Name], first: dict[str, list[tuple[Candidate, float]]]
+                 ) -> tuple[dict[str, float], dict[str, float], tuple[float, float] | None]:
+        """Country and province weights (0..1) and the centroid of confident local places."""
+        countries: Counter[str] = Counter()
+        admins: Counter[str] = Counter()
+        points: list[tuple[float, float, float]] = []
+        for norm, ranked in first.items():
+            if not ranked:
+                continue
+            top, confidence = ranked[0]
+            count = len(names[norm].toponyms)
+            weight = count * confidence
+            if top.country_code:
+                countries[top.country_code] += weight * (1.0 if top.feature is Feature.COUNTRY else 0.5)
+            if top.feature is Feature.ADMIN1:
+                admins[top.admin1] += weight
+            elif top.admin1:
+                admins[top.admin1] += 0.5 * weight
+            if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > 0.6:
+                points.append((top.lat, top.lon, weight))
+        centroid = None
+        if points:
+            total = sum(w for *_, w in points)
+            centroid = (sum(la * w for la, _, w in points) / total, sum(lo * w for _, lo, w in points) / total)
+        return _scaled(countries), _scaled(admins), centroid
+
+    # -- ranking -------------------------------------------------------------------------
+    def _rank(self, name: _Name, countries: dict[str, float], admins: dict[str, float],
+              centroid: tuple[float, float] | None, dateline: list[Candidate]) -> list[tuple[Candidate, float]]:
+        cands = self._plausible(name)
+        if not cands:
+            return []
+        scores = []
+        for c, kind in cands:
+            score = prior(c, kind)
+            score += W_COUNTRY * countries.get(c.country_code, 0.0)
+            score += W_ADMIN * admins.get(c.admin1, 0.0) if c.feature is not Feature.ADMIN1 else 0.0
+            if dateline:
+                if any(c.key == d.key for d in dateline):
+                    score += 2 * W_DATELINE
+                elif any(c.country_code and c.country_code == d.country_code for d in dateline):
+                    score += W_DATELINE
+            if name.qualifiers and any(_inside(c, q) for quals in name.qualifiers for q in quals):
+                score += W_QUALIFIER
+            if centroid is not None and c.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2):
+                km = haversine_km(c.lat, c.lon, *centroid)
+                score += W_SPATIAL * math.exp(-km / SPATIAL_SCALE_KM)
+            scores.append(score)
+        top = max(scores)
+        weights = [math.exp((s - top) / TEMPERATURE) for s in scores]
+        total = sum(weights)
+        ranked = sorted(((c, w / total) for (c, _), w in zip(cands, weights, strict=True)),
+                        key=lambda cw: -cw[1])
+        return ranked
+
+    @staticmethod
+    def _plausible(name: _Name) -> list[tuple[Candidate, int]]:
+        """Drop a province when a same-named town of it is there, unless the text says "province"."""
+        cands = name.candidates
+        if name.admin_word:
+            admins = [ck for ck in cands if ck[0].feature is Feature.ADMIN1]
+            return admins or cands
+        towns = {c.admin1 for c, _ in cands if c.feature is Feature.CITY}
+        return [(c, k) for c, k in cands
+                if not (c.feature is Feature.ADMIN1 and c.admin1 in towns and k != ABBR)]
+
+    def _mentions(self, name: _Name, ranked: list[tuple[Candidate, float]], context: str) -> list[Mention]:
+        correction = None
+        if self.corrections is not None:
+            correction = self.corrections.get(name.norm, context) or self.corrections.get(name.norm, "*")
+        alternatives = tuple(Alternative(c, round(p, 4)) for c, p in ranked[1:1 + MAX_ALTERNATIVES])
+        if correction is not None:
+            alternatives = tuple(Alternative(c, round(p, 4)) for c, p in ranked[:1 + MAX_ALTERNATIVES]
+                                 if correction.candidate is None or c.key != correction.candidate.key)
+            return [_mention(t, correction.candidate, 1.0, alternatives[:MAX_ALTERNATIVES], corrected=True)
+                    for t in name.toponyms]
+        if not ranked:
+            return [_mention(t, None, 0.0, ()) for t in name.toponyms]
+        best, p = ranked[0]
+        return [_mention(t, best, round(p, 4), alternatives) for t in name.toponyms]
+
+
+def resolve_demonyms(gazetteer: Gazetteer, toponyms: Iterable[Toponym]) -> list[Mention]:
+    """Demonyms resolve to their country ("Afghan" -> Afghanistan), or stay unresolved."""
+    out = []
+    for t in toponyms:
+        country = gazetteer.demonym(t.text) or _country_by_stem(gazetteer, t.text)
+        out.append(_mention(t, country, 0.9 if country else 0.0, ()))
+    return out
+
+
+def _country_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:
+    norm = normalize(word)
+    for stem in (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else ""):
+        if len(stem) >= 4:
+            for c in gazetteer.lookup(stem, include_abbreviations=False):
+                if c.feature in (Feature.COUNTRY, Feature.REGION):
+                    return c
+    return None
+
+
+def _mention(t: Toponym, candidate: Candidate | None, confidence: float,
+             alternatives: tuple[Alternative, ...], corrected: bool = False) -> Mention:
+    return Mention(start=t.start, end=t.end, text=t.text, label=t.label, kind=t.kind,
+                   sentence_start=t.sentence_start, sentence_end=t.sentence_end, candidate=candidate,
+                   confidence=confidence, alternatives=alternatives, corrected=corrected)
+
+
+def _inside(c: Candidate, container: Candidate) -> bool:
+    """Whether ``c`` lies in ``container`` (a country or province), by codes."""
+    if container.feature is Feature.COUNTRY:
+        return bool(c.country_code) and c.country_code == container.country_code and c.key != container.key
+    if container.feature is Feature.ADMIN1:
+        return bool(c.admin1) and c.admin1 == container.admin1 and c.key != container.key
+    return False
+
+
+def _dateline_country(dateline: list[Candidate]) -> str:
+    return dateline[0].country_code if dateline else ""
+
+
+def _scaled(weights: Counter[str]) -> dict[str, float]:
+    top = max(weights.values(), default=0.0)
+    return {k: v / top for k, v in weights.items()} if top > 0 else {}
+
+
+def _without(countries: dict[str, float], own: list[tuple[Candidate, float]], name: _Name) -> dict[str, float]:
+    """Country weights less what this name itself contributed (a name must not vote for itself)."""
+    if not own or own[0][0].feature is not Feature.COUNTRY:
+        return countries
+    if len(name.candidates) <= 1:
+        return countries
+    reduced = defaultdict(float, countries)
+    reduced[own[0][0].country_code] *= 0.5
+    return dict(reduced)
+
+
+def with_candidate(mention: Mention, candidate: Candidate | None) -> Mention:
+    """A copy of ``mention`` read as ``candidate`` (used when the user corrects it)."""
+    return replace(mention, candidate=candidate, confidence=1.0 if candidate else 0.0, corrected=True)
