@@ -19,8 +19,19 @@ from geo.model import Alternative, Candidate, Excerpt, Feature, Mention, Mention
 from geo.pipeline import Engine, InputTooLarge, default_engine
 
 __all__ = [
-    "Alternative", "Candidate", "Engine", "Excerpt", "Feature", "InputTooLarge", "Mention", "MentionKind",
-    "Place", "Result", "default_engine", "parse", "resolve",
+    "Alternative",
+    "Candidate",
+    "Engine",
+    "Excerpt",
+    "Feature",
+    "InputTooLarge",
+    "Mention",
+    "MentionKind",
+    "Place",
+    "Result",
+    "default_engine",
+    "parse",
+    "resolve",
 ]
 
 

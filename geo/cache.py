@@ -49,8 +49,7 @@ class _SQLiteStore:
         log.warning(self.problem)
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                              check_same_thread=False)
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
@@ -127,8 +126,11 @@ class GeocodeCache(_SQLiteStore):
             self.stats.misses += 1
             return None
         try:
-            row = self._con().execute("SELECT answer FROM geocode WHERE geocoder=? AND query=?",
-                                      (geocoder, query)).fetchone()
+            row = (
+                self._con()
+                .execute("SELECT answer FROM geocode WHERE geocoder=? AND query=?", (geocoder, query))
+                .fetchone()
+            )
         except sqlite3.Error as exc:
             self._disable(exc)
             row = None
@@ -190,8 +192,10 @@ class CorrectionStore(_SQLiteStore):
         if self.problem:
             raise OSError(f"corrections cannot be saved: {self.problem}")
         with self._write() as con:
-            con.execute("INSERT OR REPLACE INTO corrections VALUES (?,?,?,?,?)",
-                        (normalize(name), context, name, choice, time.time()))
+            con.execute(
+                "INSERT OR REPLACE INTO corrections VALUES (?,?,?,?,?)",
+                (normalize(name), context, name, choice, time.time()),
+            )
 
     def remove(self, name: str, context: str) -> None:
         if not self.problem:
@@ -201,8 +205,11 @@ class CorrectionStore(_SQLiteStore):
     def get(self, name: str, context: str) -> Correction | None:
         if self.problem:
             return None
-        row = self._con().execute("SELECT display, choice FROM corrections WHERE name=? AND context=?",
-                                  (normalize(name), context)).fetchone()
+        row = (
+            self._con()
+            .execute("SELECT display, choice FROM corrections WHERE name=? AND context=?", (normalize(name), context))
+            .fetchone()
+        )
         if row is None:
             return None
         candidate = Candidate.from_dict(json.loads(row[1])) if row[1] else None

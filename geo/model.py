@@ -7,11 +7,11 @@ export) can be tested on its own and results can be cached and serialised.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Feature(str, Enum):
+class Feature(StrEnum):
     """Kind of gazetteer entry; drives ranking and the map's colours."""
 
     CITY = "city"
@@ -66,7 +66,7 @@ class Alternative:
     confidence: float
 
 
-class MentionKind(str, Enum):
+class MentionKind(StrEnum):
     TOPONYM = "toponym"
     DEMONYM = "demonym"  # "Afghan", "Pakistani": resolvable to a country, hidden by default
 
@@ -158,6 +158,7 @@ class Result:
     title: str = ""
     focus: Candidate | None = None  # the place the article is mainly about
     notices: list[str] = field(default_factory=list)  # e.g. "Nominatim failed; used offline gazetteer"
+    context: str = ""  # key under which the user's corrections for this document are stored
 
     def place(self, name: str) -> Place | None:
         """First place whose name or surface form equals ``name`` (case-insensitive)."""

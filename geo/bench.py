@@ -1,0 +1,226 @@
+"""Benchmark: score recognition and resolution the way the geoparsing literature does.
+
+Corpora are JSONL files (see ``../shared/eval/README.md``): one document a
+line with gold ``toponyms`` (start, end, text, lat, lon). The engine runs
+through the same code as ``python -m geo batch`` (:func:`geo.cli.process_records`):
+end to end (plain texts) and given the gold spans (``"spans"``). Reported:
+
+* recognition precision / recall / F1 (exact span match);
+* resolution over gold toponyms with coordinates, end to end (spans found)
+  and given gold spans: accuracy@161 km, median and mean error, AUC of
+  ln(1 + km) / ln(20039) (an unresolved toponym counts as 20,039 km);
+* throughput (tokens/s) of the engine vs. the bare spaCy NER pass;
+* error breakdown (missed, spurious, wrong place > 161 km) with the worst cases.
+
+The corpora are never copied into the repository; missing files are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from geo.geocoders import haversine_km
+
+MAX_KM = 20039.0
+ACC_KM = 161.0
+DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+@dataclass
+class Scores:
+    corpus: str
+    documents: int
+    tokens: int
+    gold: int
+    predicted: int
+    correct: int
+    precision: float
+    recall: float
+    f1: float
+    e2e: dict[str, float]
+    given: dict[str, float]
+    tokens_per_s: float
+    bare_ner_tokens_per_s: float
+    throughput_ratio: float
+    errors: dict[str, int] = field(default_factory=dict)
+    missed_top: list[tuple[str, int]] = field(default_factory=list)
+    spurious_top: list[tuple[str, int]] = field(default_factory=list)
+    worst: list[dict] = field(default_factory=list)
+
+
+def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
+    docs = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                docs.append(json.loads(line))
+                if limit and len(docs) >= limit:
+                    break
+    return docs
+
+
+def resolution_metrics(errors_km: list[float]) -> dict[str, float]:
+    if not errors_km:
+        return {"n": 0, "acc161": 0.0, "median_km": 0.0, "mean_km": 0.0, "auc": 0.0}
+    return {
+        "n": len(errors_km),
+        "acc161": sum(e <= ACC_KM for e in errors_km) / len(errors_km),
+        "median_km": statistics.median(errors_km),
+        "mean_km": statistics.fmean(errors_km),
+        "auc": statistics.fmean(math.log1p(e) / math.log(MAX_KM) for e in errors_km),
+    }
+
+
+def _error_km(gold: dict, mention: dict | None) -> float:
+    if mention is None or mention.get("lat") is None:
+        return MAX_KM
+    return haversine_km(gold["lat"], gold["lon"], mention["lat"], mention["lon"])
+
+
+def score_corpus(engine, path: Path, limit: int | None = None) -> Scores:
+    from geo.cli import process_records
+    from geo.recognize import load_bare_ner
+
+    docs = load_corpus(path, limit)
+    texts = [d["text"] for d in docs]
+    tokens = sum(len(engine.nlp.make_doc(t)) for t in texts)
+
+    bare = load_bare_ner()
+    started = time.perf_counter()
+    for _ in bare.pipe(texts, batch_size=32):
+        pass
+    bare_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    e2e_out = list(process_records(engine, [{"id": d["id"], "text": d["text"]} for d in docs], demonyms=True))
+    seconds = time.perf_counter() - started
+    given_out = list(
+        process_records(
+            engine,
+            [
+                {"id": d["id"], "text": d["text"], "spans": [[t["start"], t["end"]] for t in d["toponyms"]]}
+                for d in docs
+            ],
+        )
+    )
+
+    gold_n = pred_n = correct = 0
+    e2e_errors: list[float] = []
+    given_errors: list[float] = []
+    missed: Counter[str] = Counter()
+    spurious: Counter[str] = Counter()
+    worst: list[dict] = []
+    for doc, e2e, given in zip(docs, e2e_out, given_out, strict=True):
+        predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
+        gold = {(t["start"], t["end"]): t for t in doc["toponyms"]}
+        gold_n += len(gold)
+        pred_n += len(predicted)
+        correct += len(gold.keys() & predicted.keys())
+        missed.update(gold[k]["text"] for k in gold.keys() - predicted.keys())
+        spurious.update(predicted[k]["text"] for k in predicted.keys() - gold.keys())
+        for key, t in gold.items():
+            if t.get("lat") is not None and key in predicted:
+                e2e_errors.append(_error_km(t, predicted[key]))
+        for t, m in zip(doc["toponyms"], given["mentions"], strict=True):
+            if t.get("lat") is None:
+                continue
+            km = _error_km(t, m)
+            given_errors.append(km)
+            if km > ACC_KM:
+                sentence_start = max(0, doc["text"].rfind(".", 0, t["start"]) + 1)
+                worst.append(
+                    {
+                        "doc": doc["id"],
+                        "text": t["text"],
+                        "km": round(km),
+                        "gold": [t["lat"], t["lon"], t.get("geonameid")],
+                        "got": [
+                            m.get("name"),
+                            m.get("country_code"),
+                            m.get("feature"),
+                            m.get("lat"),
+                            m.get("lon"),
+                            m.get("geonameid"),
+                            m.get("confidence"),
+                        ],
+                        "context": doc["text"][sentence_start : t["end"] + 80].strip()[:240],
+                    }
+                )
+    precision = correct / pred_n if pred_n else 0.0
+    recall = correct / gold_n if gold_n else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    worst.sort(key=lambda w: -w["km"])
+    tps = tokens / seconds if seconds else 0.0
+    bare_tps = tokens / bare_seconds if bare_seconds else 0.0
+    return Scores(
+        corpus=path.stem,
+        documents=len(docs),
+        tokens=tokens,
+        gold=gold_n,
+        predicted=pred_n,
+        correct=correct,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        e2e=resolution_metrics(e2e_errors),
+        given=resolution_metrics(given_errors),
+        tokens_per_s=tps,
+        bare_ner_tokens_per_s=bare_tps,
+        throughput_ratio=tps / bare_tps if bare_tps else 0.0,
+        errors={
+            "missed": gold_n - correct,
+            "spurious": pred_n - correct,
+            "wrong_place_given_spans": sum(e > ACC_KM for e in given_errors),
+        },
+        missed_top=missed.most_common(20),
+        spurious_top=spurious.most_common(20),
+        worst=worst[:20],
+    )
+
+
+def markdown(scores: list[Scores]) -> str:
+    head = (
+        "| corpus | docs | P | R | F1 | e2e acc@161 | e2e median km | e2e AUC | gold-span acc@161 | "
+        "gold-span median km | gold-span mean km | gold-span AUC | tokens/s | bare NER tokens/s | ratio |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for s in scores:
+        rows.append(
+            f"| {s.corpus} | {s.documents} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | "
+            f"{s.e2e['acc161']:.1%} | {s.e2e['median_km']:.1f} | {s.e2e['auc']:.3f} | "
+            f"{s.given['acc161']:.1%} | {s.given['median_km']:.1f} | {s.given['mean_km']:.0f} | "
+            f"{s.given['auc']:.3f} | {s.tokens_per_s:,.0f} | {s.bare_ner_tokens_per_s:,.0f} | "
+            f"{s.throughput_ratio:.0%} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def main(args: argparse.Namespace) -> int:
+    from geo.cli import _engine
+
+    paths = [Path(p) for p in args.corpora] or sorted(DEFAULT_EVAL_DIR.glob("*.jsonl"))
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        print(f"bench: no corpus found (looked in {DEFAULT_EVAL_DIR}); nothing to score", file=sys.stderr)
+        return 0
+    engine = _engine(args)
+    scores = [score_corpus(engine, p, args.limit) for p in paths]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps([asdict(s) for s in scores], indent=2, ensure_ascii=False))
+    table = markdown(scores)
+    (args.out / "bench.md").write_text(table)
+    print(table)
+    for s in scores:
+        print(f"{s.corpus}: errors {s.errors}")
+        print(f"  most missed: {s.missed_top[:10]}")
+        print(f"  most spurious: {s.spurious_top[:10]}")
+    return 0

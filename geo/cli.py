@@ -1,0 +1,345 @@
+"""``python -m geo``: parse an article, geoparse a JSONL batch, manage the gazetteer.
+
+Errors are one line on stderr with a distinct exit code, never a traceback:
+2 usage, 3 unreadable input file, 4 bad input content, 5 gazetteer/model
+problem, 6 output not writable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE, EXIT_READ, EXIT_INPUT, EXIT_SETUP, EXIT_WRITE = 2, 3, 4, 5, 6
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _progress_bar():
+    """A tqdm bar for the gazetteer build (shown on stderr)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc="Building gazetteer", unit="%", file=sys.stderr, leave=False)
+
+    def update(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message[:40])
+        bar.update(max(0, round(fraction * 100) - bar.n))
+        if fraction >= 1.0:
+            bar.close()
+
+    return update
+
+
+def _engine(args: argparse.Namespace):
+    from geo.gazetteer import GazetteerError
+    from geo.pipeline import Engine
+
+    geocoder = None
+    if getattr(args, "geocoder", "offline") != "offline":
+        from geo.geocoders import online_geocoder
+
+        geocoder = online_geocoder(args.geocoder, domain=args.geocoder_domain, scheme=args.geocoder_scheme)
+    try:
+        return Engine(args.cache_dir, geocoder=geocoder, progress=_progress_bar())
+    except (GazetteerError, RuntimeError, OSError) as exc:
+        raise CliError(f"cannot start the engine: {exc}", EXIT_SETUP) from exc
+
+
+def _read_text(path: str) -> str:
+    from geo.textio import InputError, read_upload
+
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_READ) from exc
+    try:
+        _, text = read_upload(Path(path).name if path != "-" else "stdin.txt", data)
+    except InputError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
+    if not text.strip():
+        raise CliError(f"{path}: the file has no text", EXIT_INPUT)
+    return text
+
+
+def mention_record(m) -> dict[str, Any]:
+    """One mention in the batch contract's shape."""
+    c = m.candidate
+    return {
+        "start": m.start,
+        "end": m.end,
+        "text": m.text,
+        "name": c.name if c else None,
+        "lat": c.lat if c else None,
+        "lon": c.lon if c else None,
+        "country_code": c.country_code if c else None,
+        "feature": c.feature.value if c else None,
+        "geonameid": c.geonameid if c else None,
+        "confidence": round(m.confidence, 4),
+        "kind": m.kind.value,
+    }
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from geo.export import to_csv, to_geojson
+
+    text = _read_text(args.file)
+    engine = _engine(args)
+    result = engine.parse(text, title=Path(args.file).stem, include_demonyms=args.demonyms)
+    for notice in result.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    if args.format == "json":
+        out = json.dumps(
+            {
+                "title": result.title,
+                "focus": result.focus.name if result.focus else None,
+                "places": [_place_record(p) for p in result.places],
+                "mentions": [mention_record(m) for m in result.mentions],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    elif args.format == "geojson":
+        out = json.dumps(to_geojson([result]), ensure_ascii=False, indent=2)
+    elif args.format == "csv":
+        out = to_csv([result])
+    else:
+        out = _table(result)
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return 0
+
+
+def _place_record(p) -> dict[str, Any]:
+    c = p.candidate
+    return {
+        "name": c.name,
+        "lat": c.lat,
+        "lon": c.lon,
+        "country_code": c.country_code,
+        "feature": c.feature.value,
+        "geonameid": c.geonameid,
+        "mentions": p.count,
+        "confidence": round(p.confidence, 4),
+        "surface_forms": p.surface_forms,
+    }
+
+
+def _table(result) -> str:
+    buf = io.StringIO()
+    rows = [("place", "kind", "country", "lat", "lon", "mentions", "conf")]
+    for p in result.places:
+        c = p.candidate
+        rows.append(
+            (
+                c.name,
+                c.feature.value,
+                c.country_code,
+                f"{c.lat:.4f}",
+                f"{c.lon:.4f}",
+                str(p.count),
+                f"{p.confidence:.2f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        buf.write("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n")
+    if result.focus:
+        buf.write(f"\nFocus: {result.focus.name}\n")
+    return buf.getvalue()
+
+
+def _batch_lines(path: str) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line number, record or None, error or None) for each non-empty line."""
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_READ) from exc
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"not JSON ({exc.msg})"
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                yield number, None, 'needs an object with a "text" string'
+                continue
+            spans = record.get("spans")
+            if spans is not None and not (
+                isinstance(spans, list)
+                and all(
+                    isinstance(s, list | tuple) and len(s) == 2 and all(isinstance(v, int) for v in s) for s in spans
+                )
+            ):
+                yield number, None, '"spans" must be a list of [start, end] integer pairs'
+                continue
+            yield number, record, None
+
+
+def process_records(
+    engine, records: Iterator[dict] | list[dict], *, demonyms: bool = False, batch_size: int = 32
+) -> Iterator[dict]:
+    """Batch-contract output lines for valid records, recognising plain texts with ``nlp.pipe``."""
+    pending: list[dict] = []
+
+    def flush() -> Iterator[dict]:
+        plain = [r for r in pending if r.get("spans") is None]
+        results = iter(engine.parse_many([r["text"] for r in plain], include_demonyms=demonyms, batch_size=batch_size))
+        for record in pending:
+            if record.get("spans") is None:
+                result = next(results)
+                mentions = [m for m in result.mentions if demonyms or m.kind.value == "toponym"]
+            else:
+                result = engine.resolve(record["text"], [tuple(s) for s in record["spans"]])
+                mentions = result.mentions
+            line = {"id": record.get("id"), "mentions": [mention_record(m) for m in mentions]}
+            if result.notices:
+                line["notices"] = result.notices
+            yield line
+        pending.clear()
+
+    for record in records:
+        pending.append(record)
+        if len(pending) >= batch_size:
+            yield from flush()
+    yield from flush()
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Geoparse a JSONL file; bad lines are reported and skipped, the rest go on."""
+    engine = _engine(args)
+    try:
+        out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_WRITE) from exc
+    counts = {"bad": 0, "done": 0, "chars": 0}
+    started = time.perf_counter()
+
+    def valid() -> Iterator[dict]:
+        for number, record, error in _batch_lines(args.input):
+            error = error or _record_problem(record)
+            if error is not None:
+                counts["bad"] += 1
+                print(f"{args.input}:{number}: skipped: {error}", file=sys.stderr)
+                continue
+            counts["chars"] += len(record["text"])
+            yield record
+
+    with out if out is not sys.stdout else contextlib.nullcontext():
+        for line in process_records(engine, valid(), demonyms=args.demonyms, batch_size=args.batch_size):
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            counts["done"] += 1
+    seconds = time.perf_counter() - started
+    print(
+        f"{counts['done']} documents, {counts['chars']:,} characters in {seconds:.1f} s; "
+        f"{counts['bad']} bad lines skipped",
+        file=sys.stderr,
+    )
+    return EXIT_INPUT if counts["bad"] and not counts["done"] else 0
+
+
+def _record_problem(record: dict) -> str | None:
+    """Why a batch record cannot be processed (checked up front so one bad line never stops a batch)."""
+    from geo.pipeline import MAX_CHARS
+
+    text = record["text"]
+    if len(text) > MAX_CHARS:
+        return f"text has {len(text):,} characters, over the {MAX_CHARS:,}-character limit"
+    for start, end in record.get("spans") or ():
+        if not (0 <= start < end <= len(text)):
+            return f"span [{start}, {end}] is outside the text (length {len(text)})"
+    return None
+
+
+def cmd_gazetteer(args: argparse.Namespace) -> int:
+    from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, GazetteerError
+
+    try:
+        gazetteer = Gazetteer.open(
+            args.cache_dir or DEFAULT_CACHE_DIR, progress=_progress_bar(), rebuild=args.action == "build"
+        )
+    except (GazetteerError, OSError) as exc:
+        raise CliError(f"gazetteer: {exc}", EXIT_SETUP) from exc
+    info = gazetteer.info()
+    print(f"gazetteer: {info.path}")
+    print(f"size: {info.size_bytes / 1e6:.1f} MB, built {info.built_at} in {info.build_seconds:.1f} s")
+    print("places: " + ", ".join(f"{k} {v:,}" for k, v in sorted(info.places.items())) + f"; names: {info.names:,}")
+    print("sources:")
+    for source in info.sources.values():
+        print(f"  - {source}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m geo", description="Dateline geoparser (offline by default).")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where the gazetteer and caches live")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def geocoder_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--geocoder", default="offline", help="offline (default) or a geopy service name such as nominatim"
+        )
+        p.add_argument("--geocoder-domain", default=None, help="host[:port] of the online geocoder")
+        p.add_argument("--geocoder-scheme", default=None, choices=["http", "https"])
+        p.add_argument("--demonyms", action="store_true", help="also report demonyms (Afghan -> Afghanistan)")
+
+    p = sub.add_parser("parse", help="print the places of one article")
+    p.add_argument("file", help="a .txt, .md or .html file, or - for standard input")
+    p.add_argument("--format", choices=["table", "json", "geojson", "csv"], default="table")
+    geocoder_options(p)
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("batch", help="geoparse a JSONL file of {id, text[, spans]} records")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", default="-")
+    p.add_argument("--batch-size", type=int, default=32)
+    geocoder_options(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("gazetteer", help="build or describe the offline gazetteer")
+    p.add_argument("action", choices=["build", "info"])
+    p.set_defaults(func=cmd_gazetteer)
+
+    p = sub.add_parser("bench", help="score the engine on a JSONL evaluation corpus")
+    p.add_argument("corpora", nargs="*", help="corpus files (default: ../shared/eval/*.jsonl)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
+    p.add_argument("--out", type=Path, default=Path("bench/results"), help="where to write JSON and Markdown")
+    p.add_argument("--geocoder", default="offline", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from geo.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

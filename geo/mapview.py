@@ -1,0 +1,464 @@
+"""The Folium map of an analysis, plus the HTML snippets that show article text.
+
+No Streamlit here: the app composes a constant :func:`base_map` with a
+:func:`places_feature_group` (streamlit-folium's ``feature_group_to_add``), so
+panning and zooming never rebuild the map, and :func:`place_at` turns a click
+reported by streamlit-folium back into the place that was clicked.
+
+Escaping: every string that comes from an article or a gazetteer is escaped
+with :func:`markupsafe.escape` before it becomes HTML. Folium then puts popup
+and tooltip HTML inside JavaScript template literals (backtick strings) without
+neutralising ``${`` or backslashes, so :func:`_js_template_safe` additionally
+turns those characters into HTML entities, which render as the same text.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import folium
+from branca.element import MacroElement
+from jinja2 import Template
+from markupsafe import Markup, escape
+
+from geo.model import Excerpt, Feature, Place, Result
+
+LOW_CONFIDENCE = 0.5  # places below this are drawn dashed and flagged in the popup
+
+# Fill colours by kind (Okabe-Ito palette: distinguishable with colour-blindness).
+KIND_COLORS: dict[str, str] = {
+    "city": "#D55E00",
+    "admin": "#0072B2",
+    "country": "#009E73",
+    "region": "#CC79A7",
+}
+KIND_LABELS: dict[str, str] = {
+    "city": "City / town",
+    "admin": "Province / district",
+    "country": "Country",
+    "region": "Region",
+}
+DEFAULT_STROKE = "#333333"  # outline when only one article is shown
+SELECTED_STROKE = "#000000"
+FALLBACK_COLOR = "#555555"  # used when a layer colour is not a plain CSS colour
+
+MIN_RADIUS = 6.0  # pixels, for a place named once
+MAX_RADIUS = 20.0
+DEFAULT_CENTER = (20.0, 0.0)
+DEFAULT_ZOOM = 2
+FIT_MAX_ZOOM = 8  # a single place should not zoom in to street level
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+GEONAMES_ATTRIBUTION = (
+    'Places: <a href="https://www.geonames.org/">GeoNames</a> '
+    '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>)'
+)
+
+_COLOR_RE = re.compile(r"^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20})$")
+_WS_RE = re.compile(r"\s+")
+
+
+@dataclass
+class MapLayer:
+    """One article shown on the map, drawn with its own outline colour."""
+
+    result: Result
+    color: str
+    label: str
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def kind_of(feature: Feature) -> str:
+    """Legend group of a gazetteer feature (ADMIN1 and ADMIN2 share a colour)."""
+    if feature in (Feature.ADMIN1, Feature.ADMIN2):
+        return "admin"
+    return feature.value if feature.value in KIND_COLORS else "city"
+
+
+def safe_color(color: str) -> str:
+    """A layer colour fit for SVG and CSS attributes; anything odd falls back to grey."""
+    return color if isinstance(color, str) and _COLOR_RE.match(color) else FALLBACK_COLOR
+
+
+def marker_radius(count: int) -> float:
+    """Pixel radius growing with the square root of the mention count (area ~ count)."""
+    return min(MAX_RADIUS, MIN_RADIUS + 3.0 * (math.sqrt(max(count, 1)) - 1.0))
+
+
+def is_low_confidence(place: Place) -> bool:
+    return place.confidence < LOW_CONFIDENCE
+
+
+def _js_template_safe(html: str) -> str:
+    """Make escaped HTML safe inside a JS template literal (folium's popups/tooltips).
+
+    Backticks, ``$`` and backslashes are the characters that end the literal,
+    interpolate (``${...}``) or start an escape; as entities they display the same.
+    """
+    return html.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def _js_string(value: str) -> str:
+    """A JSON string literal that cannot close the surrounding <script> element."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _norm_text(text: str) -> str:
+    return _WS_RE.sub(" ", text).strip()
+
+
+def _visible_places(layer: MapLayer, show_low_confidence: bool) -> Iterator[Place]:
+    for place in layer.result.places:
+        if show_low_confidence or not is_low_confidence(place):
+            yield place
+
+
+def tooltip_text(layer: MapLayer, place: Place, *, several: bool) -> str:
+    """Plain text of a marker's tooltip: the name, plus the article when several are shown."""
+    return f"{place.name} · {layer.label}" if several else place.name
+
+
+# --------------------------------------------------------------------------- popup
+
+
+def popup_html(layer: MapLayer, place: Place, *, several: bool, max_alternatives: int = 3) -> Markup:
+    """Escaped HTML describing a place: where, how often, how sure, what else it could be."""
+    cand = place.candidate
+    parts: list[Markup] = [Markup("<b>{}</b>").format(cand.name)]
+    if cand.country_code:
+        parts[0] += Markup(" ({})").format(cand.country_code)
+    if several or layer.result.title:
+        parts.append(Markup("<i>{}</i>").format(layer.result.title or layer.label))
+    parts.append(Markup("{:.4f}, {:.4f}").format(cand.lat, cand.lon))
+    times = "time" if place.count == 1 else "times"
+    parts.append(
+        Markup("Mentioned {} {} · confidence {}%").format(place.count, times, round(place.confidence * 100))
+    )
+    if is_low_confidence(place):
+        parts.append(Markup('<span style="color:#b00020">Low confidence: check this reading</span>'))
+    alts = list(place.alternatives)[:max_alternatives]
+    if alts:
+        items = Markup("").join(
+            Markup("<li>{}{} · {} · {}%</li>").format(
+                a.candidate.name,
+                Markup(", {}").format(a.candidate.country_code) if a.candidate.country_code else "",
+                a.candidate.feature.value,
+                round(a.confidence * 100),
+            )
+            for a in alts
+        )
+        parts.append(
+            Markup('Other readings:<ul style="margin:0;padding-left:1.2em">{}</ul>').format(items)
+        )
+    return Markup('<div class="dateline-popup" style="min-width:12em">{}</div>').format(
+        Markup("<br>").join(parts)
+    )
+
+
+# --------------------------------------------------------------------------- map pieces
+
+
+class _Attribution(MacroElement):
+    """Adds a credit line to the map's attribution control (works with or without tiles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        if ({{ this._parent.get_name() }}.attributionControl) {
+            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text_js }});
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "DatelineAttribution"
+        self.text_js = _js_string(html)
+
+
+class _Legend(MacroElement):
+    """A Leaflet control listing the kind colours; part of the constant base map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "dateline-legend");
+                div.innerHTML = {{ this.html_js }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DatelineLegend"
+        self.html_js = _js_string(str(legend_html()))
+
+
+def legend_html() -> Markup:
+    """Escaped HTML of the legend (kind colours and the low-confidence outline)."""
+    swatch = Markup(
+        '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+        'background:{};border:1px solid #333;margin-right:4px"></span>{}'
+    )
+    rows = [swatch.format(KIND_COLORS[k], KIND_LABELS[k]) for k in KIND_COLORS]
+    rows.append(
+        Markup(
+            '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+            'border:1px dashed #333;margin-right:4px"></span>{}'
+        ).format("Low confidence")
+    )
+    return Markup(
+        '<div style="background:rgba(255,255,255,0.9);padding:4px 8px;border-radius:4px;'
+        'font:12px sans-serif;line-height:18px">{}</div>'
+    ).format(Markup("<br>").join(rows))
+
+
+def _apply_offline_hook(m: folium.Map) -> None:
+    """Let geo.offline_assets (a colleague's module) add local assets, if it exists.
+
+    Only a missing ``geo.offline_assets`` is tolerated; errors inside it surface.
+    """
+    try:
+        module = importlib.import_module("geo.offline_assets")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("geo.offline_assets", "geo"):
+            raise
+        return
+    apply = getattr(module, "apply_offline", None)
+    if callable(apply):
+        apply(m)
+
+
+def base_map(
+    *,
+    offline: bool = False,
+    center: tuple[float, float] = DEFAULT_CENTER,
+    zoom: int = DEFAULT_ZOOM,
+) -> folium.Map:
+    """The constant part of the map: view, tiles (online only), legend and credits."""
+    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True)
+    if offline:
+        _apply_offline_hook(m)
+    else:
+        folium.TileLayer(
+            tiles=OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19
+        ).add_to(m)
+    _Attribution(GEONAMES_ATTRIBUTION).add_to(m)
+    _Legend().add_to(m)
+    return m
+
+
+def _marker(layer: MapLayer, place: Place, *, several: bool, selected: bool) -> folium.CircleMarker:
+    cand = place.candidate
+    low = is_low_confidence(place)
+    stroke = safe_color(layer.color) if several else DEFAULT_STROKE
+    options: dict[str, object] = {
+        "color": SELECTED_STROKE if selected else stroke,
+        "weight": 4 if selected else (3 if several else 1.5),
+        "fill_color": KIND_COLORS[kind_of(cand.feature)],
+        "fill_opacity": 0.9 if selected else (0.45 if low else 0.7),
+        "opacity": 1.0,
+    }
+    if low:
+        options["dash_array"] = "4 4"
+    # Stable CSS classes so browser tests can find markers by state.
+    options["class_name"] = " ".join(
+        ["dl-place"] + (["dl-low"] if low else []) + (["dl-selected"] if selected else [])
+    )
+    tip = _js_template_safe(str(escape(tooltip_text(layer, place, several=several))))
+    popup = folium.Popup(folium.Html(_js_template_safe(str(popup_html(layer, place, several=several))),
+                                     script=True), max_width=320)
+    return folium.CircleMarker(
+        location=[cand.lat, cand.lon],
+        radius=marker_radius(place.count) + (2 if selected else 0),
+        popup=popup,
+        tooltip=folium.Tooltip(tip),
+        **options,
+    )
+
+
+def places_feature_group(
+    layers: list[MapLayer],
+    selected: str | None = None,
+    *,
+    show_low_confidence: bool = True,
+) -> folium.FeatureGroup:
+    """One CircleMarker per distinct place per article (no clustering: clicks must reach the app).
+
+    Bigger places are drawn first and the selected place last, so small and
+    selected markers stay on top and clickable.
+    """
+    fg = folium.FeatureGroup(name="Places")
+    several = len(layers) > 1
+    entries = [(layer, place) for layer in layers for place in _visible_places(layer, show_low_confidence)]
+    entries.sort(key=lambda e: (e[1].key == selected, -e[1].count))
+    for layer, place in entries:
+        _marker(layer, place, several=several, selected=place.key == selected).add_to(fg)
+    return fg
+
+
+def bounds(layers: list[MapLayer], *, show_low_confidence: bool = True) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around every drawn place, or None when there is none."""
+    pts = [
+        (p.candidate.lat, p.candidate.lon)
+        for layer in layers
+        for p in _visible_places(layer, show_low_confidence)
+    ]
+    if not pts:
+        return None
+    lats, lons = zip(*pts, strict=True)
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def build_map(
+    layers: list[MapLayer],
+    *,
+    selected: str | None = None,
+    offline: bool = False,
+    show_low_confidence: bool = True,
+) -> folium.Map:
+    """A standalone map (base map + markers, fitted to the places), e.g. for HTML export."""
+    m = base_map(offline=offline)
+    places_feature_group(layers, selected, show_low_confidence=show_low_confidence).add_to(m)
+    box = bounds(layers, show_low_confidence=show_low_confidence)
+    if box is not None:
+        m.fit_bounds(box, padding=(30, 30), max_zoom=FIT_MAX_ZOOM)
+    return m
+
+
+# --------------------------------------------------------------------------- clicks
+
+
+def _degrees_per_pixel(zoom: float) -> float:
+    """Longitude degrees per screen pixel in Web Mercator at ``zoom``."""
+    return 360.0 / (256.0 * 2.0**zoom)
+
+
+def _pixel_distance(lat: float, lon: float, place: Place, deg_per_px: float) -> float:
+    """Approximate screen distance (Mercator is conformal: scale latitude by sec(lat))."""
+    dlon = (place.candidate.lon - lon + 180.0) % 360.0 - 180.0
+    dlat = (place.candidate.lat - lat) / max(math.cos(math.radians(lat)), 1e-6)
+    return math.hypot(dlon, dlat) / deg_per_px
+
+
+def place_at(
+    layers: list[MapLayer],
+    clicked: dict | None,
+    *,
+    show_low_confidence: bool = True,
+) -> tuple[MapLayer, Place] | None:
+    """The (layer, place) whose marker streamlit-folium reported as clicked.
+
+    Leaflet reports a small circle marker's own centre, rounded to the pixel
+    grid, and the mouse position for a large one, so coordinates only match
+    within a few pixels (converted to degrees with the returned ``zoom``, if
+    present). The tooltip text identifies the marker; coordinates then pick
+    among markers sharing it, and are the only key when there is no tooltip.
+    """
+    if not clicked:
+        return None
+    point = clicked.get("last_object_clicked")
+    if not isinstance(point, dict):
+        return None
+    try:
+        lat, lon = float(point["lat"]), float(point["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    zoom = clicked.get("zoom")
+    deg_per_px = _degrees_per_pixel(float(zoom)) if isinstance(zoom, int | float) else 1e-5
+    tolerance_px = MAX_RADIUS + 3.0 if isinstance(zoom, int | float) else 10.0
+
+    several = len(layers) > 1
+    entries = [
+        (_pixel_distance(lat, lon, place, deg_per_px), -index, layer, place)
+        for index, layer in enumerate(layers)
+        for place in _visible_places(layer, show_low_confidence)
+    ]
+    if not entries:
+        return None
+    tooltip = clicked.get("last_object_clicked_tooltip")
+    if isinstance(tooltip, str) and tooltip.strip():
+        wanted = _norm_text(tooltip)
+        named = [e for e in entries if _norm_text(tooltip_text(e[2], e[3], several=several)) == wanted]
+        if named:
+            best = min(named, key=lambda e: e[:2])  # later layers are drawn on top
+            return best[2], best[3]
+    near = [e for e in entries if e[0] <= tolerance_px]
+    if not near:
+        return None
+    best = min(near, key=lambda e: e[:2])
+    return best[2], best[3]
+
+
+# --------------------------------------------------------------------------- article text
+
+
+def _marked(
+    text: str, spans: Iterable[tuple[int, int, str, str]], *, newline: str = "<br>"
+) -> Markup:
+    """Escape ``text`` piece by piece, wrapping each (start, end, title, class) span in <mark>.
+
+    Offsets index the raw text, so pieces are escaped separately (escaping
+    changes lengths). Overlapping or out-of-range spans are dropped/clamped.
+    Newlines become <br> so the result is one line (safe for Markdown containers)
+    and ``$`` becomes an entity so Markdown math never triggers.
+    """
+
+    def esc(piece: str) -> Markup:
+        escaped = str(escape(piece)).replace("$", "&#36;")
+        return Markup(escaped.replace("\r\n", "\n").replace("\n", newline))
+
+    out: list[Markup] = []
+    pos = 0
+    n = len(text)
+    clamped = [(max(0, min(s, n)), max(0, min(e, n)), title, css) for s, e, title, css in spans]
+    for start, end, title, css in sorted(clamped, key=lambda s: (s[0], -s[1])):
+        if start < pos or end <= start:
+            continue
+        out.append(esc(text[pos:start]))
+        attr = Markup(' title="{}"').format(title) if title else Markup("")
+        out.append(Markup('<mark class="{}"{}>').format(css, attr) + esc(text[start:end]) + Markup("</mark>"))
+        pos = end
+    out.append(esc(text[pos:]))
+    return Markup("").join(out)
+
+
+def highlight_html(
+    text: str,
+    mentions: list[tuple[int, int, str]],
+    selected: set[int] | None = None,
+) -> str:
+    """Escaped HTML of a whole article with every mention in a <mark>.
+
+    ``mentions`` are (start, end, title) with raw-text offsets; ``title`` (e.g.
+    the resolved place) becomes the mark's hover text. ``selected`` holds the
+    *start offsets* of mentions to emphasise (class ``dl-mention dl-selected``).
+    """
+    chosen = selected or set()
+    spans = [
+        (s, e, title, "dl-mention dl-selected" if s in chosen else "dl-mention") for s, e, title in mentions
+    ]
+    return str(Markup('<div class="dl-article">{}</div>').format(_marked(text, spans)))
+
+
+def excerpt_html(excerpt: Excerpt) -> str:
+    """Escaped HTML of one sentence with its mention in a <mark>."""
+    spans = [(excerpt.start, excerpt.end, "", "dl-mention dl-selected")]
+    return str(_marked(excerpt.text, spans, newline=" "))

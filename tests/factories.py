@@ -1,0 +1,116 @@
+"""Hand-built Results for tests of the map, exports and text views (no NLP, no gazetteer)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from geo.model import Alternative, Candidate, Feature, Mention, MentionKind, Place, Result
+
+CHAMAN = Candidate(1180436, "Chaman", 30.92077, 66.45043, Feature.CITY, "PK", "PK.02", 123191)
+SPIN_BOLDAK = Candidate(1127110, "Spin Boldak", 31.00575, 66.39960, Feature.CITY, "AF", "AF.23", 14000)
+KANDAHAR_PROVINCE = Candidate(1138335, "Kandahar", 31.0, 65.75, Feature.ADMIN1, "AF", "AF.23")
+AFGHANISTAN = Candidate(1149361, "Afghanistan", 33.0, 66.0, Feature.COUNTRY, "AF", population=37172386)
+PAKISTAN = Candidate(1168579, "Pakistan", 30.0, 70.0, Feature.COUNTRY, "PK", population=212215030)
+SOUTH_ASIA = Candidate(None, "South Asia", 22.0, 79.0, Feature.REGION, source="curated")
+CHAMAN_ALT = Candidate(9999901, "Chaman", 35.1, 69.2, Feature.CITY, "AF", "AF.17", 800)
+
+SAMPLE_TEXT = (
+    "Clashes near Chaman closed the border crossing on Monday. "
+    "Traders in Spin Boldak said trucks were stuck for hours.\n\n"
+    "Officials in Chaman blamed Afghan forces. "
+    "The Kandahar governor said Spin Boldak was calm again."
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentence_bounds(text: str, start: int) -> tuple[int, int]:
+    """Start and end of the sentence containing ``start`` (split after . ! ? and whitespace)."""
+    s, e = 0, len(text)
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() <= start:
+            s = m.end()
+        else:
+            e = m.start()
+            break
+    return s, e
+
+
+def mention(
+    text: str,
+    surface: str,
+    candidate: Candidate | None,
+    *,
+    occurrence: int = 0,
+    confidence: float = 0.9,
+    alternatives: Sequence[Alternative] = (),
+    kind: MentionKind = MentionKind.TOPONYM,
+) -> Mention:
+    """The ``occurrence``-th appearance of ``surface`` in ``text``, resolved to ``candidate``."""
+    starts = [m.start() for m in re.finditer(re.escape(surface), text)]
+    start = starts[occurrence]
+    s, e = sentence_bounds(text, start)
+    return Mention(
+        start=start,
+        end=start + len(surface),
+        text=surface,
+        label="GPE",
+        kind=kind,
+        sentence_start=s,
+        sentence_end=e,
+        candidate=candidate,
+        confidence=confidence,
+        alternatives=tuple(alternatives),
+    )
+
+
+def result_from(text: str, mentions: list[Mention], title: str = "") -> Result:
+    """A Result whose places group the resolved mentions by candidate key (first-seen order)."""
+    places: dict[str, Place] = {}
+    for m in sorted(mentions, key=lambda m: m.start):
+        if m.candidate is None:
+            continue
+        places.setdefault(m.candidate.key, Place(m.candidate)).mentions.append(m)
+    return Result(text=text, mentions=sorted(mentions, key=lambda m: m.start), places=list(places.values()),
+                  title=title)
+
+
+def sample_result(title: str = "Border crossing closed") -> Result:
+    """Chaman twice (with a losing alternative), Spin Boldak twice, Kandahar once (low confidence)."""
+    t = SAMPLE_TEXT
+    alt = (Alternative(CHAMAN_ALT, 0.08),)
+    return result_from(
+        t,
+        [
+            mention(t, "Chaman", CHAMAN, occurrence=0, confidence=0.92, alternatives=alt),
+            mention(t, "Spin Boldak", SPIN_BOLDAK, occurrence=0, confidence=0.88),
+            mention(t, "Chaman", CHAMAN, occurrence=1, confidence=0.9, alternatives=alt),
+            mention(t, "Kandahar", KANDAHAR_PROVINCE, confidence=0.35),
+            mention(t, "Spin Boldak", SPIN_BOLDAK, occurrence=1, confidence=0.8),
+        ],
+        title=title,
+    )
+
+
+HOSTILE_NAMES = (
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    'javascript:alert("x")',
+    "`${alert(1)}`\\",
+    "O'Brien \"Town\" & Co",
+)
+
+
+def hostile_result() -> Result:
+    """An article whose title, text and gazetteer names are all markup/JS injection attempts."""
+    pieces = [f"Trouble in {name} today." for name in HOSTILE_NAMES]
+    text = " ".join(pieces)
+    mentions = []
+    for i, name in enumerate(HOSTILE_NAMES):
+        cand = Candidate(
+            700 + i, name, 10.0 + i, 20.0 + i, Feature.CITY, "<b>", population=1,
+        )
+        alt = Alternative(Candidate(800 + i, name + " alt", -5.0, -5.0, Feature.ADMIN1, "X"), 0.2)
+        mentions.append(mention(text, name, cand, confidence=0.3 + 0.1 * i, alternatives=(alt,)))
+    return result_from(text, mentions, title="<script>alert('title')</script>")

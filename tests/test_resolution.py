@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from geo.model import Feature
+from geo.resolve import find_dateline
+
+
+def top(result, text):
+    (m,) = [m for m in result.mentions if m.text == text][:1]
+    return m.candidate
+
+
+def test_dateline_is_read():
+    d = find_dateline("TASHKENT, Uzbekistan – America's hasty withdrawal")
+    assert d is not None and d.place == "TASHKENT" and d.qualifier == "Uzbekistan"
+    assert find_dateline("Nothing like a dateline here.") is None
+
+
+def test_qualifier_pattern_picks_the_named_state(engine):
+    r = engine.parse("The storm hit Alexandria, Louisiana, late on Monday.")
+    c = top(r, "Alexandria")
+    assert c.country_code == "US" and c.admin1 == "US.LA"
+
+
+def test_without_qualifier_the_big_city_wins(engine):
+    r = engine.parse("Protesters gathered in Alexandria on Monday.")
+    assert top(r, "Alexandria").country_code == "EG"
+
+
+def test_country_context_changes_the_reading(engine):
+    text = (
+        "Canadian police said the suspect was arrested in London, Ontario. "
+        "Police in London said more arrests were possible."
+    )
+    r = engine.parse(text)
+    assert all(m.candidate.country_code == "CA" for m in r.mentions if m.text == "London")
+
+
+def test_one_sense_per_name(engine):
+    r = engine.parse("Officials in Paris, Texas, met. Paris has a small airport. Residents of Paris voted.")
+    readings = {m.candidate.key for m in r.mentions if m.text == "Paris"}
+    assert len(readings) == 1
+    assert top(r, "Paris").admin1 == "US.TX"
+
+
+def test_dateline_sets_the_scene(engine):
+    r = engine.parse("HYDERABAD, Pakistan – Flooding in the province left thousands homeless.")
+    assert top(r, "HYDERABAD").country_code == "PK"
+
+
+def test_town_preferred_over_same_named_province_unless_said(engine):
+    r = engine.parse("Fighting was reported in Kandahar on Monday.")
+    assert top(r, "Kandahar").feature is Feature.CITY
+    r = engine.parse("Fighting was reported in Kandahar province on Monday.")
+    assert top(r, "Kandahar province").feature is Feature.ADMIN1
+
+
+def test_confidence_is_a_probability_and_alternatives_rank_below(engine):
+    r = engine.parse("Officials flew from Doha to Kabul.")
+    for m in r.mentions:
+        assert 0 <= m.confidence <= 1
+        assert all(a.confidence <= m.confidence for a in m.alternatives)
+
+
+def test_resolve_given_spans_exactly_one_per_span(engine):
+    text = "Talks in Doha and the Afghan side, near Xyzzyplace."
+    spans = [(9, 13), (22, 28), (40, 50)]
+    r = engine.resolve(text, spans)
+    assert [(m.start, m.end) for m in r.mentions] == spans
+    assert r.mentions[0].candidate.country_code == "QA"
+    assert r.mentions[1].candidate.country_code == "AF"  # a demonym given as a span resolves to its country
+    # Nothing is named Xyzzyplace: it is placed, flagged, at the nearest place the article names.
+    assert r.mentions[2].candidate.name == "Doha" and r.mentions[2].confidence <= 0.3
+    bare = engine.resolve("Xyzzyplace.", [(0, 10)])
+    assert bare.mentions[0].candidate is None and bare.places == []
+
+
+def test_unknown_sub_place_backs_off_to_its_part_or_the_local_place(engine):
+    text = (
+        "A fire broke out in Granville County on Sunday. Firefighters from Oxford, North Carolina, "
+        "said the blaze started near Hillcrest Memorial Hall."
+    )
+    r = engine.parse(text)
+    granville = top(r, "Granville County")
+    assert granville is not None and granville.country_code == "US"
+    spans = [(text.index("Hillcrest Memorial Hall"), text.index("Hillcrest Memorial Hall") + 23)]
+    given = engine.resolve(text, spans)
+    (hall,) = given.mentions
+    # Nothing is named Hillcrest Memorial Hall: it is placed at the nearest place the article names, flagged.
+    assert hall.candidate is not None and hall.confidence <= 0.3
