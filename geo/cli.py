@@ -27,12 +27,17 @@ class CliError(Exception):
 
 
 def _progress_bar():
-    """A tqdm bar for the gazetteer build (shown on stderr)."""
+    """A tqdm bar on stderr for the gazetteer build, created only if a build actually starts."""
     from tqdm import tqdm
 
-    bar = tqdm(total=100, desc="Building gazetteer", unit="%", file=sys.stderr, leave=False)
+    bar = None
 
     def update(fraction: float, message: str) -> None:
+        nonlocal bar
+        if bar is None:
+            if fraction >= 1.0:
+                return
+            bar = tqdm(total=100, desc="Building gazetteer", unit="%", file=sys.stderr, leave=False)
         bar.set_postfix_str(message[:40])
         bar.update(max(0, round(fraction * 100) - bar.n))
         if fraction >= 1.0:

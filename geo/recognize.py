@@ -180,11 +180,19 @@ class ToponymFinder:
             return True  # a single word no gazetteer knows: most often a name ("Isachenkov")
         return ent.text in surnames and self.names.get(norm, 0) < 10_000_000
 
-    @staticmethod
-    def _place_not_org(doc: Doc, ent: Span) -> bool:
-        """An ORG/NORP span that is also a gazetteer name: trust it only with a location cue."""
+    def _place_not_org(self, doc: Doc, ent: Span) -> bool:
+        """An ORG/NORP span that is also a gazetteer name: a place with a location cue, or if it is big.
+
+        "town of Chaman" and "hit Karachi" are places; "Nokia" (a Finnish town of
+        33,000) announcing a phone is not.
+        """
         previous = doc[ent.start - 1].lower_ if ent.start > 0 else ""
-        return ent.label_ == "NORP" or len(ent) > 1 or previous in LOCATION_CUES
+        return (
+            ent.label_ == "NORP"
+            or len(ent) > 1
+            or previous in LOCATION_CUES
+            or self.names.get(normalize(ent.text), 0) >= self.strong_population
+        )
 
     def _single_word_place(self, span: Span, lower_words: set[str]) -> bool:
         """A lone capitalised word is a place only with some evidence: a cue before it or a large town.

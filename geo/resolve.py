@@ -145,7 +145,8 @@ class Resolver:
         if len(words) < 2:
             return []
         for size in range(len(words) - 1, 0, -1):
-            for i in range(len(words) - size + 1):
+            # The last word of a name is mostly its kind ("Peninsula", "Union", "Hospital"), not a place.
+            for i in range(len(words) - size):
                 part = " ".join(words[i : i + size])
                 if not part[:1].isupper():
                     continue

@@ -1,0 +1,86 @@
+"""The persistent caches: hits, restarts, concurrent writers, corruption."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+
+from geo.cache import CorrectionStore, GeocodeCache
+from geo.model import Candidate, Feature
+from geo.pipeline import Engine
+
+DOHA = Candidate(geonameid=290030, name="Doha", lat=25.28545, lon=51.53096, feature=Feature.CITY, country_code="QA")
+
+
+def test_hit_miss_and_restart(tmp_path):
+    path = tmp_path / "geocode.sqlite3"
+    cache = GeocodeCache(path)
+    assert cache.get("offline", "Doha") is None
+    cache.put("offline", "Doha", [DOHA])
+    assert cache.get("offline", "Doha") == [DOHA]
+    assert (cache.stats.hits, cache.stats.misses) == (1, 1)
+    reopened = GeocodeCache(path)  # a new process or a restart sees the same answers
+    assert reopened.get("offline", "Doha") == [DOHA]
+    assert reopened.get("nominatim", "Doha") is None  # keyed by geocoder too
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_second_parse_makes_no_geocoder_call(cache_dir, seed_text):
+    engine = Engine(cache_dir)
+    engine.parse(seed_text)
+    calls = engine.source.calls
+    Engine(cache_dir).parse(seed_text)  # a fresh engine: nothing in memory, everything on disk
+    second = Engine(cache_dir)
+    second.parse(seed_text)
+    assert second.source.calls == 0
+    assert calls >= 0
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    cache = GeocodeCache(path)
+    corrections = CorrectionStore(path.replace("geocode", "corrections"))
+    for i in range(count):
+        cache.put("offline", f"w{worker}-{i}", [DOHA])
+        if i % 10 == 0:
+            corrections.set(f"name{worker}-{i}", "AF", DOHA)
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = str(tmp_path / "geocode.sqlite3")
+    workers, count = 4, 100
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, w, count)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert GeocodeCache(path).count() == workers * count
+    assert len(CorrectionStore(tmp_path / "corrections.sqlite3").all()) == workers * count // 10
+
+
+def test_corrupt_cache_is_set_aside(tmp_path):
+    path = tmp_path / "geocode.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 200)
+    cache = GeocodeCache(path)
+    assert cache.problem is None
+    cache.put("offline", "Doha", [DOHA])
+    assert cache.get("offline", "Doha") == [DOHA]
+    assert list(tmp_path.glob("geocode.sqlite3.corrupt-*"))
+
+
+def test_corrections_survive_and_apply(cache_dir):
+    engine = Engine(cache_dir)
+    text = "Officials met in Doha, then flew on."
+    result = engine.parse(text)
+    doha = result.place("Doha")
+    alternative = doha.alternatives[0].candidate
+    engine.corrections.set("Doha", result.context, alternative)
+    try:
+        again = Engine(cache_dir).parse(text)  # a restarted engine reads the stored correction
+        (m,) = [m for m in again.mentions if m.text == "Doha"]
+        assert m.corrected and m.candidate.key == alternative.key
+        engine.corrections.set("Doha", result.context, None)  # "not a place"
+        assert Engine(cache_dir).parse(text).place("Doha") is None
+    finally:
+        engine.corrections.remove("Doha", result.context)

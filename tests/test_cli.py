@@ -1,0 +1,114 @@
+"""``python -m geo``: formats, the batch contract, and one-line errors with distinct exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SEED
+
+
+def run(cache_dir, *args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "geo", "--cache-dir", str(cache_dir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def warm(cache_dir, gazetteer):
+    return cache_dir
+
+
+def test_parse_table_and_json(warm):
+    out = run(warm, "parse", str(SEED))
+    assert out.returncode == 0, out.stderr
+    assert "Chaman" in out.stdout and "Focus: Afghanistan" in out.stdout
+    data = json.loads(run(warm, "parse", str(SEED), "--format", "json").stdout)
+    assert any(p["name"] == "Doha" and p["country_code"] == "QA" for p in data["places"])
+
+
+def test_parse_geojson_and_csv(warm):
+    geojson = json.loads(run(warm, "parse", str(SEED), "--format", "geojson").stdout)
+    assert geojson["type"] == "FeatureCollection" and geojson["features"]
+    lon, lat = geojson["features"][0]["geometry"]["coordinates"]
+    assert -180 <= lon <= 180 and -90 <= lat <= 90
+    csv_out = run(warm, "parse", str(SEED), "--format", "csv").stdout
+    assert csv_out.splitlines()[0].startswith("article")
+
+
+def test_batch_contract(warm, tmp_path):
+    text = "Talks in Doha and Kabul. Isachenkov reported from Moscow."
+    lines = [
+        {"id": "a", "text": text},
+        {"id": "b", "text": text, "spans": [[9, 13], [18, 23], [0, 5]]},
+        "not json",
+        {"id": "c"},
+        {"id": "d", "text": "x", "spans": [[0, 10]]},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    out = run(warm, "batch", str(src), "-o", str(tmp_path / "out.jsonl"))
+    assert out.returncode == 0
+    assert out.stderr.count("skipped:") == 3  # bad lines reported, the rest go on
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["a", "b"]
+    plain = records[0]["mentions"]
+    assert {m["text"] for m in plain} == {"Doha", "Kabul", "Moscow"}
+    for m in plain:
+        assert text[m["start"] : m["end"]] == m["text"]
+        assert set(m) >= {
+            "start",
+            "end",
+            "text",
+            "name",
+            "lat",
+            "lon",
+            "country_code",
+            "feature",
+            "geonameid",
+            "confidence",
+        }
+    given = records[1]["mentions"]
+    assert [(m["start"], m["end"]) for m in given] == [(9, 13), (18, 23), (0, 5)]
+    assert given[0]["country_code"] == "QA"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["parse", "/nonexistent/file.txt"], 3, "cannot read"),
+        (["batch", "/nonexistent/in.jsonl"], 3, "cannot read"),
+        (["parse", "--format", "pdf", "x"], 2, "invalid choice"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_errors_are_one_line_with_distinct_codes(warm, args, code, needle):
+    out = run(warm, *args)
+    assert out.returncode == code
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_binary_and_empty_input(warm, tmp_path):
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(bytes(range(256)) * 50)
+    out = run(warm, "parse", str(binary))
+    assert out.returncode == 4 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n")
+    out = run(warm, "parse", str(empty))
+    assert out.returncode == 4 and "no text" in out.stderr
+
+
+def test_stdin_and_gazetteer_info(warm):
+    out = run(warm, "parse", "-", stdin="Flooding hit Karachi on Monday.")
+    assert out.returncode == 0 and "Karachi" in out.stdout
+    info = run(warm, "gazetteer", "info")
+    assert info.returncode == 0 and "city 234,908" in info.stdout and "CC BY 4.0" in info.stdout
