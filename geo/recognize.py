@@ -28,7 +28,7 @@ from spacy.tokens import Doc, Span, Token
 
 from geo.dateline import find_dateline
 from geo.gazetteer import Gazetteer
-from geo.names import normalize
+from geo.names import GENERIC_WORDS, normalize
 
 SPAN_KEY = "toponyms"
 DEMONYM = "DEMONYM"
@@ -94,20 +94,38 @@ if not Span.has_extension("toponym_source"):
 
 
 @lru_cache(maxsize=4)
-def _names(gazetteer_path: str, min_population: int) -> tuple[dict[str, int], frozenset[str]]:
+def _known_abbreviation(norm: str, population: int) -> bool:
+    """Abbreviations news uses without explanation: of big countries and unions ("US", "UK", "EU", "UAE").
+
+    Two-letter codes of smaller places ("BA" for Bosnia) are far more often something else (British Airways).
+    """
+    return population >= 50_000_000 or (len(norm) >= 3 and population >= 1_000_000)
+
+
+def _names(gazetteer_path: str, min_population: int) -> tuple[dict[str, int], frozenset[str], dict[str, int]]:
     gazetteer = Gazetteer(Path(gazetteer_path))
-    return gazetteer.recognisable_names(min_population), frozenset(gazetteer.demonym_names())
+    return (
+        gazetteer.recognisable_names(min_population),
+        frozenset(gazetteer.demonym_names()),
+        {norm: pop for norm, pop in gazetteer.abbreviations().items() if _known_abbreviation(norm, pop)},
+    )
 
 
 class ToponymFinder:
     """Merges model entities with gazetteer matches into ``doc.spans[SPAN_KEY]``."""
 
     def __init__(
-        self, gazetteer_path: str, min_population: int, max_words: int, strong_population: int = 50_000
+        self,
+        gazetteer_path: str,
+        min_population: int,
+        max_words: int,
+        strong_population: int = 50_000,
+        embedded: bool = True,
     ) -> None:
         self.gazetteer_path = gazetteer_path
         self.strong_population = strong_population
-        self.names, self.demonyms = _names(gazetteer_path, min_population)
+        self.names, self.demonyms, self.abbreviations = _names(gazetteer_path, min_population)
+        self.embedded = embedded
         self.max_words = max_words
 
     def __call__(self, doc: Doc) -> Doc:
@@ -149,6 +167,8 @@ class ToponymFinder:
                     claim(Span(doc, longer.start, longer.end, label=ent.label_), "repair")
                 elif not self._looks_like_person(ent, surnames):
                     claim(Span(doc, ent.start, ent.end, label=ent.label_), "model")
+            elif ent.label_ in ("NORP", "ORG") and self._is_abbreviation(ent):
+                claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
             elif ent.label_ in ("NORP", "ORG"):
                 exact = match_at.get(ent.start)
                 if (
@@ -157,9 +177,14 @@ class ToponymFinder:
                     and (self._place_not_org(doc, ent) or normalize(ent.text) in self._model_places)
                 ):
                     claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
-        ent_tokens = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+        ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
         for m in matches:
-            if any(taken[m.start : m.end]) or any(i in ent_tokens for i in range(m.start, m.end)):
+            if any(taken[m.start : m.end]):
+                continue
+            inside = {ent_label[i] for i in range(m.start, m.end) if i in ent_label}
+            # A place inside an organisation's or building's name ("Tamil Nadu government", "Pittsburgh
+            # Steelers") is still a toponym; inside a person's name it is not.
+            if inside and (not self.embedded or "PERSON" in inside or not self._strong(m)):
                 continue
             if len(m) == 1 and m.text in surnames:
                 continue
@@ -168,8 +193,21 @@ class ToponymFinder:
         doc.spans[SPAN_KEY] = spans
         return doc
 
+    def _strong(self, span: Span) -> bool:
+        """Multi-word names and big places need no other evidence."""
+        if len(span) > 1:
+            return True
+        return span[0].lower_ not in GENERIC_WORDS and self.names.get(normalize(span.text), 0) >= self.strong_population
+
+    def _is_abbreviation(self, ent: Span) -> bool:
+        """ "EU", "U.S.", "BC": an abbreviation of a country, region or province, whatever the model's label."""
+        text = ent.text
+        return text.replace(".", "").isupper() and len(text) <= 6 and normalize(text) in self.abbreviations
+
     def _is_demonym(self, text: str) -> bool:
         norm = normalize(text)
+        if norm.endswith("s") and norm not in self.demonyms:
+            norm = norm[:-1]  # "Mexicans", "Europeans"
         return norm in self.demonyms or (norm not in self.names and _demonym_stem(norm, self.names) is not None)
 
     def _looks_like_person(self, ent: Span, surnames: set[str]) -> bool:
@@ -203,6 +241,8 @@ class ToponymFinder:
         token = span[0]
         if normalize(token.text) in self._model_places:
             return True
+        if token.lower_ in GENERIC_WORDS:
+            return False
         if _common_word(token, lower_words):
             return False
         previous = span.doc[token.i - 1] if token.i > 0 else None
@@ -223,7 +263,11 @@ class ToponymFinder:
         i, n = 0, len(doc)
         while i < n:
             token = doc[i]
-            if not _capitalised(token):
+            if not _capitalised(token) or token.lower_ in ("the", "a", "an"):
+                i += 1
+                continue
+            if token.text.replace(".", "").isupper() and normalize(token.text) in self.abbreviations:
+                matches.append(doc[i : i + 1])  # "US" in "US Special Forces"
                 i += 1
                 continue
             found = None
@@ -290,12 +334,24 @@ def _trim(ent: Span) -> Span | None:
 
 @Language.factory(
     "dateline_toponyms",
-    default_config={"gazetteer_path": "", "min_population": 5000, "max_words": 5, "strong_population": 50_000},
+    default_config={
+        "gazetteer_path": "",
+        "min_population": 5000,
+        "max_words": 5,
+        "strong_population": 50_000,
+        "embedded": True,
+    },
 )
 def make_toponym_finder(
-    nlp: Language, name: str, gazetteer_path: str, min_population: int, max_words: int, strong_population: int
+    nlp: Language,
+    name: str,
+    gazetteer_path: str,
+    min_population: int,
+    max_words: int,
+    strong_population: int,
+    embedded: bool,
 ) -> ToponymFinder:
-    return ToponymFinder(gazetteer_path, min_population, max_words, strong_population)
+    return ToponymFinder(gazetteer_path, min_population, max_words, strong_population, embedded)
 
 
 def load_pipeline(gazetteer: Gazetteer, model: str = MODEL_NAME) -> Language:
