@@ -41,6 +41,7 @@ MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
 BACKOFF_CONFIDENCE = 0.25  # placed at the nearest place the article names: shown as low confidence
 PROVINCE_TOWN_SHARE = 0.1
+W_CODE = 1.5
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
 ADMIN_WORDS = frozenset(
     [
@@ -261,8 +262,11 @@ class Resolver:
         if not cands:
             return []
         scores = []
+        written_as_code = _looks_like_code(name.toponyms[0].text)
         for c, kind in cands:
             score = prior(c, kind)
+            if written_as_code and kind == ABBR:
+                score += W_CODE  # "EU" is the European Union, not the French town of Eu
             score += W_COUNTRY * countries.get(c.country_code, 0.0)
             score += W_ADMIN * admins.get(c.admin1, 0.0) if c.feature is not Feature.ADMIN1 else 0.0
             if dateline:
@@ -386,6 +390,12 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
+
+
+def _looks_like_code(text: str) -> bool:
+    """ "EU", "U.S.", "N.C.": capitals (and dots) only, as abbreviations are written."""
+    bare = text.replace(".", "").replace(" ", "")
+    return bare.isalpha() and bare.isupper() and len(bare) <= 4
 
 
 def _inside(c: Candidate, container: Candidate) -> bool:
