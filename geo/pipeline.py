@@ -165,6 +165,8 @@ class Engine:
             else sorted(by_span.values(), key=lambda m: m.start)
         )
         shown = [m for m in mentions if m.candidate is not None and (include_demonyms or m.kind is MentionKind.TOPONYM)]
+        if not looks_english(text):
+            notices.append(NOT_ENGLISH)
         return Result(
             text=text,
             mentions=mentions,
@@ -188,6 +190,20 @@ class Engine:
         if not weights:
             return None
         return self.gazetteer.country(weights.most_common(1)[0][0])
+
+
+NOT_ENGLISH = "This text does not look like English: Dateline finds place names in English text only."
+
+
+def looks_english(text: str, sample: int = 5000) -> bool:
+    """Whether enough of the words are common English function words (short texts get the benefit of doubt)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words = [w.strip(".,;:!?\"'()").lower() for w in text[:sample].split()]
+    words = [w for w in words if w]
+    if len(words) < 30:
+        return True
+    return sum(w in STOP_WORDS for w in words) / len(words) >= 0.15
 
 
 def _places(mentions: list[Mention]) -> list[Place]:
