@@ -246,6 +246,19 @@ def _apply_offline_hook(m: folium.Map) -> None:
         apply(m)
 
 
+class OnlineMap(folium.Map):
+    """A map that loads only what it uses from the CDNs: Leaflet and jQuery (folium's popups call it).
+
+    streamlit-folium loads scripts one after another and gives up at the first
+    that fails, so every unused script (Bootstrap, awesome-markers, icon fonts)
+    is a way for the whole map to go blank. The lists are set on this class,
+    never on folium's shared module-level ones.
+    """
+
+    default_js = [(name, url) for name, url in folium.Map.default_js if name in ("leaflet", "jquery")]
+    default_css = [(name, url) for name, url in folium.Map.default_css if name == "leaflet_css"]
+
+
 def base_map(
     *,
     offline: bool = False,
@@ -253,7 +266,7 @@ def base_map(
     zoom: int = DEFAULT_ZOOM,
 ) -> folium.Map:
     """The constant part of the map: view, tiles (online only), legend and credits."""
-    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True)
+    m = OnlineMap(location=list(center), zoom_start=zoom, tiles=None, control_scale=True)
     if offline:
         _apply_offline_hook(m)
     else:
