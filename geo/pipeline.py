@@ -22,7 +22,7 @@ from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, ProgressCallback
 from geo.geocoders import CandidateSource
 from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
 from geo.recognize import DEMONYM, SPAN_KEY, load_pipeline
-from geo.resolve import Resolver, Toponym, resolve_demonyms
+from geo.resolution import Resolver, Toponym, resolve_demonyms
 from geo.textio import MAX_CHARS
 
 CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from geo.model import Feature
-from geo.resolve import find_dateline
+from geo.resolution import find_dateline
 
 
 def top(result, text):
