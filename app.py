@@ -1,0 +1,353 @@
+"""Dateline explorer: map every place an article names; click a marker to read those passages.
+
+Run with ``streamlit run app.py``. This file is layout only; state, caching
+and HTML building live in :mod:`geo.ui`, the map in :mod:`geo.mapview`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+from markupsafe import Markup
+from streamlit_folium import st_folium
+
+from geo import ui
+from geo.export import to_csv, to_geojson
+from geo.mapview import (
+    FIT_MAX_ZOOM,
+    MapLayer,
+    base_map,
+    bounds,
+    highlight_html,
+    is_low_confidence,
+    place_at,
+    places_feature_group,
+)
+from geo.model import Candidate, Result
+from geo.pipeline import Engine
+from geo.textio import InputError
+
+MAP_HEIGHT = 560
+PASSAGES_HEIGHT = 420  # long lists of passages scroll, so the correction box stays in reach
+RETURNED = ["last_object_clicked", "last_object_clicked_tooltip", "last_object_clicked_count", "zoom"]
+
+st.set_page_config(page_title="Dateline", page_icon="🗺️", layout="wide")
+state = st.session_state
+seeds = ui.seed_articles()
+ui.init_state(state, seeds)
+st.html(ui.CSS)
+
+
+# --------------------------------------------------------------------------- sidebar: input
+
+
+def add_pasted() -> None:
+    """Button callback: runs before the multiselect is drawn, so the new text can join it."""
+    try:
+        article = ui.article_from_paste(state.get("paste_text", ""), state.get("paste_title", ""))
+    except InputError as exc:
+        state["paste_error"] = str(exc)
+        return
+    state.pop("paste_error", None)
+    ui.remember(state, article)
+    state["paste_text"] = ""
+    state["paste_title"] = ""
+
+
+with st.sidebar:
+    st.header("Articles")
+    with st.expander("Add articles: upload or paste", expanded=False):
+        uploads = st.file_uploader(
+            "Upload .txt, .md or .html files", type=["txt", "md", "markdown", "html", "htm"],
+            accept_multiple_files=True, key="uploads",
+        )
+        current_ids = set()
+        for f in uploads or []:
+            current_ids.add(f.file_id)
+            ui.add_upload(state, f.file_id, f.name, f.getvalue())
+        for file_id, message in state[ui.UPLOAD_ERRORS].items():
+            if file_id in current_ids:
+                st.error(ui.md_escape(message))
+        st.text_input("Title (optional)", key="paste_title")
+        st.text_area("…or paste an article", key="paste_text", height=140)
+        st.button("Map this text", on_click=add_pasted, width="stretch")
+        if state.get("paste_error"):
+            st.error(ui.md_escape(state["paste_error"]))
+
+    available = ui.all_articles(state, seeds)
+    order = list(available)
+    state[ui.SHOWN] = [a for a in state[ui.SHOWN] if a in available]
+    shown: list[str] = st.multiselect(
+        "On the map", options=order, key=ui.SHOWN,
+        format_func=lambda a: available[a].title, help="Each article gets its own outline colour.",
+    )
+
+    st.header("Options")
+    include_demonyms = st.toggle("Include demonyms (“Afghan”, “Russian”)", value=False, key="opt_demonyms")
+    hide_low = st.toggle("Hide low-confidence places", value=False, key="opt_hide_low")
+    choice = st.radio("Geocoder", ui.GEOCODERS, key="opt_geocoder")
+    if choice == ui.NOMINATIM:
+        st.caption(
+            "Nominatim is asked at most once a second (its usage policy), so a new article can take "
+            "a while; answers are cached. If it cannot be reached, the offline gazetteer is used."
+        )
+
+cache = ui.cache_dir()
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def load_engine() -> Engine:
+    """The engine, with a progress bar while the gazetteer is built (first start only)."""
+    if ui.engine_ready(cache, choice):
+        return ui.get_engine(cache, choice)
+    slot = st.empty()
+    with slot.container(), st.status("Getting ready: loading the place gazetteer and the language model "
+                                     "(the very first start also builds the gazetteer: about 20 s)…",
+                                     expanded=True) as box:
+        bar = st.progress(0.0, text="Starting")
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=ui.md_escape(message))
+
+        engine = ui.get_engine(cache, choice, progress)
+        box.update(label="Ready", state="complete")
+    slot.empty()
+    return engine
+
+
+engine = load_engine()
+revision = ui.corrections_revision(engine)
+
+results: list[Result] = []
+ids: list[str] = []
+for article_id in shown:
+    article = available[article_id]
+    try:
+        with st.spinner(f"Reading {ui.md_escape(ui.short_label(article.title))}…"):
+            result = ui.parse(cache, choice, article, include_demonyms=include_demonyms, revision=revision)
+    except (InputError, ValueError) as exc:
+        st.error(ui.md_escape(f"{article.title}: {exc}"))
+        continue
+    results.append(result)
+    ids.append(article_id)
+
+colors = [ui.article_color(a, order) for a in ids]
+layers = [MapLayer(r, c, ui.short_label(available[a].title)) for r, c, a in zip(results, colors, ids, strict=True)]
+rows = ui.place_rows(layers, ids, show_low=not hide_low)
+
+
+# --------------------------------------------------------------------------- selection (map <-> list)
+
+box = bounds(layers)  # all places, so hiding low-confidence ones does not rebuild the base map
+scene = ui.scene_of(ids, box)
+if state.get(ui.MAP_SCENE) != scene:  # new base map: the old click and view belong to the old one
+    state[ui.MAP_SCENE] = scene
+    state[ui.MAP_KEY] = None
+    state[ui.SEEN_CLICK] = None
+    state[ui.VIEW] = None
+
+selected = state[ui.SELECTED]
+click = state.get(ui.MAP_KEY)
+signature = ui.click_signature(click)
+if signature != state.get(ui.SEEN_CLICK):
+    state[ui.SEEN_CLICK] = signature
+    hit = place_at(layers, click, show_low_confidence=not hide_low)
+    if hit is not None:
+        selected = (ids[layers.index(hit[0])], hit[1].key)
+        state[ui.VIEW] = None  # the user is looking at it already
+
+picked = ui.table_selection(state.get(ui.TABLE_KEY))
+if picked != state.get(ui.SEEN_TABLE):
+    state[ui.SEEN_TABLE] = picked
+    if picked and picked[0] < len(rows):
+        row = rows[picked[0]]
+        selected = (row.article_id, row.place.key)
+        state[ui.VIEW] = ui.view_for(row.place.candidate, state)
+    else:
+        selected = None
+
+index = ui.row_index(rows, selected)
+if index is None:
+    selected = None
+want = [] if index is None else [index]
+if want != ui.table_selection(state.get(ui.TABLE_KEY)):
+    state[ui.TABLE_KEY] = ui.table_state(want)
+state[ui.SEEN_TABLE] = want
+state[ui.SELECTED] = selected
+chosen = rows[index] if index is not None else None
+
+
+# --------------------------------------------------------------------------- header
+
+st.title("Dateline")
+st.caption("Where the news happens: every place an article names, on one map. "
+           "Click a marker to read the passages that name it.")
+
+focus_parts = []
+for layer in layers:
+    if layer.result.focus is not None:
+        label = Markup(" <span style='color:{}'>({})</span>").format(layer.color, layer.label) \
+            if len(layers) > 1 else Markup("")
+        focus_parts.append(Markup("<b>{}</b>{}").format(layer.result.focus.name, label))
+if focus_parts:
+    st.html(str(Markup('<div class="dl-focus">Mainly about: {}</div>').format(
+        Markup(" · ").join(focus_parts))))
+for layer in layers:
+    for notice in layer.result.notices:
+        st.warning(ui.md_escape(f"{layer.label}: {notice}"))
+if not shown:
+    st.info("Pick an article in the sidebar, upload one, or paste a text.")
+
+map_col, panel_col = st.columns([3, 2], gap="medium")
+
+
+# --------------------------------------------------------------------------- map and list
+
+with map_col:
+    if len(layers) > 1:
+        st.html(ui.article_legend_html((layer.label, layer.color) for layer in layers))
+    fmap = ui.style_map(base_map(offline=ui.offline_assets_wanted()))
+    if box is not None:
+        fmap.fit_bounds(box, padding=(30, 30), max_zoom=FIT_MAX_ZOOM)
+    markers = ui.stable_ids(places_feature_group(layers, chosen.place.key if chosen else None,
+                                                 show_low_confidence=not hide_low))
+    view = state.get(ui.VIEW)
+    st_folium(
+        fmap, key=ui.MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
+        returned_objects=RETURNED, feature_group_to_add=markers,
+        center=(view[0], view[1]) if view else None, zoom=view[2] if view else None,
+    )
+
+    if rows:
+        several = len(layers) > 1
+        table = pd.DataFrame({
+            "Place": [("⚠ " if is_low_confidence(r.place) else "") + r.place.name for r in rows],
+            "Country": [r.place.candidate.country_code for r in rows],
+            "Kind": [ui.kind_label(r.place.candidate) for r in rows],
+            "Mentions": [r.place.count for r in rows],
+            "Confidence": [round(r.place.confidence * 100) for r in rows],
+            **({"Article": [layers[r.layer].label for r in rows]} if several else {}),
+        })
+        st.caption(f"{len(rows)} places · ⚠ = low confidence, check it · pick a row to show it on the map")
+        st.dataframe(
+            table, key=ui.TABLE_KEY, on_select="rerun", selection_mode="single-row",
+            hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 380),
+            column_config={
+                "Mentions": st.column_config.NumberColumn(width="small"),
+                "Confidence": st.column_config.ProgressColumn(
+                    "Confidence", min_value=0, max_value=100, format="%d%%", width="small"),
+            },
+        )
+
+
+# --------------------------------------------------------------------------- panel
+
+
+def save_correction(result: Result, forms: list[str], candidate: Candidate | None, everywhere: bool) -> bool:
+    """Store the user's reading for every spelling of this place; False (and a message) if it fails."""
+    context = "*" if everywhere else ui.context_of(result)
+    try:
+        for form in forms:
+            engine.corrections.set(form, context, candidate)
+    except OSError as exc:
+        st.error(ui.md_escape(str(exc)))
+        return False
+    return True
+
+
+def undo_correction(result: Result, forms: list[str]) -> None:
+    for context in (ui.context_of(result), "*"):
+        for form in forms:
+            engine.corrections.remove(form, context)
+
+
+def correction_box(article_id: str, result: Result, place_key: str) -> None:
+    place = next(p for p in result.places if p.key == place_key)
+    forms = place.surface_forms
+    readings = [place.candidate] + [a.candidate for a in place.alternatives if a.candidate.key != place.key]
+    scores = [place.confidence] + [a.confidence for a in place.alternatives if a.candidate.key != place.key]
+    with st.container(border=True):
+        st.markdown("**Is this the right place?**")
+        pick = st.selectbox(
+            "Reading", range(len(readings)), key=f"fix:{article_id}:{place_key}",
+            format_func=lambda i: ("✓ " if i == 0 else "") + ui.candidate_label(readings[i], scores[i]),
+            help="The other readings the resolver considered, with its confidence in each.",
+        )
+        context = ui.context_of(result)
+        where = ui.country_name(engine, context) or "this kind of article"
+        everywhere = st.checkbox(f"Apply to every article, not only those set in {ui.md_escape(where)}",
+                                 key=f"fixall:{article_id}:{place_key}")
+        left, right = st.columns(2)
+        save = left.button("Save correction", disabled=pick == 0, key=f"save:{article_id}:{place_key}",
+                           width="stretch")
+        drop = right.button("Not a place", key=f"drop:{article_id}:{place_key}", width="stretch")
+        if save and save_correction(result, forms, readings[pick], everywhere):
+            state[ui.SELECTED] = (article_id, readings[pick].key)
+            state[ui.VIEW] = ui.view_for(readings[pick], state)  # the new reading may be elsewhere
+            st.rerun()
+        if drop and save_correction(result, forms, None, everywhere):
+            state[ui.SELECTED] = None
+            st.rerun()
+        if any(m.corrected for m in place.mentions) and st.button(
+                "Undo correction", key=f"undo:{article_id}:{place_key}", width="stretch"):
+            undo_correction(result, forms)
+            st.rerun()
+
+
+with panel_col:
+    if chosen is None:
+        st.subheader("Read the passages")
+        st.markdown("Click a marker on the map, or pick a place in the list, to read every passage "
+                    "that names it.")
+    else:
+        layer = layers[chosen.layer]
+        result = layer.result
+        place = chosen.place
+        st.html(ui.place_card_html(place, country=ui.country_name(engine, place.candidate.country_code),
+                                   article_title=result.title or layer.label, color=layer.color))
+        found = ui.passages(place, result)
+        times = "mention" if place.count == 1 else "mentions"
+        st.markdown(f"**Passages** · {place.count} {times} in {len(found)} "
+                    f"{'sentence' if len(found) == 1 else 'sentences'}, in article order")
+        with st.container(height=PASSAGES_HEIGHT if len(found) > 3 else "content", border=False):
+            st.html(ui.excerpts_html(place, result, color=layer.color))
+        correction_box(chosen.article_id, result, place.key)
+        with st.expander("Show full article"):
+            starts = {m.start for m in place.mentions}
+            st.html(highlight_html(result.text, ui.mentions_for_highlight(result), starts))
+
+
+# --------------------------------------------------------------------------- sidebar: output
+
+with st.sidebar:
+    if choice == ui.NOMINATIM:
+        stats = engine.cache.stats
+        st.caption(f"Geocode cache this session: {stats.hits} hits, {stats.misses} misses.")
+    saved = engine.corrections.all()
+    with st.expander(f"Your corrections ({len(saved)})"):
+        if engine.corrections.problem:
+            st.warning(ui.md_escape(engine.corrections.problem))
+        if not saved:
+            st.caption("None yet. Pick a place and use “Is this the right place?” to fix a reading.")
+        for i, fix in enumerate(saved):
+            st.text(ui.correction_label(fix))
+            if st.button("Remove", key=f"rmfix:{i}:{fix.name}:{fix.context}"):
+                engine.corrections.remove(fix.name, fix.context)
+                st.rerun()
+    if results:
+        st.header("Download")
+        geojson = json.dumps(to_geojson(results), ensure_ascii=False, indent=1)
+        st.download_button("GeoJSON (for GIS tools)", geojson, file_name="dateline-places.geojson",
+                           mime="application/geo+json", width="stretch")
+        st.download_button("CSV (for spreadsheets)", to_csv(results), file_name="dateline-places.csv",
+                           mime="text/csv", width="stretch")
+
+st.divider()
+credit = "Place data © GeoNames (CC BY 4.0)"
+if not ui.offline_assets_wanted():
+    credit += " · Map tiles © OpenStreetMap contributors"
+st.caption(credit)

@@ -1,0 +1,500 @@
+"""Streamlit-side plumbing for the explorer (app.py): articles, engines, caches, selection.
+
+app.py stays a thin layout; what it needs to remember between reruns and what
+is expensive lives here, so it can be tested without a browser:
+
+* Articles (seeds, uploads, pasted texts) are :class:`Article` values kept in
+  ``st.session_state`` by :func:`remember`, so a rerun never loses them.
+* Engines are built once per server and geocoder choice, in a registry held by
+  ``st.cache_resource``. The registry, not the Engine, is the cached value
+  because building reports progress to the page, and Streamlit would record
+  and replay those progress elements if they were made inside a cached call.
+* Parse results are cached per (text, options, corrections revision) with
+  ``st.cache_data``; a saved correction changes the revision, so every text
+  it may affect is parsed again and nothing stale is shown.
+* All article and gazetteer text that becomes HTML goes through
+  :mod:`markupsafe` or the :mod:`geo.mapview` helpers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import streamlit as st
+from branca.element import Element
+from geopy.geocoders.base import Geocoder
+from markupsafe import Markup
+
+from geo.cache import Correction
+from geo.gazetteer import ProgressCallback
+from geo.geocoders import online_geocoder
+from geo.mapview import MapLayer, excerpt_html, highlight_html, is_low_confidence, kind_of
+from geo.model import Candidate, Excerpt, Feature, Place, Result
+from geo.pipeline import Engine
+from geo.textio import InputError, check_size, clean_text, read_upload
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = ROOT / "seeds"
+DEFAULT_SEED = "tashkent-conference.txt"
+
+OFFLINE = "Offline gazetteer"
+NOMINATIM = "Nominatim (OpenStreetMap)"
+GEOCODERS = (OFFLINE, NOMINATIM)
+
+# Outline colour per article (distinct from the marker fill colours, which encode the kind of place).
+ARTICLE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+PARSE_CACHE_ENTRIES = 64  # parse results kept in memory (one per text and option set)
+MAX_LABEL_CHARS = 40  # article labels in tooltips and the legend
+ZOOM_FOR = {Feature.CITY: 8, Feature.ADMIN2: 7, Feature.ADMIN1: 6, Feature.COUNTRY: 5, Feature.REGION: 3}
+
+# Session-state keys (one place, so app.py and tests agree).
+ARTICLES = "dl_articles"  # dict[id, Article]: uploads and pasted texts
+SHOWN = "dl_shown"  # multiselect: ids of the articles on the map
+SEEN_UPLOADS = "dl_seen_uploads"  # file_uploader file ids already read (or rejected)
+UPLOAD_ERRORS = "dl_upload_errors"  # file id -> one-line message
+SELECTED = "dl_selected"  # (article id, place key) or None
+SEEN_CLICK = "dl_seen_click"  # signature of the last map click acted on
+SEEN_TABLE = "dl_seen_table"  # last place-table selection acted on
+VIEW = "dl_view"  # (lat, lon, zoom) the map should move to, after a pick in the list
+VIEW_NONCE = "dl_view_nonce"  # alternates 0/1 so that every pick in the list moves the map
+MAP_SCENE = "dl_map_scene"  # what the base map was built for; a change remounts the map
+MAP_KEY = "map"  # streamlit-folium copies the component's value here (its on_change)
+TABLE_KEY = "places_table"
+
+
+# --------------------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class Article:
+    """A text the user can put on the map; ``id`` is stable across reruns."""
+
+    id: str
+    title: str
+    text: str
+    origin: str  # "seed", "upload" or "paste"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _seed_title(stem: str) -> str:
+    words = re.sub(r"[-_]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else stem
+
+
+def seed_articles(folder: Path = SEEDS_DIR) -> list[Article]:
+    """Every readable article in seeds/, sorted by file name (unreadable ones are skipped)."""
+    out = []
+    for path in sorted(folder.glob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        try:
+            title, text = read_upload(path.name, path.read_bytes())
+        except (InputError, OSError):
+            continue
+        if path.suffix.lower() in (".txt", ".text"):
+            title = _seed_title(path.stem)
+        out.append(Article(id=f"seed:{path.name}", title=title, text=text, origin="seed"))
+    return out
+
+
+def article_from_upload(name: str, data: bytes) -> Article:
+    """An uploaded file as an Article; raises InputError with a one-line message."""
+    title, text = read_upload(name, data)
+    if not text.strip():
+        raise InputError(f"{title}: the file has no text.")
+    return Article(id=f"upload:{_digest(text)}", title=title, text=text, origin="upload")
+
+
+def article_from_paste(text: str, title: str = "") -> Article:
+    """Pasted text as an Article, titled by the user or by its first line."""
+    text = clean_text(text).strip()
+    if not text:
+        raise InputError("Paste some text first.")
+    check_size(text)
+    title = " ".join(clean_text(title).split())
+    if not title:
+        first = " ".join(text.split("\n", 1)[0].split())
+        title = first if len(first) <= 60 else first[:59].rstrip() + "…"
+    return Article(id=f"paste:{_digest(text)}", title=title, text=text, origin="paste")
+
+
+def init_state(state: MutableMapping[str, Any], seeds: list[Article]) -> None:
+    """First run of a session: no extra articles, the default seed on the map."""
+    state.setdefault(ARTICLES, {})
+    state.setdefault(SEEN_UPLOADS, set())
+    state.setdefault(UPLOAD_ERRORS, {})
+    state.setdefault(SELECTED, None)
+    if SHOWN not in state:
+        default = [a.id for a in seeds if a.id == f"seed:{DEFAULT_SEED}"] or [a.id for a in seeds[:1]]
+        state[SHOWN] = default
+
+
+def remember(state: MutableMapping[str, Any], article: Article, *, show: bool = True) -> None:
+    """Keep an uploaded/pasted article for the session and (by default) put it on the map.
+
+    Must run before the "articles on the map" multiselect is drawn in this run.
+    """
+    if article.origin != "seed":
+        state[ARTICLES] = {**state.get(ARTICLES, {}), article.id: article}
+    if show and article.id not in state.get(SHOWN, []):
+        state[SHOWN] = [*state.get(SHOWN, []), article.id]
+
+
+def add_upload(state: MutableMapping[str, Any], file_id: str, name: str, data: bytes) -> Article | None:
+    """Read one uploaded file once; a bad file is remembered as a message, never raised.
+
+    ``file_id`` identifies this upload (streamlit's UploadedFile.file_id), so a
+    file is read on the rerun after it was dropped in, not on every rerun.
+    """
+    seen: set[str] = state.setdefault(SEEN_UPLOADS, set())
+    if file_id in seen:
+        return None
+    seen.add(file_id)
+    try:
+        article = article_from_upload(name, data)
+    except InputError as exc:
+        state.setdefault(UPLOAD_ERRORS, {})[file_id] = f"{name}: {exc}"
+        return None
+    remember(state, article)
+    return article
+
+
+def all_articles(state: MutableMapping[str, Any], seeds: list[Article]) -> dict[str, Article]:
+    """Seeds first, then the session's uploads and pastes in the order they were added."""
+    out = {a.id: a for a in seeds}
+    out.update(state.get(ARTICLES, {}))
+    return out
+
+
+def article_color(article_id: str, order: list[str]) -> str:
+    """A colour that stays with an article while others are shown or hidden."""
+    index = order.index(article_id) if article_id in order else len(order)
+    return ARTICLE_COLORS[index % len(ARTICLE_COLORS)]
+
+
+def short_label(title: str) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= MAX_LABEL_CHARS else title[: MAX_LABEL_CHARS - 1].rstrip() + "…"
+
+
+# --------------------------------------------------------------------------- engines and parsing
+
+
+def cache_dir() -> Path:
+    """DATELINE_CACHE_DIR, else the project's cache/ (read per call: tests point it elsewhere)."""
+    return Path(os.environ.get("DATELINE_CACHE_DIR") or ROOT / "cache").resolve()
+
+
+def offline_assets_wanted() -> bool:
+    """Local Leaflet and the country-outline basemap: when DATELINE_OFFLINE_ASSETS asks, or no CDN answers.
+
+    geo.offline_assets decides (it probes the CDNs once per process); without
+    that module only the environment variable counts.
+    """
+    try:
+        from geo.offline_assets import use_offline_assets
+    except ModuleNotFoundError as exc:
+        if exc.name != "geo.offline_assets":
+            raise
+        return os.environ.get("DATELINE_OFFLINE_ASSETS", "").strip().lower() in ("1", "true", "yes", "on")
+    return use_offline_assets()
+
+
+@dataclass
+class _EngineHub:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    engines: dict[tuple[str, str], Engine] = field(default_factory=dict)
+
+
+@st.cache_resource(show_spinner=False)
+def _hub() -> _EngineHub:
+    return _EngineHub()
+
+
+def _geocoder(choice: str) -> Geocoder | None:
+    """None means the offline gazetteer; DATELINE_NOMINATIM_DOMAIN points at a private Nominatim."""
+    if choice == NOMINATIM:
+        domain = os.environ.get("DATELINE_NOMINATIM_DOMAIN") or None
+        return online_geocoder("nominatim", domain=domain)
+    return None
+
+
+def engine_ready(cache: Path, choice: str) -> bool:
+    return (str(cache), choice) in _hub().engines
+
+
+def get_engine(cache: Path, choice: str, progress: ProgressCallback | None = None) -> Engine:
+    """The server's engine for this cache dir and geocoder, built on first use (one builder at a time)."""
+    hub = _hub()
+    key = (str(cache), choice)
+    with hub.lock:
+        if key not in hub.engines:
+            hub.engines[key] = Engine(cache, geocoder=_geocoder(choice), progress=progress)
+        return hub.engines[key]
+
+
+def corrections_revision(engine: Engine) -> str:
+    """A fingerprint of every saved correction: part of the parse cache key."""
+    rows = [(c.name, c.context, c.candidate.key if c.candidate else "-") for c in engine.corrections.all()]
+    return hashlib.sha1(repr(rows).encode()).hexdigest()
+
+
+@st.cache_data(max_entries=PARSE_CACHE_ENTRIES, show_spinner=False)
+def _parse(text: str, title: str, include_demonyms: bool, choice: str, cache: str, revision: str) -> Result:
+    del revision  # only part of the cache key
+    return get_engine(Path(cache), choice).parse(text, title=title, include_demonyms=include_demonyms)
+
+
+def parse(engine_dir: Path, choice: str, article: Article, *, include_demonyms: bool, revision: str) -> Result:
+    """The engine's reading of an article, computed once per text, options and corrections."""
+    return _parse(article.text, article.title, include_demonyms, choice, str(engine_dir), revision)
+
+
+def context_of(result: Result) -> str:
+    """The key the resolver files this document's corrections under (dateline or main country)."""
+    return result.context or ""
+
+
+# --------------------------------------------------------------------------- map and selection
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the places list: one marker on the map."""
+
+    article_id: str
+    layer: int
+    place: Place
+
+
+def place_rows(layers: list[MapLayer], article_ids: list[str], *, show_low: bool) -> list[Row]:
+    """Markers in list order: each article's places, most mentioned first."""
+    return [
+        Row(aid, i, place)
+        for i, (layer, aid) in enumerate(zip(layers, article_ids, strict=True))
+        for place in layer.result.places
+        if show_low or not is_low_confidence(place)
+    ]
+
+
+def row_index(rows: list[Row], selected: tuple[str, str] | None) -> int | None:
+    if selected is None:
+        return None
+    return next((i for i, r in enumerate(rows) if (r.article_id, r.place.key) == tuple(selected)), None)
+
+
+def click_signature(value: Any) -> tuple | None:
+    """What identifies one click in streamlit-folium's value (zoom changes are not clicks)."""
+    if not isinstance(value, dict) or not isinstance(value.get("last_object_clicked"), dict):
+        return None
+    point = value["last_object_clicked"]
+    return (point.get("lat"), point.get("lng"), value.get("last_object_clicked_tooltip"),
+            value.get("last_object_clicked_count"))
+
+
+def table_selection(value: Any) -> list[int]:
+    """Selected row numbers from st.dataframe's state (a dict, or its attribute-dict)."""
+    try:
+        rows = value["selection"]["rows"]
+    except (KeyError, TypeError):
+        return []
+    return [int(r) for r in rows]
+
+
+def table_state(rows: list[int]) -> dict[str, dict[str, list]]:
+    return {"selection": {"rows": rows, "columns": [], "cells": []}}
+
+
+def view_for(c: Candidate, state: MutableMapping[str, Any]) -> tuple[float, float, float]:
+    """Where the map goes when a place is picked in the list (closer in for smaller places).
+
+    streamlit-folium moves the map only when ``center``/``zoom`` differ from
+    the last ones it applied, so picking the same place twice (after panning
+    away) would do nothing. Each pick therefore nudges the view by a
+    centimetre and a millionth of a zoom level (Leaflet snaps the zoom back
+    to a whole level), alternating, which makes every pick a change.
+    """
+    nonce = state[VIEW_NONCE] = (state.get(VIEW_NONCE, 0) + 1) % 2
+    return (c.lat + nonce * 1e-7, c.lon, ZOOM_FOR.get(c.feature, 6) + nonce * 1e-6)
+
+
+def stable_ids(element: Element) -> Element:
+    """Give every element under ``element`` an id that depends only on its position.
+
+    Folium ids are random, and streamlit-folium only normalises some of them,
+    so the same markers would produce a different script on every rerun and
+    the browser would redraw them all each time. Parents key their children
+    by name (templates use those keys as JS variable names), so they are
+    re-keyed too. Returns ``element``.
+    """
+    counter = iter(range(1_000_000_000))
+
+    def visit(node: Element) -> None:
+        parts = [getattr(node, name, None) for name in ("header", "html", "script")]
+        for part in (p for p in parts if isinstance(p, Element)):
+            visit(part)  # popups keep their content in separate header/html/script trees
+        children = list(node._children.values())
+        for child in children:
+            child._id = f"dl{next(counter)}"
+            visit(child)
+        node._children = type(node._children)((child.get_name(), child) for child in children)
+
+    visit(element)
+    return element
+
+
+MAP_CSS = (
+    "<style>"
+    ".leaflet-container{font:12px/1.4 'Source Sans Pro','Segoe UI',Roboto,sans-serif;}"
+    ".leaflet-control-attribution{font-size:10.5px!important;line-height:1.4;max-width:75%;}"
+    ".leaflet-control-scale-line{font-size:11px;line-height:1.2;}"
+    ".leaflet-tooltip{font-size:13px;font-weight:600;}"
+    "</style>"
+)
+
+
+def style_map(fmap: folium.Map) -> folium.Map:
+    """Small, constant CSS for the map page: a compact credit line and readable tooltips."""
+    fmap.get_root().header.add_child(folium.Element(MAP_CSS), name="dateline_css")
+    return fmap
+
+
+def scene_of(article_ids: list[str], box: list[list[float]] | None) -> tuple:
+    """What the constant base map depends on: which articles, and the box it was fitted to."""
+    return (tuple(article_ids), tuple(tuple(p) for p in box) if box else None)
+
+
+# --------------------------------------------------------------------------- text for the page
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Plain text safe inside Streamlit Markdown (st.warning, st.error, st.markdown)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def kind_label(candidate: Candidate) -> str:
+    return {"city": "city / town", "admin": "province / district", "country": "country",
+            "region": "region"}[kind_of(candidate.feature)]
+
+
+def candidate_label(candidate: Candidate, confidence: float | None = None) -> str:
+    """Plain-text one-liner for a reading (select boxes, lists)."""
+    where = f", {candidate.country_code}" if candidate.country_code else ""
+    score = f" · {round(confidence * 100)}%" if confidence is not None else ""
+    return f"{candidate.name}{where} · {kind_label(candidate)} · {candidate.lat:.2f}, {candidate.lon:.2f}{score}"
+
+
+def correction_label(fix: Correction) -> str:
+    """Plain text for one saved correction: "Doha → Doha, IN (UZ)"."""
+    if fix.candidate is None:
+        target = "not a place"
+    else:
+        target = fix.candidate.name + (f", {fix.candidate.country_code}" if fix.candidate.country_code else "")
+    scope = "everywhere" if fix.context == "*" else (fix.context or "no context")
+    return f"{fix.name} → {target} ({scope})"
+
+
+def country_name(engine: Engine, code: str) -> str:
+    if not code:
+        return ""
+    country = engine.gazetteer.country(code)
+    return country.name if country else code
+
+
+def place_card_html(place: Place, *, country: str, article_title: str, color: str) -> str:
+    """Escaped HTML header of the side panel: name, where, how often, how sure."""
+    c = place.candidate
+    low = is_low_confidence(place)
+    corrected = any(m.corrected for m in place.mentions)
+    badges = Markup("")
+    if low:
+        badges += Markup('<span class="dl-badge dl-warn">⚠ low confidence: check this reading</span>')
+    if corrected:
+        badges += Markup('<span class="dl-badge dl-fixed">✔ your correction</span>')
+    times = "once" if place.count == 1 else f"{place.count} times"
+    forms = [f for f in place.surface_forms if f != c.name]
+    written = Markup(" · written {}").format(", ".join(forms)) if forms else Markup("")
+    return str(Markup(
+        '<div class="dl-card" style="border-left-color:{color}">'
+        '<div class="dl-card-title">{name}</div>'
+        '<div class="dl-card-sub">{kind}{country} · {lat:.4f}, {lon:.4f}</div>'
+        '<div class="dl-card-sub">Mentioned {times} in <i>{article}</i>{written}</div>'
+        '<div class="dl-card-sub">Confidence <b>{conf}%</b>{badges}</div>'
+        "</div>"
+    ).format(color=color, name=c.name, kind=kind_label(c).capitalize(),
+             country=Markup(" in {}").format(country) if country else "",
+             lat=c.lat, lon=c.lon, times=times, article=article_title, written=written,
+             conf=round(place.confidence * 100), badges=badges))
+
+
+def passages(place: Place, result: Result) -> list[tuple[Excerpt, list[tuple[int, int]]]]:
+    """The place's sentences in article order, each once, with every mention of the place in it."""
+    grouped: dict[int, tuple[Excerpt, list[tuple[int, int]]]] = {}
+    for e in place.excerpts(result.text):
+        grouped.setdefault(e.doc_start, (e, []))[1].append((e.start, e.end))
+    return [grouped[k] for k in sorted(grouped)]
+
+
+def excerpts_html(place: Place, result: Result, *, color: str) -> str:
+    """Every passage naming the place, in article order, its mentions marked (escaped by mapview)."""
+    items = []
+    for excerpt, spans in passages(place, result):
+        if len(spans) == 1:
+            body = Markup(excerpt_html(excerpt))
+        else:  # one sentence naming the place twice: show it once, both marked
+            body = Markup(highlight_html(excerpt.text, [(a, b, "") for a, b in spans], {a for a, _ in spans}))
+        items.append(Markup('<li class="dl-excerpt" style="border-left-color:{}">{}</li>').format(color, body))
+    return str(Markup('<ol class="dl-excerpts">{}</ol>').format(Markup("").join(items)))
+
+
+def article_legend_html(entries: Iterable[tuple[str, str]]) -> str:
+    """Swatches naming the article each outline colour stands for (titles escaped)."""
+    spans = [
+        Markup('<span class="dl-swatch"><span style="border-color:{}"></span>{}</span>').format(color, title)
+        for title, color in entries
+    ]
+    return str(Markup('<div class="dl-legend">{}</div>').format(Markup("").join(spans)))
+
+
+def mentions_for_highlight(result: Result) -> list[tuple[int, int, str]]:
+    """(start, end, hover text) of every mention of a mapped place, for mapview.highlight_html."""
+    return sorted((m.start, m.end, p.name) for p in result.places for m in p.mentions)
+
+CSS = """
+<style>
+.dl-card {border-left: 6px solid #333; padding: .4rem .8rem; margin-bottom: .6rem;
+  background: rgba(127,127,127,.06); border-radius: 4px;}
+.dl-card-title {font-size: 1.45rem; font-weight: 700; line-height: 1.3;}
+.dl-card-sub {color: rgba(49,51,63,.8); font-size: .92rem; margin-top: .1rem;}
+.dl-badge {display: inline-block; margin-left: .5rem; padding: 0 .4rem; border-radius: 3px;
+  font-size: .8rem;}
+.dl-warn {background: #fde7e9; color: #b00020;}
+.dl-fixed {background: #e6f4ea; color: #137333;}
+ol.dl-excerpts {padding-left: 1.4rem; margin: 0;}
+li.dl-excerpt {border-left: 3px solid #999; padding: .2rem .6rem; margin: 0 0 .55rem 0;
+  line-height: 1.5;}
+mark.dl-mention {background: #fff1a8; color: inherit; padding: 0 .1rem; border-radius: 2px;}
+mark.dl-mention.dl-selected {background: #ffbf3f; font-weight: 600;}
+.dl-excerpt .dl-article {max-height: none; overflow: visible; padding: 0; line-height: 1.5;}
+.dl-article {max-height: 28rem; overflow-y: auto; line-height: 1.6; padding: .2rem .4rem;}
+.dl-legend {display: flex; flex-wrap: wrap; gap: .3rem 1rem; font-size: .9rem; margin: 0 0 .3rem 0;}
+.dl-swatch span {display: inline-block; width: .9rem; height: .9rem; border-radius: 50%;
+  border: 3px solid; margin-right: .35rem; vertical-align: -2px;}
+.dl-focus {font-size: 1.05rem; margin: 0 0 .2rem 0;}
+[data-testid="stMainBlockContainer"] {padding-top: 4rem;}  /* clears the fixed top bar */
+[data-testid="stMainBlockContainer"] h1 {font-size: 2.1rem; padding-top: 0;}
+</style>
+"""

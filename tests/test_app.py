@@ -1,0 +1,339 @@
+"""The Streamlit explorer (app.py), driven headless with streamlit.testing.v1.AppTest.
+
+Every test uses the session's temporary cache dir (conftest ``cache_dir``), so
+the gazetteer is built at most once per test session and the user's cache/ is
+never touched. The map is a custom component: its markers are read from the
+component's arguments (the Leaflet script streamlit-folium sends to the
+browser), and a click is simulated the way streamlit-folium reports one: by
+putting its value under the component's key, ``"map"``, in session state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from geo import ui
+from geo.cache import CorrectionStore
+from geo.textio import InputError
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 180  # the first run may build the gazetteer
+
+MARKER = re.compile(
+    r"L\.circleMarker\(\s*\[(?P<lat>[-\d.e]+),\s*(?P<lon>[-\d.e]+)\]\s*,\s*(?P<opts>\{.*?\})\s*\)"
+    r".*?bindTooltip\(\s*`<div>\s*(?P<tip>.*?)\s*</div>`",
+    re.S,
+)
+
+BORDER_TEXT = (
+    "QUETTA, Pakistan – Traders waited at the Torkham crossing near Peshawar on Monday. "
+    "Trucks bound for Kabul and Jalalabad were stuck for a second day."
+)
+HOSTILE_TEXT = (
+    "KABUL, Afghanistan – <script>alert(1)</script> Officials in Kandahar said "
+    "<img src=x onerror=alert(1)> the road to Herat was open. Elders in Kabul agreed."
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def app_cache(cache_dir: Path) -> Iterator[Path]:
+    """Point the app at the test cache; restore the environment afterwards."""
+    old = os.environ.get("DATELINE_CACHE_DIR")
+    os.environ["DATELINE_CACHE_DIR"] = str(cache_dir)
+    yield cache_dir
+    if old is None:
+        os.environ.pop("DATELINE_CACHE_DIR", None)
+    else:
+        os.environ["DATELINE_CACHE_DIR"] = old
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def component_args(at: AppTest) -> dict:
+    (component,) = at.get("component_instance")
+    assert component.proto.component_name.endswith("st_folium")
+    return json.loads(component.proto.json_args)
+
+
+def markers(at: AppTest) -> dict[str, tuple[float, float, dict]]:
+    """Tooltip text -> (lat, lon, Leaflet options) of every marker the map will draw."""
+    script = component_args(at)["feature_group"] or ""
+    return {m["tip"]: (float(m["lat"]), float(m["lon"]), json.loads(m["opts"])) for m in MARKER.finditer(script)}
+
+
+def marker_named(at: AppTest, prefix: str) -> tuple[str, float, float]:
+    tip, (lat, lon, _) = next((t, v) for t, v in markers(at).items() if t.startswith(prefix))
+    return tip, lat, lon
+
+
+def click(at: AppTest, tooltip: str, lat: float, lon: float, count: int = 1) -> AppTest:
+    """What streamlit-folium stores under its key when a marker is clicked."""
+    at.session_state[ui.MAP_KEY] = {
+        "last_object_clicked": {"lat": lat, "lng": lon},
+        "last_object_clicked_tooltip": tooltip,
+        "last_object_clicked_count": count,
+        "zoom": 5,
+    }
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def clear_corrections(cache: Path) -> None:
+    store = CorrectionStore(cache / "corrections.sqlite3")
+    for fix in store.all():
+        store.remove(fix.name, fix.context)
+
+
+def html_of(at: AppTest) -> str:
+    return "\n".join(h.value for h in at.get("html"))
+
+
+def selected_place(at: AppTest) -> str | None:
+    sel = at.session_state[ui.SELECTED]
+    return sel[1] if sel else None
+
+
+# --------------------------------------------------------------------------- start and map
+
+
+def test_opens_on_the_seed_article_with_its_places_mapped():
+    at = start()
+    tips = markers(at)
+    for name in ("Chaman", "Tashkent", "Doha"):
+        assert name in tips
+    assert any(t.startswith("Sp") and "Boldak" in t.replace("ō", "o") for t in tips)
+    assert "Mainly about: <b>Afghanistan</b>" in html_of(at)
+    table = at.dataframe[0].value
+    low = {name for name in table["Place"] if name.startswith("⚠ ")}
+    assert "⚠ Washington" in low  # low confidence is flagged in the list
+    assert len(table) == len(markers(at))
+    assert at.multiselect(key=ui.SHOWN).value == ["seed:tashkent-conference.txt"]
+    assert any("GeoNames (CC BY 4.0)" in c.value for c in at.caption)
+    assert {b.proto.label for b in at.get("download_button")} >= {"GeoJSON (for GIS tools)", "CSV (for spreadsheets)"}
+
+
+def test_map_is_constant_and_reports_clicks_and_zoom_only():
+    at = start()
+    args = component_args(at)
+    assert set(args["returned_objects"]) == {"last_object_clicked", "last_object_clicked_tooltip",
+                                             "last_object_clicked_count", "zoom"}
+    assert "fitBounds" in args["script"]  # the base map is fitted to the article's places
+    at.run()
+    again = component_args(at)
+    assert again["script"] == args["script"]  # reruns do not rebuild the base map...
+    assert again["feature_group"] == args["feature_group"]  # ...nor redraw identical markers
+
+
+def test_marker_click_shows_the_passages_and_links_to_the_list():
+    at = start()
+    tip, lat, lon = marker_named(at, "Sp")
+    click(at, tip, lat + 0.01, lon - 0.01)  # Leaflet reports a point near the marker's centre
+    html = html_of(at)
+    assert "dl-card-title" in html and tip in html
+    assert "Spin Boldak</mark>" in html
+    # The passage naming both border towns is shown in full.
+    assert "border town of Chaman" in html and "Boldak</mark>." in html
+    # The list follows the map, and the map highlights the chosen marker.
+    table = at.session_state[ui.TABLE_KEY]["selection"]["rows"]
+    assert len(table) == 1
+    assert "dl-selected" in markers(at)[tip][2]["className"]
+    # Zooming afterwards (same click, new zoom) is not a new click and keeps the selection.
+    at.session_state[ui.MAP_KEY] = {**at.session_state[ui.MAP_KEY], "zoom": 7}
+    at.run()
+    assert tip in html_of(at)
+
+
+def test_clicking_chaman_shows_its_passage():
+    at = start()
+    tip, lat, lon = marker_named(at, "Chaman")
+    click(at, tip, lat, lon)
+    assert "<mark class=\"dl-mention dl-selected\">Chaman</mark>" in html_of(at)
+
+
+def test_picking_in_the_list_selects_and_centres_on_the_map():
+    at = start()
+    at.session_state[ui.TABLE_KEY] = ui.table_state([0])
+    at.run()
+    assert not at.exception
+    key = selected_place(at)
+    assert key is not None
+    args = component_args(at)
+    tip, lat, lon = marker_named(at, "Afghanistan")  # the most mentioned place is first in the list
+    assert args["center"] == pytest.approx([lat, lon], abs=1e-6)
+    assert args["zoom"] == pytest.approx(5, abs=1e-3)
+    assert "dl-selected" in markers(at)[tip][2]["className"]
+    assert "Afghanistan" in html_of(at)
+
+
+def test_full_article_highlights_the_selected_place():
+    at = start()
+    tip, lat, lon = marker_named(at, "Tashkent")
+    click(at, tip, lat, lon)
+    html = html_of(at)
+    assert '<mark class="dl-mention dl-selected" title="Tashkent">TASHKENT</mark>' in html
+    assert '<mark class="dl-mention" title="Afghanistan">Afghanistan</mark>' in html
+
+
+# --------------------------------------------------------------------------- input
+
+
+def test_upload_maps_its_places_and_a_bad_file_is_reported():
+    at = start()
+    at.file_uploader(key="uploads").set_value([
+        ("border.txt", BORDER_TEXT.encode(), "text/plain"),
+        ("scan.txt", b"%PDF-1.7 binary", "text/plain"),
+    ])
+    at.run()
+    assert not at.exception
+    shown = at.multiselect(key=ui.SHOWN).value
+    assert len(shown) == 2 and shown[1].startswith("upload:")
+    tips = markers(at)
+    assert any(t.startswith("Peshawar") for t in tips)  # several articles: "Name · Article"
+    assert any(t.startswith("Tashkent") for t in tips)
+    assert any("PDF" in e.value for e in at.error)
+    # Uploads are kept in the session: a rerun does not read or lose them.
+    at.run()
+    assert at.multiselect(key=ui.SHOWN).value == shown
+
+
+def test_pasted_text_is_mapped():
+    at = start()
+    at.text_area(key="paste_text").input(BORDER_TEXT)
+    at.text_input(key="paste_title").input("Border crossing")
+    next(b for b in at.button if b.label == "Map this text").click()
+    at.run()
+    assert not at.exception
+    shown = at.multiselect(key=ui.SHOWN).value
+    assert shown[-1].startswith("paste:")
+    assert any(t.startswith("Peshawar · Border crossing") for t in markers(at))
+    assert at.text_area(key="paste_text").value == ""
+
+
+def test_upload_helper_reads_each_file_once():
+    state: dict = {}
+    ui.init_state(state, ui.seed_articles())
+    article = ui.add_upload(state, "f1", "notes.md", b"# Notes\n\nTalks in Doha went on.")
+    assert article is not None and article.title == "Notes"
+    assert state[ui.SHOWN][-1] == article.id and state[ui.ARTICLES][article.id] == article
+    assert ui.add_upload(state, "f1", "notes.md", b"ignored") is None  # already read
+    assert ui.add_upload(state, "f2", "x.docx", b"PK\x03\x04") is None
+    assert "x.docx" in state[ui.UPLOAD_ERRORS]["f2"]
+    with pytest.raises(InputError):
+        ui.article_from_paste("   \n")
+
+
+# --------------------------------------------------------------------------- trust and correction
+
+
+def test_correction_survives_a_restart(app_cache: Path):
+    at = start()
+    tip, lat, lon = marker_named(at, "Doha")
+    click(at, tip, lat, lon)
+    box = at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("fix:")))
+    assert len(box.options) > 1  # the alternatives the resolver weighed
+    box.set_value(1)
+    at.run()  # as in the browser: choosing a reading reruns and enables "Save correction"
+    next(b for b in at.button if b.label == "Save correction").click()
+    at.run()
+    assert not at.exception
+    moved = markers(at)["Doha"][:2]
+    assert moved != (lat, lon)
+    assert "your correction" in html_of(at)
+    store = CorrectionStore(app_cache / "corrections.sqlite3")
+    assert [f.name for f in store.all()] == ["Doha"]
+    try:
+        # A server restart: nothing cached in memory, only what is on disk.
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        again = start()
+        assert markers(again)["Doha"][:2] == moved
+    finally:
+        clear_corrections(app_cache)
+
+
+def test_not_a_place_removes_the_marker():
+    at = start()
+    tip, lat, lon = marker_named(at, "Moscow")
+    click(at, tip, lat, lon)
+    try:
+        next(b for b in at.button if b.label == "Not a place").click()
+        at.run()
+        assert not at.exception
+        assert "Moscow" not in markers(at)
+        assert at.session_state[ui.SELECTED] is None
+    finally:
+        clear_corrections(Path(os.environ["DATELINE_CACHE_DIR"]))
+    at.run()
+    assert "Moscow" in markers(at)
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def test_hostile_article_is_shown_escaped():
+    at = start()
+    at.text_area(key="paste_text").input(HOSTILE_TEXT)
+    at.text_input(key="paste_title").input("<b onmouseover=alert(2)>Raid</b>")
+    next(b for b in at.button if b.label == "Map this text").click()
+    at.run()
+    assert not at.exception
+    tip, lat, lon = marker_named(at, "Kand")
+    click(at, tip, lat, lon)
+    html = html_of(at)
+    assert "dl-card-title" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # in the passage naming Kandahar
+    assert "&lt;b onmouseover=alert(2)&gt;Raid&lt;/b&gt;" in html  # the title on the card
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the full article
+    for raw in ("<script>alert", "<img src=x", "<b onmouseover"):
+        assert raw not in html
+    script = component_args(at)["feature_group"]
+    assert "<script>alert" not in script and "<b onmouseover" not in script
+
+
+def test_options_hide_low_confidence_and_include_demonyms():
+    at = start()
+    before = at.dataframe[0].value
+    afghanistan = int(before.loc[before["Place"] == "Afghanistan", "Mentions"].iloc[0])
+    at.toggle(key="opt_hide_low").set_value(True)
+    at.run()
+    assert "Washington" not in markers(at)
+    assert not any(name.startswith("⚠") for name in at.dataframe[0].value["Place"])
+    at.toggle(key="opt_demonyms").set_value(True)
+    at.run()
+    after = at.dataframe[0].value
+    assert int(after.loc[after["Place"] == "Afghanistan", "Mentions"].iloc[0]) > afghanistan  # "Afghan"
+
+
+def test_a_sentence_naming_a_place_twice_is_one_passage():
+    from tests.factories import CHAMAN, mention, result_from
+
+    text = "Chaman was calm. Traders left Chaman for Chaman market. Nothing else."
+    result = result_from(text, [mention(text, "Chaman", CHAMAN, occurrence=i) for i in range(3)])
+    place = result.places[0]
+    found = ui.passages(place, result)
+    assert [len(spans) for _, spans in found] == [1, 2]
+    html = ui.excerpts_html(place, result, color="#123456")
+    assert html.count("<li") == 2 and html.count('class="dl-mention dl-selected"') == 3
+
+
+def test_unreachable_nominatim_falls_back_with_a_warning():
+    at = start()
+    at.radio(key="opt_geocoder").set_value(ui.NOMINATIM)
+    at.run()  # the tests never reach the internet, so Nominatim fails
+    assert not at.exception
+    assert any("offline gazetteer" in w.value for w in at.warning)
+    assert "Chaman" in markers(at)
+    assert any("hits" in c.value and "misses" in c.value for c in at.caption)
