@@ -50,6 +50,7 @@ class Scores:
     tokens_per_s: float
     bare_ner_tokens_per_s: float
     throughput_ratio: float
+    bare_ner_prf: tuple[float, float, float] = (0.0, 0.0, 0.0)  # spaCy sm alone, GPE/LOC/FAC
     errors: dict[str, int] = field(default_factory=dict)
     missed_top: list[tuple[str, int]] = field(default_factory=list)
     spurious_top: list[tuple[str, int]] = field(default_factory=list)
@@ -95,9 +96,15 @@ def score_corpus(engine, path: Path, limit: int | None = None) -> Scores:
 
     bare = load_bare_ner()
     started = time.perf_counter()
-    for _ in bare.pipe(texts, batch_size=32):
-        pass
+    bare_spans = [
+        {(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("GPE", "LOC", "FAC")}
+        for doc in bare.pipe(texts, batch_size=32)
+    ]
     bare_seconds = time.perf_counter() - started
+    bare_correct = sum(
+        len(spans & {(t["start"], t["end"]) for t in d["toponyms"]}) for spans, d in zip(bare_spans, docs, strict=True)
+    )
+    bare_p, bare_r, bare_f1 = _prf(bare_correct, sum(map(len, bare_spans)), sum(len(d["toponyms"]) for d in docs))
 
     started = time.perf_counter()
     e2e_out = list(process_records(engine, [{"id": d["id"], "text": d["text"]} for d in docs], demonyms=True))
@@ -154,9 +161,7 @@ def score_corpus(engine, path: Path, limit: int | None = None) -> Scores:
                         "context": doc["text"][sentence_start : t["end"] + 80].strip()[:240],
                     }
                 )
-    precision = correct / pred_n if pred_n else 0.0
-    recall = correct / gold_n if gold_n else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = _prf(correct, pred_n, gold_n)
     worst.sort(key=lambda w: -w["km"])
     tps = tokens / seconds if seconds else 0.0
     bare_tps = tokens / bare_seconds if bare_seconds else 0.0
@@ -175,6 +180,7 @@ def score_corpus(engine, path: Path, limit: int | None = None) -> Scores:
         tokens_per_s=tps,
         bare_ner_tokens_per_s=bare_tps,
         throughput_ratio=tps / bare_tps if bare_tps else 0.0,
+        bare_ner_prf=(bare_p, bare_r, bare_f1),
         errors={
             "missed": gold_n - correct,
             "spurious": pred_n - correct,
@@ -184,6 +190,12 @@ def score_corpus(engine, path: Path, limit: int | None = None) -> Scores:
         spurious_top=spurious.most_common(20),
         worst=worst[:20],
     )
+
+
+def _prf(correct: int, predicted: int, gold: int) -> tuple[float, float, float]:
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / gold if gold else 0.0
+    return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
 
 
 def markdown(scores: list[Scores]) -> str:
@@ -201,7 +213,12 @@ def markdown(scores: list[Scores]) -> str:
             f"{s.given['auc']:.3f} | {s.tokens_per_s:,.0f} | {s.bare_ner_tokens_per_s:,.0f} | "
             f"{s.throughput_ratio:.0%} |"
         )
-    return head + "\n".join(rows) + "\n"
+    baseline = "".join(
+        f"\nspaCy en_core_web_sm alone (GPE/LOC/FAC), {s.corpus}: P {s.bare_ner_prf[0]:.3f}, "
+        f"R {s.bare_ner_prf[1]:.3f}, F1 {s.bare_ner_prf[2]:.3f}"
+        for s in scores
+    )
+    return head + "\n".join(rows) + "\n" + baseline + "\n"
 
 
 def main(args: argparse.Namespace) -> int:

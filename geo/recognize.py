@@ -195,7 +195,7 @@ class ToponymFinder:
 
     def _strong(self, span: Span) -> bool:
         """Multi-word names and big places need no other evidence."""
-        if len(span) > 1:
+        if len(span) > 1 or normalize(span.text) in self.abbreviations:
             return True
         return span[0].lower_ not in GENERIC_WORDS and self.names.get(normalize(span.text), 0) >= self.strong_population
 
