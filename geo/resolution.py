@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from geo.cache import CorrectionStore
 from geo.dateline import Dateline, find_dateline
@@ -74,6 +74,16 @@ class Toponym:
     sentence_end: int = 0
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the article is about, as the ranking sees it."""
+
+    countries: dict[str, float] = field(default_factory=dict)  # country code -> weight in [0, 1]
+    admins: dict[str, float] = field(default_factory=dict)  # GeoNames admin1 code -> weight in [0, 1]
+    centroid: tuple[float, float] | None = None  # of the confidently placed local places
+    dateline: list[Candidate] = field(default_factory=list)  # readings of the dateline place
+
+
 @dataclass
 class _Name:
     """All mentions of one normalised name, resolved together."""
@@ -104,7 +114,7 @@ class Resolver:
         dateline = find_dateline(text)
         dateline_cands = self._dateline_candidates(dateline, candidates)
 
-        first = {norm: self._rank(n, {}, {}, None, dateline_cands) for norm, n in names.items()}
+        first = {norm: self._rank(n, _Context(dateline=dateline_cands)) for norm, n in names.items()}
         countries, admins, centroid = self._context(names, first)
         dateline_cc = _dateline_country(dateline_cands)
         if dateline_cc:
@@ -113,10 +123,10 @@ class Resolver:
 
         mentions_by_span: dict[tuple[int, int], Mention] = {}
         for norm, name in names.items():
-            own_countries = _without(countries, first[norm], name)
-            ranked = self._rank(name, own_countries, admins, centroid, dateline_cands)
+            ctx = _Context(countries, admins, centroid, dateline_cands)
+            ranked = self._rank(name, replace(ctx, countries=_without(countries, first[norm], name)))
             if not ranked and self.backoff:
-                ranked = self._rank_parts(name, countries, admins, centroid, dateline_cands)
+                ranked = self._rank_parts(name, ctx)
             mentions = self._mentions(name, ranked, context_key)
             for t, m in zip(name.toponyms, mentions, strict=True):
                 mentions_by_span[(t.start, t.end)] = m
@@ -128,14 +138,7 @@ class Resolver:
             out = _nearest_local_backoff(out)
         return out, context_key
 
-    def _rank_parts(
-        self,
-        name: _Name,
-        countries: dict[str, float],
-        admins: dict[str, float],
-        centroid: tuple[float, float] | None,
-        dateline: list[Candidate],
-    ) -> list[tuple[Candidate, float]]:
+    def _rank_parts(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
         """For an unknown multi-word name, a known part of it in the article's countries.
 
         "Granville County Fire Marshal" -> Granville (if the article is in the
@@ -155,12 +158,12 @@ class Resolver:
                 if not found:
                     continue
                 sub = _Name(normalize(part), name.toponyms, found, name.qualifiers, name.admin_word)
-                ranked = self._rank(sub, countries, admins, centroid, dateline)
+                ranked = self._rank(sub, ctx)
                 best = ranked[0][0]
                 if (
-                    not countries
-                    or countries.get(best.country_code, 0.0) > 0
-                    or any(best.country_code == d.country_code for d in dateline)
+                    not ctx.countries
+                    or ctx.countries.get(best.country_code, 0.0) > 0
+                    or any(best.country_code == d.country_code for d in ctx.dateline)
                 ):
                     return [(c, p * PART_CONFIDENCE) for c, p in ranked]
         return []
@@ -250,14 +253,7 @@ class Resolver:
         return _scaled(countries), _scaled(admins), centroid
 
     # -- ranking -------------------------------------------------------------------------
-    def _rank(
-        self,
-        name: _Name,
-        countries: dict[str, float],
-        admins: dict[str, float],
-        centroid: tuple[float, float] | None,
-        dateline: list[Candidate],
-    ) -> list[tuple[Candidate, float]]:
+    def _rank(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
         cands = self._plausible(name)
         if not cands:
             return []
@@ -267,17 +263,16 @@ class Resolver:
             score = prior(c, kind)
             if written_as_code and kind == ABBR:
                 score += W_CODE  # "EU" is the European Union, not the French town of Eu
-            score += W_COUNTRY * countries.get(c.country_code, 0.0)
-            score += W_ADMIN * admins.get(c.admin1, 0.0) if c.feature is not Feature.ADMIN1 else 0.0
-            if dateline:
-                if any(c.key == d.key for d in dateline):
-                    score += 2 * W_DATELINE
-                elif any(c.country_code and c.country_code == d.country_code for d in dateline):
-                    score += W_DATELINE
+            score += W_COUNTRY * ctx.countries.get(c.country_code, 0.0)
+            score += W_ADMIN * ctx.admins.get(c.admin1, 0.0) if c.feature is not Feature.ADMIN1 else 0.0
+            if any(c.key == d.key for d in ctx.dateline):
+                score += 2 * W_DATELINE
+            elif any(c.country_code and c.country_code == d.country_code for d in ctx.dateline):
+                score += W_DATELINE
             if name.qualifiers and any(_inside(c, q) for quals in name.qualifiers for q in quals):
                 score += W_QUALIFIER
-            if centroid is not None and c.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2):
-                km = haversine_km(c.lat, c.lon, *centroid)
+            if ctx.centroid is not None and c.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2):
+                km = haversine_km(c.lat, c.lon, *ctx.centroid)
                 score += W_SPATIAL * math.exp(-km / SPATIAL_SCALE_KM)
             scores.append(score)
         top = max(scores)
