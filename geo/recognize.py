@@ -190,7 +190,7 @@ class ToponymFinder:
                 continue
             claim(Span(doc, m.start, m.end, label="GPE"), "gazetteer")
         spans.sort(key=lambda s: s.start)
-        doc.spans[SPAN_KEY] = spans
+        doc.spans[SPAN_KEY] = _extend_names(spans)
         return doc
 
     def _strong(self, span: Span) -> bool:
@@ -299,6 +299,26 @@ def _open_gazetteer(path: str) -> Gazetteer:
 def _known(path: str, norm: str) -> bool:
     """Whether the gazetteer has the name at all, abbreviations and small towns included."""
     return bool(_open_gazetteer(path).lookup(norm))
+
+
+ADMIN_HEADS = frozenset("County Parish Province District Oblast Governorate Prefecture Borough".split())
+
+
+def _extend_names(spans: list[Span]) -> list[Span]:
+    """Grow spans to the whole proper name: "Suffolk" + "County", "Washington" + ", D.C."."""
+    out: list[Span] = []
+    for span in spans:
+        doc, end = span.doc, span.end
+        if end < len(doc) and doc[end].text in ADMIN_HEADS:
+            end += 1
+        elif end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].text in ("D.C.", "DC"):
+            end += 2
+        if end != span.end and not any(o.start < end and o.end > span.end for o in spans if o is not span):
+            grown = Span(doc, span.start, end, label=span.label_)
+            grown._.toponym_source = "repair"
+            span = grown
+        out.append(span)
+    return out
 
 
 def _capitalised(token: Token) -> bool:
