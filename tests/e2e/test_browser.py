@@ -1,0 +1,386 @@
+"""The explorer in a real browser (headless Chromium), cut off from the internet.
+
+One ``streamlit run app.py`` and one browser serve the whole module (see
+conftest.py). A first test checks the guard the others rely on (remote
+requests refused and recorded, dialogs caught). The seed-article page is
+shared by the tests that follow a user through it in order: the map draws,
+clicking markers fills the side panel, picking a row in the list moves the
+map, an upload adds its places.
+The hostile-text test uses a fresh session. The last test checks what every
+page did: no request left this machine, no console errors, no dialogs.
+Screenshots of each state go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from .conftest import CI, App, Report, Watch
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - depends on the environment
+    if CI:
+        raise
+    pytest.skip("the browser tests need the Python package playwright (pip install -e '.[test]')",
+                allow_module_level=True)
+
+T = TypeVar("T")
+EXPECT_MS = 10_000  # expect()'s own default is 5 s; a Streamlit rerun on a busy machine can take longer
+
+MAP_IFRAME = "iframe[title='streamlit_folium.st_folium']"
+FIRST_MAP_MS = 120_000  # a cold server loads the language model before the first map
+UI_MS = 20_000  # a rerun after a click, an upload or a paste
+SEED_PLACES = ("Chaman", "Spin Boldak", "Tashkent", "Doha", "Kabul", "Islamabad", "Moscow")
+ROW_PX = 35  # st.dataframe's row (and header) height
+CHECKBOX_X = 17  # the row-selection checkbox column, from the table's left edge
+HOSTILE_TITLE = "Kabul report <img src=x onerror=alert(1)>"
+HOSTILE_TEXT = (
+    f"{HOSTILE_TITLE}\n\n"
+    "Officials in Kabul said the posters read <img src=x onerror=alert(1)> and "
+    "<script>alert(2)</script> when they were found on Monday."
+)
+
+# Every marker: tooltip text (accents stripped), position, and its index among path.dl-place.
+MARKERS_JS = """() => {
+  const strip = s => s.normalize("NFD").replace(/[\\u0300-\\u036f]/g, "").replace(/<[^>]*>/g, "").trim();
+  const paths = [...document.querySelectorAll("path.dl-place")];
+  const out = [];
+  for (const fg of window.feature_group || []) fg.eachLayer(l => {
+    const tip = l.getTooltip ? l.getTooltip() : null;
+    out.push({name: tip ? strip(String(tip.getContent())) : "", lat: l.getLatLng().lat,
+              lng: l.getLatLng().lng, index: paths.indexOf(l._path)});
+  });
+  return out;
+}"""
+VIEW_JS = "() => { const c = window.map.getCenter(); return {lat: c.lat, lng: c.lng, zoom: window.map.getZoom()}; }"
+SETTLED_JS = """() => {
+  const app = document.querySelector("[data-testid=stApp]");
+  return app && app.getAttribute("data-test-script-state") === "notRunning"
+    && !document.querySelector("[data-stale=true]");
+}"""
+
+
+def plain(text: str) -> str:
+    """Text without accents ("Spīn Bōldak" -> "Spin Boldak"), as the tests name places (and MARKERS_JS)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+def settle(page: Any) -> None:
+    """Wait until no script run is in progress and no element is stale."""
+    page.wait_for_function(SETTLED_JS, timeout=UI_MS)
+
+
+def map_frame(page: Any) -> Any:
+    """The streamlit-folium iframe's Frame, once its map exists, for running JS in it.
+
+    Looked up afresh each time: when elements above the map come or go, Streamlit
+    mounts a new map iframe and drops the old one once the rerun is over.
+    """
+    deadline = time.monotonic() + UI_MS / 1000
+    while True:
+        settle(page)
+        handles = page.query_selector_all(MAP_IFRAME)
+        frame = handles[0].content_frame() if len(handles) == 1 else None
+        try:
+            if frame is not None and frame.evaluate("() => !!(window.map && window.feature_group)"):
+                return frame
+        except PlaywrightError:
+            pass  # replaced while we looked
+        if time.monotonic() > deadline:
+            pytest.fail(f"no single map iframe with a map ({len(handles)} iframes)")
+        time.sleep(0.1)
+
+
+def map_locator(page: Any) -> Any:
+    """The map iframe for locators (the newest, while an old one is still on its way out)."""
+    return page.locator(MAP_IFRAME).last.content_frame
+
+
+def markers(page: Any) -> dict[str, dict[str, Any]]:
+    """Markers by their (accent-free) tooltip text."""
+    return {m["name"]: m for m in map_frame(page).evaluate(MARKERS_JS)}
+
+
+def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_ms: int = UI_MS) -> T:
+    """``read()`` until ``ok`` accepts it or time runs out (then the last value, for the assertion).
+
+    For state read by JS in the map iframe, which Streamlit may replace while the
+    read runs (a detached frame is retried, not a failure).
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            value = read()
+        except PlaywrightError as exc:
+            if time.monotonic() > deadline:
+                raise
+            if "detached" not in str(exc) and "destroyed" not in str(exc):
+                raise
+        else:
+            if ok(value) or time.monotonic() > deadline:
+                return value
+        time.sleep(0.1)
+
+
+def map_view(page: Any) -> dict[str, float]:
+    return map_frame(page).evaluate(VIEW_JS)
+
+
+def shot(page: Any, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
+def first_marker_seconds(page: Any) -> float:
+    """Navigation start of the page -> first path.dl-place in the map frame (noted by the init script)."""
+    page.wait_for_function("window.__dlFirstMarker !== undefined", timeout=UI_MS)
+    return page.evaluate("window.__dlFirstMarker") / 1000
+
+
+def open_app(open_page: Any, app: App, name: str) -> tuple[Any, Watch, float]:
+    """A new session on the app, once its map shows markers; also returns the time to first marker."""
+    page, watch = open_page(name)
+    page.goto(app.url, wait_until="domcontentloaded")
+    marker = map_locator(page).locator("path.dl-place").first
+    expect(marker).to_be_attached(timeout=FIRST_MAP_MS)
+    seconds = first_marker_seconds(page)
+    settle(page)
+    return page, watch, seconds
+
+
+def click_marker(page: Any, name: str) -> None:
+    """Hover the marker, check that its tooltip names the place, then click it (as a user picks one)."""
+    found = markers(page)[name]
+    frame = map_locator(page)
+    marker = frame.locator("path.dl-place").nth(found["index"])
+    marker.hover()
+    tips = eventually(lambda: [plain(t) for t in frame.locator(".leaflet-tooltip").all_inner_texts()],
+                      lambda texts: any(t.startswith(name) for t in texts), EXPECT_MS)
+    assert any(t.startswith(name) for t in tips), f"hovering {name}'s marker shows {tips}"
+    marker.click()
+
+
+def table_rows(page: Any) -> dict[str, int]:
+    """Row numbers of the list's Place cells the grid has rendered (its accessible copy of the canvas)."""
+    cells = page.locator("[data-testid=stDataFrame] td[id^='glide-cell-1-']")
+    out = {}
+    for cell_id, text in cells.evaluate_all("cs => cs.map(c => [c.id, c.textContent])"):
+        out[text.removeprefix("⚠ ").strip()] = int(cell_id.rsplit("-", 1)[1])
+    return out
+
+
+def click_row(page: Any, name: str) -> None:
+    """Tick the row-selection checkbox of the place ``name`` in the list under the map."""
+    table = page.locator("[data-testid=stDataFrame]")
+    table.scroll_into_view_if_needed()
+    expect(table.locator(f"td[id^='glide-cell-1-']:text-is('{name}')")).to_have_count(1)
+    row = table_rows(page)[name]
+    scrolled = table.evaluate("t => (t.querySelector('.dvn-scroller') || {scrollTop: 0}).scrollTop")
+    box = table.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + CHECKBOX_X, box["y"] + ROW_PX * (row + 1.5) - scrolled)
+
+
+def km_between(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    return 2 * 6371 * math.asin(math.sqrt(a))
+
+
+# --------------------------------------------------------------------------- the guard itself
+
+
+def test_watch_blocks_external_requests_and_sees_dialogs(browser: Any) -> None:
+    """What the other tests rely on: a remote request is refused and recorded, its console error is
+    told apart from real ones, and a dialog from a frame is caught."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        watch = Watch("self-check")  # not in the session report: this page misbehaves on purpose
+        watch.attach(page)
+        remote = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
+        page.set_content(f'<script src="{remote}"></script><iframe srcdoc="<button>x</button>"></iframe>')
+        page.frames[1].evaluate("() => setTimeout(() => alert('from a frame'), 0)")
+        page.evaluate("() => console.error('a real error')")
+        eventually(lambda: watch.dialogs, bool, EXPECT_MS)
+    finally:
+        context.close()
+    assert watch.blocked == [remote] and watch.attempted == [remote] and watch.succeeded == []
+    assert watch.dialogs == ["alert: from a frame"]
+    assert len(watch.ignored) == 1 and remote in watch.ignored[0], watch.ignored
+    assert [e for e in watch.errors if "a real error" in e], watch.errors
+
+
+# --------------------------------------------------------------------------- the seed article, step by step
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _expect_timeout() -> Iterator[None]:
+    """A longer default for expect() in this module only."""
+    expect.set_options(timeout=EXPECT_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+@pytest.fixture(scope="module")
+def seed_page(open_page: Any, app_server: App, report: Report) -> Iterator[Any]:
+    """The app as a first visitor sees it: the default seed article on the map."""
+    page, _, seconds = open_app(open_page, app_server, "seed page")
+    since_start = time.monotonic() - app_server.started
+    report.timings.append(f"time to first marker (navigation start -> first path.dl-place), "
+                          f"first visit after server start: {seconds:.2f} s "
+                          f"(server process start -> map settled: {since_start:.1f} s)")
+    yield page
+
+
+def test_map_draws_the_seed_articles_places(seed_page: Any, artifacts: Path) -> None:
+    """The Leaflet map appears with one circle marker per place, the expected places among them."""
+    frame = map_locator(seed_page)
+    expect(frame.locator(".leaflet-container")).to_be_visible()
+    expect(frame.locator(".leaflet-datelineLand-pane path").first).to_be_attached()  # offline basemap
+    found = markers(seed_page)
+    assert len(found) >= len(SEED_PLACES)
+    assert frame.locator("path.dl-place").count() == len(found)
+    missing = [p for p in SEED_PLACES if p not in found]
+    assert not missing, f"no marker for {missing}; markers: {sorted(found)}"
+    expect(seed_page.get_by_role("heading", name="Read the passages")).to_be_visible()
+    shot(seed_page, artifacts, "01-seed-map-drawn")
+
+
+def test_clicking_markers_shows_their_passages(seed_page: Any, artifacts: Path) -> None:
+    """Spin Boldak and Chaman (about 10 km apart): zoom in, click each, the panel shows its passage."""
+    boldak, chaman = markers(seed_page)["Spin Boldak"], markers(seed_page)["Chaman"]
+    middle = [(boldak["lat"] + chaman["lat"]) / 2, (boldak["lng"] + chaman["lng"]) / 2]
+    map_frame(seed_page).evaluate("([lat, lng]) => window.map.setView([lat, lng], 10, {animate: false})", middle)
+    settle(seed_page)
+
+    click_marker(seed_page, "Spin Boldak")
+    title = seed_page.locator(".dl-card-title")
+    expect(title).to_have_text("Spīn Bōldak", timeout=UI_MS)
+    excerpt = seed_page.locator("li.dl-excerpt")
+    expect(excerpt).to_have_count(1)
+    expect(excerpt).to_contain_text("across the border in Afghanistan’s Spin Boldak.")
+    expect(excerpt.locator("mark.dl-selected")).to_have_text("Spin Boldak")
+    expect(map_locator(seed_page).locator("path.dl-place.dl-selected")).to_have_count(1)
+    settle(seed_page)
+    shot(seed_page, artifacts, "02-marker-spin-boldak-clicked")
+
+    click_marker(seed_page, "Chaman")
+    expect(title).to_have_text("Chaman", timeout=UI_MS)
+    expect(excerpt).to_contain_text("Pakistan’s southwestern border town of Chaman")
+    expect(excerpt.locator("mark.dl-selected")).to_have_text("Chaman")
+    settle(seed_page)
+    shot(seed_page, artifacts, "03-marker-chaman-clicked")
+
+
+def test_picking_a_row_moves_the_map(seed_page: Any, artifacts: Path) -> None:
+    """Ticking Kabul in the list selects it and re-centres the map on it."""
+    before = map_view(seed_page)
+    kabul = markers(seed_page)["Kabul"]
+    assert km_between(before["lat"], before["lng"], kabul["lat"], kabul["lng"]) > 100
+
+    click_row(seed_page, "Kabul")
+    expect(seed_page.locator(".dl-card-title")).to_have_text("Kabul", timeout=UI_MS)
+    after = eventually(lambda: map_view(seed_page),
+                       lambda v: km_between(v["lat"], v["lng"], kabul["lat"], kabul["lng"]) < 5)
+    assert km_between(after["lat"], after["lng"], kabul["lat"], kabul["lng"]) < 5, (before, after)
+    assert abs(after["zoom"] - 8) < 0.01, after  # a city: the app zooms in to it
+    selected = map_locator(seed_page).locator("path.dl-place.dl-selected")
+    expect(selected).to_have_count(1)
+    settle(seed_page)
+    shot(seed_page, artifacts, "04-row-kabul-picked-map-moved")
+
+
+def test_uploaded_article_is_mapped(seed_page: Any, artifacts: Path, tmp_path: Path) -> None:
+    """A .txt dropped on the sidebar's uploader joins the map: its places get markers and rows."""
+    article = tmp_path / "floods.txt"
+    article.write_text("Floods hit Karachi and Lahore on Monday, officials in Islamabad said.\n", encoding="utf-8")
+    seed_page.get_by_text("Add articles: upload or paste").click()
+    seed_page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(article)
+
+    expect(seed_page.locator("[data-testid=stFileChipName]")).to_contain_text("floods.txt", timeout=UI_MS)
+    wanted = {"Karachi · floods", "Lahore · floods"}  # with two articles, tooltips name the article
+    names = eventually(lambda: set(markers(seed_page)), lambda found: wanted <= found)
+    assert wanted <= names, sorted(names)
+    assert "Kabul · Tashkent conference" in names  # the seed article stays on the map
+
+    # The list holds the seed's places first; scroll to its end to read the new rows.
+    table = seed_page.locator("[data-testid=stDataFrame]")
+    table.scroll_into_view_if_needed()
+    table.hover()
+    seed_page.mouse.wheel(0, 2000)
+    for place in ("Karachi", "Lahore"):
+        expect(table.locator(f"td[id^='glide-cell-1-']:text-is('{place}')")).to_have_count(1, timeout=UI_MS)
+    shot(seed_page, artifacts, "05-upload-floods-mapped")
+
+
+# --------------------------------------------------------------------------- hostile text
+
+
+def test_article_markup_is_shown_as_text_never_run(open_page: Any, app_server: App, artifacts: Path,
+                                                   report: Report) -> None:
+    """A pasted article with <img onerror> and <script> shows them literally and runs neither."""
+    page, watch, seconds = open_app(open_page, app_server, "hostile-text page")
+    report.timings.append(f"time to first marker, new session on a warm server: {seconds:.2f} s")
+
+    # Only the pasted article on the map: remove the seed from "On the map".
+    page.get_by_role("button", name="Remove Tashkent conference").click()
+    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
+    settle(page)
+
+    page.get_by_text("Add articles: upload or paste").click()
+    box = page.get_by_label("…or paste an article")
+    box.fill(HOSTILE_TEXT)
+    box.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Map this text").click()
+    expect(page.locator("[data-testid=stMultiSelect]")).to_contain_text("Kabul report", timeout=UI_MS)
+    expect(map_locator(page).locator("path.dl-place").first).to_be_attached(timeout=UI_MS)
+    settle(page)
+
+    click_marker(page, "Kabul")
+    expect(page.locator(".dl-card-title")).to_have_text("Kabul", timeout=UI_MS)
+    excerpt = page.locator("li.dl-excerpt")
+    expect(excerpt).to_contain_text("the posters read <img src=x onerror=alert(1)> and <script>alert(2)</script>")
+    expect(page.locator(".dl-card")).to_contain_text(HOSTILE_TITLE)  # the title is text too
+    page.get_by_text("Show full article").click()
+    full = page.locator("[data-testid=stExpander]", has_text="Show full article").locator(".dl-article")
+    expect(full).to_be_visible()
+    expect(full).to_contain_text(HOSTILE_TEXT.split("\n")[-1])
+    settle(page)
+    # The first click's rerun redrew the markers (the selected one is outlined), closing its popup;
+    # clicking the selected marker again changes nothing and leaves the popup open.
+    click_marker(page, "Kabul")
+    popup = map_locator(page).locator(".leaflet-popup-content")
+    expect(popup).to_contain_text(HOSTILE_TITLE, timeout=UI_MS)
+    settle(page)
+    page.wait_for_timeout(500)  # time for an injected onerror to fire, if there were one
+    shot(page, artifacts, "06-hostile-text-shown-literally")
+
+    for f in page.frames:
+        assert f.evaluate("window.__dlDialogs") == [], f.url
+        assert f.locator("img[src='x']").count() == 0, f.url
+        assert f.evaluate("[...document.scripts].filter(s => s.textContent.includes('alert(2)')).length") == 0, f.url
+    assert watch.dialogs == []
+
+
+# --------------------------------------------------------------------------- what every page did
+
+
+def test_no_external_requests_no_console_errors(seed_page: Any, report: Report) -> None:
+    """Across every page of the module: nothing left this machine, nothing logged an error, no dialog."""
+    assert report.watches
+    for w in report.watches:
+        assert w.succeeded == [], f"{w.name}: external requests answered: {w.succeeded}"
+        assert w.attempted == [] and w.blocked == [], f"{w.name}: external requests attempted: {w.attempted}"
+        assert all(s.startswith(("ws://127.0.0.1", "ws://localhost")) for s in w.sockets), w.sockets
+        assert w.errors == [], f"{w.name}: console errors: {w.errors}"
+        assert w.dialogs == [], f"{w.name}: dialogs: {w.dialogs}"
