@@ -101,10 +101,14 @@ cache = ui.cache_dir()
 
 
 def load_engine() -> Engine:
-    """The engine, with a progress bar while the gazetteer is built (first start only)."""
+    """The engine, with a progress bar while the gazetteer is built (first start only).
+
+    The placeholder is created on every run, so the elements after it keep their
+    positions and Streamlit does not mount a second map on the run after the build.
+    """
+    slot = st.empty()
     if ui.engine_ready(cache, choice):
         return ui.get_engine(cache, choice)
-    slot = st.empty()
     with slot.container(), st.status("Getting ready: loading the place gazetteer and the language model "
                                      "(the very first start also builds the gazetteer: about 20 s)…",
                                      expanded=True) as box:
@@ -232,7 +236,8 @@ with map_col:
             "Confidence": [round(r.place.confidence * 100) for r in rows],
             **({"Article": [layers[r.layer].label for r in rows]} if several else {}),
         })
-        st.caption(f"{len(rows)} places · ⚠ = low confidence, check it · pick a row to show it on the map")
+        count = f"{len(rows)} place" + ("" if len(rows) == 1 else "s")
+        st.caption(f"{count} · ⚠ = low confidence, check it · pick a row to show it on the map")
         st.dataframe(
             table, key=ui.TABLE_KEY, on_select="rerun", selection_mode="single-row",
             hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 380),
