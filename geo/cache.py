@@ -1,85 +1,262 @@
 """Persistent stores under ``cache/``: geocoding answers and the user's corrections.
 
-Both are SQLite in WAL mode with a generous busy timeout, so many processes
-and threads can read and write at once. They are separate files on purpose:
-the geocode cache is rebuildable and may be thrown away (for example when it
-is found corrupt), the corrections are the user's work and never are.
+Both are SQLite in WAL mode with a generous busy timeout and short
+``BEGIN IMMEDIATE`` transactions, so many processes and threads can read and
+write at once without "database is locked". They are separate files on
+purpose: the geocode cache is rebuildable and is set aside and started afresh
+when found corrupt; the corrections are the user's work, so a corrupt
+corrections file is set aside too (never deleted) and the store says so in
+``problem``.
 
-When the directory cannot be written (read-only, full disk) the stores say
-why in ``problem`` and carry on without persisting, so the app keeps working.
+When the directory cannot be written (read-only, full disk) a store keeps
+serving what it already has (read-only if need be), says why in ``problem``
+and stops writing: the geocode cache quietly, the corrections with a
+one-line :class:`StoreError` the UI can show.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from geo.model import Candidate
 from geo.names import normalize
 
+try:
+    import fcntl
+except ImportError:  # Windows: set-asides are not serialised between processes
+    fcntl = None
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 60_000
+_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_CORRUPT = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_MAX_SET_ASIDE = 3  # a file that is corrupt again right after being started afresh is not a corruption problem
+
+
+class StoreError(OSError):
+    """Something could not be saved; the message is one line, fit to show the user."""
+
+
+class _Damaged(sqlite3.DatabaseError):
+    """``PRAGMA quick_check`` found the file damaged."""
+
+
+def _code(exc: BaseException) -> int:
+    """The primary SQLite result code of an error (-1 when it has none)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else -1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _disk_full(directory: Path) -> bool:
+    """Whether the disk is (all but) full: SQLite reports some failures there as plain I/O errors."""
+    try:
+        return shutil.disk_usage(directory).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def _empty_or_absent(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the directory, so only one process at a time sets a file aside."""
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            if fd is not None:
+                os.close(fd)
+            fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # closing releases the lock
 
 
 class _SQLiteStore:
-    """One SQLite file, one connection per thread, WAL mode, corruption detection."""
+    """One SQLite file, one connection per thread, WAL mode, corruption and write-failure handling."""
 
-    schema = ""
+    schema = ""  # one CREATE TABLE IF NOT EXISTS statement
+    table = ""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
         self.problem: str | None = None
+        self.writable = False
+        self.readable = False
+        self._uri: str | None = None  # set when only a read-only connection could be had
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._check_and_init()
+            self._open()
         except (sqlite3.Error, OSError) as exc:
-            self._disable(exc)
+            self._open_read_only(exc)
 
-    def _disable(self, exc: BaseException) -> None:
-        self.problem = f"{self.path.name}: {exc}; continuing without saving to it"
-        log.warning(self.problem)
-
+    # -- opening -------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
+        target, uri = (self._uri, True) if self._uri else (str(self.path), False)
+        con = sqlite3.connect(
+            target, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if not self._uri:
+                con.execute("PRAGMA synchronous=NORMAL")  # safe in WAL: a killed process loses no commit
+        except sqlite3.Error:
+            con.close()
+            raise
         return con
 
-    def _check_and_init(self) -> None:
-        try:
-            con = self._connect()
-            ok = con.execute("PRAGMA quick_check").fetchone()[0]
-            if ok != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {ok}")
-            con.executescript(self.schema)
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+    def _open(self) -> None:
+        """Open read-write; wait out other processes' locks, set a corrupt file aside and start afresh."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay, set_aside = 0.01, 0
+        while True:
+            try:
+                con = self._connect()
+                try:
+                    self._prepare(con)
+                except BaseException:
+                    con.close()
+                    raise
+            except sqlite3.Error as exc:
+                if _code(exc) in _BUSY and time.monotonic() < deadline:
+                    time.sleep(delay)  # another process is creating or checkpointing the file
+                    delay = min(delay * 2, 0.5)
+                    continue
+                if (isinstance(exc, _Damaged) or _code(exc) in _CORRUPT) and set_aside < _MAX_SET_ASIDE:
+                    set_aside += 1
+                    self._set_aside(exc)
+                    continue
                 raise
-            # Never delete: the unreadable file is set aside (corrections may be recovered from it).
-            self._set_aside(exc)
-            con = self._connect()
-            con.executescript(self.schema)
-        self._local.con = con
+            self._local.con = con
+            self.readable = self.writable = True
+            return
 
+    def _prepare(self, con: sqlite3.Connection) -> None:
+        """Check the file, switch it to WAL, create the table, and make sure the file can be written."""
+        check = con.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise _Damaged(f"integrity check failed: {check}")
+        if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            con.execute("PRAGMA journal_mode=WAL")
+        con.execute("BEGIN IMMEDIATE")  # one process at a time creates the table: no lost race
+        try:
+            exists = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (self.table,)).fetchone()
+            con.execute(self.schema)
+            # A read-only file can still be opened and locked; only a write tells. Rolled back if nothing was new.
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            con.execute(f"PRAGMA user_version={int(version)}")
+            con.execute("ROLLBACK" if exists else "COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+
+    def _open_read_only(self, cause: BaseException) -> None:
+        """Serve what the file has without writing; ``problem`` says why."""
+        self.writable = False
+        uris = [f"file:{quote(str(self.path))}?mode=ro"]
+        if _empty_or_absent(Path(f"{self.path}-wal")):
+            # Without -shm and -wal a WAL file cannot be opened on a read-only disk, except as immutable
+            # (safe: with no -wal, the main file holds every commit).
+            uris.append(uris[0] + "&immutable=1")
+        for uri in uris if not _empty_or_absent(self.path) else ():
+            self._uri = uri
+            try:
+                con = self._connect()
+            except sqlite3.Error:
+                continue
+            try:
+                con.execute(f"SELECT 1 FROM {self.table} LIMIT 1").fetchall()
+            except sqlite3.Error:
+                con.close()
+                continue
+            self._local.con = con
+            self.readable = True
+            break
+        else:
+            self._uri = None
+        self._report(cause)
+
+    def _describe(self, exc: BaseException) -> str:
+        """Why a write failed, in words: read-only, disk full, or SQLite's own message."""
+        code, err = _code(exc), getattr(exc, "errno", None)
+        if code == sqlite3.SQLITE_READONLY or err == errno.EROFS or not os.access(self.path.parent, os.W_OK):
+            return f"{self.path} is read-only"
+        if code == sqlite3.SQLITE_FULL or err == errno.ENOSPC or _disk_full(self.path.parent):
+            return f"the disk holding {self.path} is full"
+        return f"{self.path} cannot be written ({_one_line(exc)})"
+
+    def _report(self, exc: BaseException) -> None:
+        self.problem = f"{self._describe(exc)}: {self._consequence()}"
+        log.warning(self.problem)
+
+    def _consequence(self) -> str:
+        return "nothing is saved" if self.readable else "nothing is read or saved"
+
+    # -- setting a corrupt file aside -----------------------------------------------------------
     def _set_aside(self, exc: BaseException) -> None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        log.warning("%s is unreadable (%s); moved to %s", self.path, exc, aside.name)
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(str(self.path) + suffix)
-            if src.exists():
-                src.replace(Path(str(aside) + suffix))
+        """Move the unreadable file (and its -wal, -shm) to ``<name>.corrupt-<time>``; never delete it."""
+        with _directory_lock(self.path.parent):
+            if self._healthy():
+                return  # another process set it aside and started afresh while we waited
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+            n = 1
+            while aside.exists():
+                n += 1
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    src.replace(Path(f"{aside}{suffix}"))
+        self._set_aside_done(aside, exc)
 
+    def _set_aside_done(self, aside: Path, exc: BaseException) -> None:
+        log.warning("%s is unreadable (%s); moved to %s and started afresh", self.path, _one_line(exc), aside.name)
+
+    def _healthy(self) -> bool:
+        """Whether the file at the path now is absent or passes the check (looked at with a new connection)."""
+        if not self.path.exists():
+            return True
+        try:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                return con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            return _code(exc) in _BUSY  # busy, not corrupt: let the caller look again
+
+    # -- using ---------------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
@@ -94,10 +271,24 @@ class _SQLiteStore:
         con.execute("BEGIN IMMEDIATE")
         try:
             yield con
+            con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:  # SQLite may already have rolled back (disk full)
+                with suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
+
+    def _read_failed(self, exc: BaseException) -> None:
+        self.readable = self.writable = False
+        self.problem = f"{self.path} cannot be read ({_one_line(exc)}): {self._consequence()}"
+        log.warning(self.problem)
+
+    def close(self) -> None:
+        """Close this thread's connection (a later call opens a new one)."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.con = None
+            con.close()
 
 
 @dataclass(slots=True)
@@ -108,63 +299,84 @@ class CacheStats:
 
 
 class GeocodeCache(_SQLiteStore):
-    """Geocoding answers keyed by (geocoder, query). Only successful answers are stored."""
+    """Geocoding answers keyed by (geocoder, query). Only successful answers are stored.
 
+    Never raises for the disk: when it cannot write, ``problem`` says why and
+    answers are simply not cached any more.
+    """
+
+    table = "geocode"
     schema = """
     CREATE TABLE IF NOT EXISTS geocode (
         geocoder TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL, created REAL NOT NULL,
         PRIMARY KEY (geocoder, query)
-    ) WITHOUT ROWID;
+    ) WITHOUT ROWID
     """
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path)
         self.stats = CacheStats()
+        self._stats_lock = threading.Lock()
+        super().__init__(path)
+
+    def _consequence(self) -> str:
+        return "geocoding answers are not cached" if self.readable else "geocoding answers are not cached or reused"
+
+    def _count(self, field: str, n: int = 1) -> None:
+        with self._stats_lock:  # many threads share one engine
+            setattr(self.stats, field, getattr(self.stats, field) + n)
 
     def get(self, geocoder: str, query: str) -> list[Candidate] | None:
-        if self.problem:
-            self.stats.misses += 1
-            return None
-        try:
-            row = (
-                self._con()
-                .execute("SELECT answer FROM geocode WHERE geocoder=? AND query=?", (geocoder, query))
-                .fetchone()
-            )
-        except sqlite3.Error as exc:
-            self._disable(exc)
-            row = None
+        row = None
+        if self.readable:
+            try:
+                row = (
+                    self._con()
+                    .execute("SELECT answer FROM geocode WHERE geocoder=? AND query=?", (geocoder, query))
+                    .fetchone()
+                )
+            except sqlite3.Error as exc:
+                self._read_failed(exc)
         if row is None:
-            self.stats.misses += 1
+            self._count("misses")
             return None
-        self.stats.hits += 1
+        self._count("hits")
         return [Candidate.from_dict(d) for d in json.loads(row[0])]
 
     def put_many(self, geocoder: str, answers: dict[str, list[Candidate]]) -> None:
-        """Store several answers in one transaction (one fsync per document, not per name)."""
-        if self.problem or not answers:
+        """Store several answers in one transaction (one commit per document, not per name)."""
+        if not self.writable or not answers:
             return
         now = time.time()
         rows = [(geocoder, q, json.dumps([c.to_dict() for c in cands]), now) for q, cands in answers.items()]
         try:
             with self._write() as con:
                 con.executemany("INSERT OR REPLACE INTO geocode VALUES (?,?,?,?)", rows)
-            self.stats.writes += len(rows)
         except (sqlite3.Error, OSError) as exc:
-            self._disable(exc)
+            self.writable = False  # degrade quietly: the engine works without a cache
+            self._report(exc)
+            return
+        self._count("writes", len(rows))
 
     def put(self, geocoder: str, query: str, candidates: list[Candidate]) -> None:
         self.put_many(geocoder, {query: candidates})
 
     def count(self) -> int:
-        if self.problem:
+        if not self.readable:
             return 0
-        return self._con().execute("SELECT COUNT(*) FROM geocode").fetchone()[0]
+        try:
+            return self._con().execute("SELECT COUNT(*) FROM geocode").fetchone()[0]
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return 0
 
     def clear(self) -> None:
-        if not self.problem:
-            with self._write() as con:
-                con.execute("DELETE FROM geocode")
+        if self.writable:
+            try:
+                with self._write() as con:
+                    con.execute("DELETE FROM geocode")
+            except (sqlite3.Error, OSError) as exc:
+                self.writable = False
+                self._report(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,46 +389,81 @@ class Correction:
 
 
 class CorrectionStore(_SQLiteStore):
-    """The user's corrections, keyed by normalised name and document context."""
+    """The user's corrections, keyed by normalised name and document context.
 
+    Saving raises :class:`StoreError` (one line) when the disk refuses; the
+    saved corrections keep applying (read-only if need be).
+    """
+
+    table = "corrections"
     schema = """
     CREATE TABLE IF NOT EXISTS corrections (
         name TEXT NOT NULL, context TEXT NOT NULL, display TEXT NOT NULL, choice TEXT, updated REAL NOT NULL,
         PRIMARY KEY (name, context)
-    ) WITHOUT ROWID;
+    ) WITHOUT ROWID
     """
 
+    def _consequence(self) -> str:
+        if self.readable:
+            return "saved corrections apply, new ones cannot be saved"
+        return "corrections can be neither applied nor saved"
+
+    def _set_aside_done(self, aside: Path, exc: BaseException) -> None:
+        self.problem = (
+            f"{self.path.name} could not be read ({_one_line(exc)}) and was moved to {aside.name} in "
+            f"{aside.parent}; the corrections saved before are in that file, new ones are saved again"
+        )
+        log.warning(self.problem)
+
+    def _save(self, verb: str, sql: str, params: tuple) -> None:
+        if not self.writable:
+            raise StoreError(f"Correction not {verb}: {self.problem or f'{self.path} cannot be written'}")
+        try:
+            with self._write() as con:
+                con.execute(sql, params)
+        except (sqlite3.Error, OSError) as exc:
+            message = f"Correction not {verb}: {self._describe(exc)}"
+            log.warning(message)
+            raise StoreError(message) from exc
+
     def set(self, name: str, context: str, candidate: Candidate | None) -> None:
-        """Record a correction (``candidate=None`` means "this is not a place")."""
+        """Record a correction (``candidate=None`` means "this is not a place"); :class:`StoreError` if not saved."""
         choice = json.dumps(candidate.to_dict()) if candidate is not None else None
-        if self.problem:
-            raise OSError(f"corrections cannot be saved: {self.problem}")
-        with self._write() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO corrections VALUES (?,?,?,?,?)",
-                (normalize(name), context, name, choice, time.time()),
-            )
+        self._save(
+            "saved",
+            "INSERT OR REPLACE INTO corrections VALUES (?,?,?,?,?)",
+            (normalize(name), context, name, choice, time.time()),
+        )
 
     def remove(self, name: str, context: str) -> None:
-        if not self.problem:
-            with self._write() as con:
-                con.execute("DELETE FROM corrections WHERE name=? AND context=?", (normalize(name), context))
+        """Forget a correction; :class:`StoreError` if the file cannot be written."""
+        self._save("removed", "DELETE FROM corrections WHERE name=? AND context=?", (normalize(name), context))
 
     def get(self, name: str, context: str) -> Correction | None:
-        if self.problem:
+        if not self.readable:
             return None
-        row = (
-            self._con()
-            .execute("SELECT display, choice FROM corrections WHERE name=? AND context=?", (normalize(name), context))
-            .fetchone()
-        )
+        try:
+            row = (
+                self._con()
+                .execute(
+                    "SELECT display, choice FROM corrections WHERE name=? AND context=?", (normalize(name), context)
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return None
         if row is None:
             return None
         candidate = Candidate.from_dict(json.loads(row[1])) if row[1] else None
         return Correction(name=row[0], context=context, candidate=candidate)
 
     def all(self) -> list[Correction]:
-        if self.problem:
+        if not self.readable:
             return []
-        rows = self._con().execute("SELECT display, context, choice FROM corrections ORDER BY updated").fetchall()
+        try:
+            rows = self._con().execute("SELECT display, context, choice FROM corrections ORDER BY updated").fetchall()
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return []
         return [Correction(d, c, Candidate.from_dict(json.loads(ch)) if ch else None) for d, c, ch in rows]

@@ -13,9 +13,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from geopy.exc import GeocoderServiceError, GeopyError
+from geopy.adapters import BaseAdapter, RequestsAdapter
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
+from geopy.geocoders import options as geopy_options
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 
@@ -93,6 +94,8 @@ class OfflineGazetteer(Geocoder):
 def location_to_candidate(location: Location, source: str) -> Candidate:
     """Any geopy ``Location`` as a Candidate; Nominatim's raw answer fills in kind and country."""
     raw = location.raw if isinstance(location.raw, dict) else {}
+    if _coordinates_missing(raw):
+        raise ValueError(f"answer for {location.address!r} has no coordinates")
     if "feature" in raw and "lat" in raw and "name" in raw:
         return Candidate.from_dict(raw)
     address = raw.get("address") or {}
@@ -119,6 +122,28 @@ def location_to_candidate(location: Location, source: str) -> Candidate:
     )
 
 
+def _coordinates_missing(raw: dict) -> bool:
+    """A Nominatim-style answer without usable "lat"/"lon" (geopy reads a missing one as 0.0, off Africa)."""
+    if not {"lat", "lon", "display_name"} & raw.keys():
+        return False  # another provider's shape: geopy parsed its point
+    try:
+        return not all(math.isfinite(float(raw[k])) for k in ("lat", "lon"))
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
+def _single_try_adapter(*, proxies, ssl_context) -> BaseAdapter:
+    """geopy's HTTP adapter without its own silent retries (urllib3 retries each request twice at once).
+
+    Retries then all go through the RateLimiter and its back-off: a failing
+    provider gets ``max_retries + 1`` requests per name, within its rate limit.
+    """
+    factory = geopy_options.default_adapter_factory
+    if factory is RequestsAdapter:
+        return RequestsAdapter(proxies=proxies, ssl_context=ssl_context, max_retries=0)
+    return factory(proxies=proxies, ssl_context=ssl_context)
+
+
 def online_geocoder(
     service: str,
     *,
@@ -130,7 +155,7 @@ def online_geocoder(
 ) -> Geocoder:
     """A geopy geocoder by service name ("nominatim", "photon", ...) with a proper user agent."""
     cls = get_geocoder_for_service(service)
-    options = {"user_agent": user_agent, "timeout": timeout, **kwargs}
+    options = {"user_agent": user_agent, "timeout": timeout, "adapter_factory": _single_try_adapter, **kwargs}
     if domain:
         options["domain"] = domain
     if scheme:
@@ -208,7 +233,7 @@ class CandidateSource:
                     found = self._rate_limited(query) or []
                     answers[query] = fresh[query] = [location_to_candidate(loc, self.name) for loc in found]
                     continue
-                except (GeopyError, GeocoderServiceError, OSError, ValueError, KeyError, TypeError) as exc:
+                except Exception as exc:  # any failure of the provider, malformed answers included
                     online_failed = True
                     notices.append(
                         f"{type(self.online).__name__} failed ({type(exc).__name__}: {exc}); "

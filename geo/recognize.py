@@ -141,8 +141,9 @@ class ToponymFinder:
                 taken[i] = True
 
         # One sense per document: a name the model calls a place somewhere is a place elsewhere too.
-        self._model_places = {normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS}
-        matches = self._gazetteer_matches(doc, lower_words)
+        # A local, not an attribute: one component serves every thread's documents at once.
+        model_places = {normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS}
+        matches = self._gazetteer_matches(doc, lower_words, model_places)
         dateline = self._dateline_span(doc)
         if dateline is not None and not any(m.start == dateline.start for m in matches):
             matches.insert(0, dateline)
@@ -174,7 +175,7 @@ class ToponymFinder:
                 if (
                     exact is not None
                     and exact.end == ent.end
-                    and (self._place_not_org(doc, ent) or normalize(ent.text) in self._model_places)
+                    and (self._place_not_org(doc, ent) or normalize(ent.text) in model_places)
                 ):
                     claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
         ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
@@ -232,14 +233,14 @@ class ToponymFinder:
             or self.names.get(normalize(ent.text), 0) >= self.strong_population
         )
 
-    def _single_word_place(self, span: Span, lower_words: set[str]) -> bool:
+    def _single_word_place(self, span: Span, lower_words: set[str], model_places: set[str]) -> bool:
         """A lone capitalised word is a place only with some evidence: a cue before it or a large town.
 
         Without it, sentence-initial words, words after "the" and words this
         document also uses in lower case are ordinary English ("Police", "Star").
         """
         token = span[0]
-        if normalize(token.text) in self._model_places:
+        if normalize(token.text) in model_places:
             return True
         if token.lower_ in GENERIC_WORDS:
             return False
@@ -257,7 +258,7 @@ class ToponymFinder:
             return None
         return doc.char_span(dateline.start, dateline.start + len(dateline.place), label="GPE")
 
-    def _gazetteer_matches(self, doc: Doc, lower_words: set[str]) -> list[Span]:
+    def _gazetteer_matches(self, doc: Doc, lower_words: set[str], model_places: set[str]) -> list[Span]:
         """Longest capitalised token runs whose text is a known place name."""
         matches: list[Span] = []
         i, n = 0, len(doc)
@@ -281,7 +282,7 @@ class ToponymFinder:
                 if norm in self.names and norm not in self.demonyms:
                     found = doc[i:j]
                     break
-            if found is not None and len(found) == 1 and not self._single_word_place(found, lower_words):
+            if found is not None and len(found) == 1 and not self._single_word_place(found, lower_words, model_places):
                 found = None
             if found is None:
                 i += 1
