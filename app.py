@@ -264,10 +264,16 @@ def save_correction(result: Result, forms: list[str], candidate: Candidate | Non
     return True
 
 
-def undo_correction(result: Result, forms: list[str]) -> None:
-    for context in (ui.context_of(result), "*"):
-        for form in forms:
-            engine.corrections.remove(form, context)
+def undo_correction(result: Result, forms: list[str]) -> bool:
+    """Forget the user's reading for this place; False (and a message) if the store cannot be written."""
+    try:
+        for context in (ui.context_of(result), "*"):
+            for form in forms:
+                engine.corrections.remove(form, context)
+    except OSError as exc:
+        st.error(ui.md_escape(str(exc)))
+        return False
+    return True
 
 
 def correction_box(article_id: str, result: Result, place_key: str) -> None:
@@ -297,9 +303,9 @@ def correction_box(article_id: str, result: Result, place_key: str) -> None:
         if drop and save_correction(result, forms, None, everywhere):
             state[ui.SELECTED] = None
             st.rerun()
-        if any(m.corrected for m in place.mentions) and st.button(
-                "Undo correction", key=f"undo:{article_id}:{place_key}", width="stretch"):
-            undo_correction(result, forms)
+        undo = any(m.corrected for m in place.mentions) and st.button(
+            "Undo correction", key=f"undo:{article_id}:{place_key}", width="stretch")
+        if undo and undo_correction(result, forms):
             st.rerun()
 
 
@@ -341,8 +347,12 @@ with st.sidebar:
         for i, fix in enumerate(saved):
             st.text(ui.correction_label(fix))
             if st.button("Remove", key=f"rmfix:{i}:{fix.name}:{fix.context}"):
-                engine.corrections.remove(fix.name, fix.context)
-                st.rerun()
+                try:
+                    engine.corrections.remove(fix.name, fix.context)
+                except OSError as exc:
+                    st.error(ui.md_escape(str(exc)))
+                else:
+                    st.rerun()
     if results:
         st.header("Download")
         geojson = json.dumps(to_geojson(results), ensure_ascii=False, indent=1)
