@@ -62,14 +62,17 @@ def _engine(args: argparse.Namespace):
 
 
 def _read_text(path: str) -> str:
-    from geo.textio import InputError, read_upload
+    from geo.textio import HTML_SUFFIXES, TEXT_SUFFIXES, InputError, read_upload
 
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_READ) from exc
+    name = Path(path).name if path != "-" else "stdin"
+    if Path(name).suffix.lower() not in TEXT_SUFFIXES + HTML_SUFFIXES:
+        name = Path(name).stem.replace(".", "_")  # any other file is read as text (HTML sniffed), e.g. news.log
     try:
-        _, text = read_upload(Path(path).name if path != "-" else "stdin.txt", data)
+        _, text = read_upload(name, data)
     except InputError as exc:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
     if not text.strip():

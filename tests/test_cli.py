@@ -107,6 +107,13 @@ def test_binary_and_empty_input(warm, tmp_path):
     assert out.returncode == 4 and "no text" in out.stderr
 
 
+def test_any_text_file_is_read(warm, tmp_path):
+    log = tmp_path / "wire.2021.log"
+    log.write_text("Flooding hit Karachi on Monday.")
+    out = run(warm, "parse", str(log))
+    assert out.returncode == 0 and "Karachi" in out.stdout
+
+
 def test_stdin_and_gazetteer_info(warm):
     out = run(warm, "parse", "-", stdin="Flooding hit Karachi on Monday.")
     assert out.returncode == 0 and "Karachi" in out.stdout
