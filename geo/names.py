@@ -98,3 +98,10 @@ GENERIC_WORDS = frozenset(
     "southeast southwest middle capital coast coastal lakes islands island river valley mountains highlands "
     "lowlands plains delta border interior upper lower greater metro downtown city town village".split()
 )
+
+
+def country_stems(demonym: str) -> list[str]:
+    """Country names a demonym may be built on: "uzbek" -> "uzbekistan", "russian" -> "russia"."""
+    norm = normalize(demonym)
+    stems = (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else "")
+    return [stem for stem in stems if len(stem) >= 4]

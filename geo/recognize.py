@@ -28,7 +28,7 @@ from spacy.tokens import Doc, Span, Token
 
 from geo.dateline import find_dateline
 from geo.gazetteer import Gazetteer
-from geo.names import GENERIC_WORDS, normalize
+from geo.names import GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
 DEMONYM = "DEMONYM"
@@ -334,10 +334,7 @@ def _common_word(token: Token, lower_words: set[str]) -> bool:
 
 def _demonym_stem(norm: str, names: dict[str, int]) -> str | None:
     """ "uzbek" -> "uzbekistan", "russian" -> "russia": a demonym built on a country's name."""
-    for stem in (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else ""):
-        if len(stem) >= 4 and names.get(stem, 0) >= 10_000_000:
-            return stem
-    return None
+    return next((stem for stem in country_stems(norm) if names.get(stem, 0) >= 10_000_000), None)
 
 
 def _trim(ent: Span) -> Span | None:

@@ -28,7 +28,7 @@ from geo.dateline import Dateline, find_dateline
 from geo.gazetteer import ABBR, NAME, Gazetteer, prior
 from geo.geocoders import haversine_km
 from geo.model import Alternative, Candidate, Feature, Mention, MentionKind
-from geo.names import normalize, variants
+from geo.names import country_stems, normalize, variants
 
 W_COUNTRY = 1.6
 W_ADMIN = 1.0
@@ -356,12 +356,10 @@ def resolve_demonyms(gazetteer: Gazetteer, toponyms: Iterable[Toponym]) -> list[
 
 
 def _country_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:
-    norm = normalize(word)
-    for stem in (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else ""):
-        if len(stem) >= 4:
-            for c in gazetteer.lookup(stem, include_abbreviations=False):
-                if c.feature in (Feature.COUNTRY, Feature.REGION):
-                    return c
+    for stem in country_stems(word):
+        for c in gazetteer.lookup(stem, include_abbreviations=False):
+            if c.feature in (Feature.COUNTRY, Feature.REGION):
+                return c
     return None
 
 
