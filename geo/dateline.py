@@ -2,6 +2,11 @@
 
 Used by recognition (the model often misses a place written in capitals)
 and by resolution (the dateline sets the scene for ambiguous names).
+
+Agencies write them in several ways, all of which are recognised:
+"BEIRUT (AP) — ...", "WASHINGTON, April 5 (Reuters) - ...", "CAMP MURRAY, Wash. - ...",
+"PLEASANTON, Calif.--(BUSINESS WIRE)--...", "SOUTH WAZIRISTAN, April 5 (APP): ...",
+and after a by-line ("By Jill Colvin, Associated Press WASHINGTON (AP) — ...").
 """
 
 from __future__ import annotations
@@ -9,10 +14,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_CAPS_WORD = r"[A-Z][A-Z.'’\-]+"
+_TITLE_WORD = r"[A-Z][A-Za-z.'’]*(?:-[A-Za-z.'’]+)*"  # hyphens only inside ("Wilkes-Barre"), not "--"
 DATELINE = re.compile(
-    r"^\s*(?P<place>[A-Z][A-Z.'’\- ]{1,40}?)(?:\s*,\s*(?P<qualifier>[A-Z][A-Za-z.'’\- ]{1,40}?))?"
-    r"\s*(?:\([^)\n]{1,40}\)\s*)?[–—-]{1,2}\s"
+    rf"(?P<place>{_CAPS_WORD}(?: {_CAPS_WORD}){{0,3}})"
+    rf"(?:\s*,\s*(?P<qualifier>{_TITLE_WORD}(?: {_TITLE_WORD}){{0,3}}))?"
+    rf"(?:\s*,\s*{_MONTH} \d{{1,2}}(?:,? \d{{4}})?)?"
+    r"\s*(?:\([^)\n]{0,40}\)\s*)?"
+    r"(?:--|[–—�]|-\s|:)"
 )
+# Where a dateline may start: the text's beginning, or right after a by-line or title sentence.
+_START = re.compile(r"^\s*|(?<=[.\n])\s+|(?<=Press)\s+|(?<=Associated Press,)\s+")
+SEARCH_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +38,11 @@ class Dateline:
 
 
 def find_dateline(text: str) -> Dateline | None:
-    """The dateline at the start of an article, if any."""
-    match = DATELINE.match(text[:200])
-    if not match:
-        return None
-    return Dateline(match["place"].strip(), (match["qualifier"] or "").strip(), match.start("place"), match.end())
+    """The dateline near the start of an article, if any."""
+    head = text[:SEARCH_CHARS]
+    for start in _START.finditer(head):
+        match = DATELINE.match(head, start.end())
+        if match and len(match["place"].replace(".", "")) >= 3:
+            place, qualifier = match["place"].strip(), (match["qualifier"] or "").strip()
+            return Dateline(place, qualifier, match.start("place"), match.end())
+    return None

