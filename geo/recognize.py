@@ -267,17 +267,25 @@ class ToponymFinder:
             return False
         if _common_word(token, lower_words):
             return False
-        previous = span.doc[token.i - 1] if token.i > 0 else None
-        if previous is None or token.is_sent_start or previous.lower_ in ("the", "a", "an"):
-            return False
-        return previous.lower_ in LOCATION_CUES or self.names.get(normalize(token.text), 0) >= self.strong_population
+        doc, i = span.doc, token.i
+        previous = doc[i - 1] if i > 0 else None
+        following = doc[i + 1] if i + 1 < len(doc) else None
+        big = self.names.get(normalize(token.text), 0) >= self.strong_population
+        if previous is None or token.is_sent_start:
+            # Only a big place opening an organisation's name ("Kentucky State Police said ...").
+            opens_org = token.ent_iob_ == "B" and token.ent_type_ in ("ORG", "FAC")
+            return big and opens_org and following is not None and following.ent_iob_ == "I"
+        if previous.lower_ in ("the", "a", "an"):
+            # "the Kentucky Department of ...", "a Danbury mason": a big place naming something else.
+            return big and following is not None and following.is_alpha
+        return previous.lower_ in LOCATION_CUES or big
 
     def _qualifier_abbreviation(self, token: Token) -> bool:
         """A dotted province abbreviation right after "Town," ("Oakland, Calif.", "Raleigh, N.C.")."""
         return (
             token.text.endswith(".")
             and token.i >= 2
-            and doc_text(token, -1) == ","
+            and _neighbour_text(token, -1) == ","
             and _capitalised(token.doc[token.i - 2])
             and normalize(token.text) in self.qualifier_abbreviations
         )
@@ -357,7 +365,7 @@ def _extend_names(spans: list[Span]) -> list[Span]:
     return out
 
 
-def doc_text(token: Token, offset: int) -> str:
+def _neighbour_text(token: Token, offset: int) -> str:
     """Text of the token ``offset`` places away, or "" past either end."""
     i = token.i + offset
     return token.doc[i].text if 0 <= i < len(token.doc) else ""
@@ -370,8 +378,7 @@ SPATIAL_CUES = frozenset(["in", "near", "outside", "around", "across", "via", "i
 
 def _after_spatial_cue(span: Span, person_words: set[str]) -> bool:
     """A "person" right after "in"/"near" that no full name in the document uses as a first or last name."""
-    previous = span.doc[span.start - 1].lower_ if span.start > 0 else ""
-    return previous in SPATIAL_CUES and not any(t.text in person_words for t in span)
+    return _neighbour_text(span[0], -1).lower() in SPATIAL_CUES and not any(t.text in person_words for t in span)
 
 
 def _capitalised(token: Token) -> bool:

@@ -143,7 +143,7 @@ class Resolver:
             m = mentions_by_span.get((t.start, t.end))
             out.append(m if m is not None else _mention(t, None, 0.0, ()))
         if self.backoff:
-            out = _nearest_local_backoff(out)
+            out = _nearest_local_backoff(out, context_key)
         return out, context_key
 
     def _rank_parts(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
@@ -359,13 +359,16 @@ def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
     return replace(mention, candidate=None, confidence=0.0, alternatives=kept)
 
 
-def _nearest_local_backoff(mentions: list[Mention]) -> list[Mention]:
+def _nearest_local_backoff(mentions: list[Mention], main_country: str = "") -> list[Mention]:
     """Unplaceable names (streets, buildings, rivers) go to the nearest town or province the article names.
 
-    The closest resolved local mention before it in the text wins, else the
-    closest after it. The confidence stays low so the map flags the guess.
+    Places in the article's main country are preferred ("Ghouta" in a Syria story that
+    also names Moscow goes near Damascus); among them the closest mention before it in
+    the text wins, else the closest after it. The confidence stays low so the map flags the guess.
     """
     local = [m for m in mentions if m.candidate is not None and m.candidate.feature in LOCAL and m.confidence >= 0.5]
+    home = [m for m in local if m.candidate is not None and m.candidate.country_code == main_country]
+    local = home or local
     if not local:
         return mentions
     out = []

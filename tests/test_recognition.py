@@ -84,3 +84,30 @@ def test_an_institution_named_like_a_town_is_not_a_place(nlp):
     # "White House" is also a town in Tennessee, but "the White House" is the president's office.
     found = spans(nlp, "The attack, condemned by the White House, was another sign of tension.")
     assert "White House" not in [t for t, *_ in found]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The investigation is being led by the Kentucky Department of Fish and Wildlife.",
+        "Kentucky State Police said the road was closed.",
+    ],
+)
+def test_a_big_place_naming_an_organisation_is_still_a_toponym(nlp, text):
+    assert ("Kentucky", "GPE", "gazetteer") in spans(nlp, text)
+
+
+def test_a_town_used_as_an_adjective(nlp):
+    # The model calls "Danbury" an organisation; a city of 80,000 before a noun is the place.
+    assert ("Danbury", "GPE", "gazetteer") in spans(nlp, "A Danbury stonework mason was arraigned on Friday.")
+
+
+def test_a_person_after_in_is_a_place_unless_someone_is_called_so(nlp):
+    # The model tags "Cirencester" as a PERSON here; after "in", and nobody in the text bears the name.
+    assert ("Cirencester", "GPE", "gazetteer") in spans(nlp, "He grew up in Cirencester and moved to London.")
+    found = spans(nlp, "Tyler Johnson scored twice. Fans in Johnson cheered.")
+    assert "Johnson" not in [t for t, *_ in found]
+
+
+def test_ordinary_words_after_the_stay_words(nlp):
+    assert spans(nlp, "The Star reported that the Times had it first.") == []
