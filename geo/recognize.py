@@ -132,7 +132,7 @@ class ToponymFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         lower_words = {t.text for t in doc if t.is_lower}
-        surnames = {ent[-1].text for ent in doc.ents if ent.label_ == "PERSON" and len(ent) > 1}
+        people = _People(doc)
         spans: list[Span] = []
         taken = [False] * len(doc)
 
@@ -169,7 +169,7 @@ class ToponymFinder:
             if ent.label_ in PLACE_LABELS:
                 if longer is not None and not any(taken[longer.start : longer.end]):
                     claim(Span(doc, longer.start, longer.end, label=ent.label_), "repair")
-                elif not self._looks_like_person(ent, surnames):
+                elif not self._looks_like_person(ent, people):
                     claim(Span(doc, ent.start, ent.end, label=ent.label_), "model")
             elif ent.label_ in ("NORP", "ORG") and self._is_abbreviation(ent):
                 claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
@@ -184,20 +184,18 @@ class ToponymFinder:
                     # "Canadian Armed Forces", "European Commission": the people's name points at a place.
                     claim(Span(doc, ent.start, ent.start + 1, label=DEMONYM), "model")
         ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
-        persons = {(ent.start, ent.end) for ent in doc.ents if ent.label_ == "PERSON"}
-        person_words = {t.text for ent in doc.ents if ent.label_ == "PERSON" and len(ent) > 1 for t in ent}
         for m in matches:
             if any(taken[m.start : m.end]) or (m.start, m.end) in org_names:
                 continue
             inside = {ent_label[i] for i in range(m.start, m.end) if i in ent_label}
             # A place inside an organisation's or building's name ("Tamil Nadu government", "Pittsburgh
             # Steelers") is still a toponym; inside a person's name it is not.
-            whole_person = inside == {"PERSON"} and (m.start, m.end) in persons
-            if whole_person and (self._person_is_place(m, model_places) or _after_spatial_cue(m, person_words)):
+            whole_person = inside == {"PERSON"} and (m.start, m.end) in people.spans
+            if whole_person and (self._person_is_place(m, model_places) or _after_spatial_cue(m, people.words)):
                 pass
             elif inside and (not self.embedded or "PERSON" in inside or not self._strong(m)):
                 continue
-            if len(m) == 1 and m.text in surnames:
+            if len(m) == 1 and self._names_a_person(m, people):
                 continue
             claim(Span(doc, m.start, m.end, label="GPE"), "gazetteer")
         spans.sort(key=lambda s: s.start)
@@ -229,13 +227,20 @@ class ToponymFinder:
             norm = norm[:-1]  # "Mexicans", "Europeans"
         return norm in self.demonyms or (norm not in self.names and _demonym_stem(norm, self.names) is not None)
 
-    def _looks_like_person(self, ent: Span, surnames: set[str]) -> bool:
+    def _looks_like_person(self, ent: Span, people: _People) -> bool:
         if ent.label_ != "GPE" or len(ent) != 1:
             return False
         norm = normalize(ent.text)
         if norm not in self.names and not _known(self.gazetteer_path, norm):
             return True  # a single word no gazetteer knows: most often a name ("Isachenkov")
-        return ent.text in surnames and self.names.get(norm, 0) < 10_000_000
+        return self._names_a_person(ent, people)
+
+    def _names_a_person(self, span: Span, people: _People) -> bool:
+        """A word the text also uses in someone's full name: "Khan" after "Imran Khan"; "Georgia" after
+        "Georgia Stevens" (a first name), unless this very mention is clearly a place ("in Georgia")."""
+        if span.text in people.surnames and self.names.get(normalize(span.text), 0) < 10_000_000:
+            return True
+        return span.text in people.first_names and _neighbour_text(span[0], -1).lower() not in LOCATION_CUES
 
     def _place_not_org(self, doc: Doc, ent: Span) -> bool:
         """An ORG/NORP span that is also a gazetteer name: a place with a location cue, or if it is big.
@@ -333,6 +338,18 @@ class ToponymFinder:
                 matches.append(found)
                 i = found.end
         return matches
+
+
+class _People:
+    """The people a document names in full (from the model's PERSON entities)."""
+
+    def __init__(self, doc: Doc) -> None:
+        persons = [ent for ent in doc.ents if ent.label_ == "PERSON"]
+        full = [ent for ent in persons if len(ent) > 1]
+        self.spans = {(ent.start, ent.end) for ent in persons}
+        self.surnames = {ent[-1].text for ent in full}
+        self.first_names = {ent[0].text for ent in full}
+        self.words = {t.text for ent in full for t in ent}
 
 
 @lru_cache(maxsize=4)

@@ -111,3 +111,11 @@ def test_a_person_after_in_is_a_place_unless_someone_is_called_so(nlp):
 
 def test_ordinary_words_after_the_stay_words(nlp):
     assert spans(nlp, "The Star reported that the Times had it first.") == []
+
+
+def test_a_first_name_is_not_a_place_unless_the_text_says_so(nlp):
+    text = "Georgia Stevens began skating at four. Georgia skates six days a week. Her coach trained in Georgia."
+    doc = nlp(text)
+    found = [(s.start_char, s.text) for s in doc.spans[SPAN_KEY]]
+    assert (text.index("Georgia skates"), "Georgia") not in found
+    assert (text.rindex("Georgia"), "Georgia") in found
