@@ -86,7 +86,7 @@ def _error_km(gold: dict, mention: dict | None) -> float:
     return haversine_km(gold["lat"], gold["lon"], mention["lat"], mention["lon"])
 
 
-def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 2) -> Scores:
+def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) -> Scores:
     from geo.cli import process_records
     from geo.recognize import load_bare_ner
 

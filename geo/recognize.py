@@ -303,30 +303,38 @@ class ToponymFinder:
         return doc.char_span(dateline.start, dateline.start + len(dateline.place), label="GPE")
 
     def _gazetteer_matches(self, doc: Doc, lower_words: set[str], model_places: set[str]) -> list[Span]:
-        """Longest capitalised token runs whose text is a known place name."""
+        """Longest capitalised token runs whose text is a known place name.
+
+        Runs on plain lists of token texts and offsets: this loop sees every
+        token of every document, and spaCy's Token objects are slow to make.
+        """
         matches: list[Span] = []
-        i, n = 0, len(doc)
+        texts = [t.text for t in doc]
+        n, text = len(texts), doc.text
+        starts = [t.idx for t in doc]
+        caps = [_capitalised_text(x) for x in texts]
+        in_name = [caps[k] or texts[k].lower() in CONNECTORS or texts[k] in "-'’" for k in range(n)]
+        i = 0
         while i < n:
-            token = doc[i]
-            if not _capitalised(token) or token.lower_ in ("the", "a", "an"):
+            if not caps[i] or texts[i].lower() in ("the", "a", "an"):
                 i += 1
                 continue
-            if token.text.replace(".", "").isupper() and normalize(token.text) in self.abbreviations:
+            if texts[i].replace(".", "").isupper() and normalize(texts[i]) in self.abbreviations:
                 matches.append(doc[i : i + 1])  # "US" in "US Special Forces"
                 i += 1
                 continue
-            if self._qualifier_abbreviation(token):
+            if texts[i].endswith(".") and self._qualifier_abbreviation(doc[i]):
                 matches.append(doc[i : i + 1])  # "Calif." in "OAKLAND, Calif."
                 i += 1
                 continue
+            run = i
+            while run < min(n, i + self.max_words) and in_name[run]:
+                run += 1
             found = None
-            for j in range(min(n, i + self.max_words), i, -1):
-                last = doc[j - 1]
-                if not _capitalised(last) or any(
-                    not (_capitalised(t) or t.lower_ in CONNECTORS or t.text in "-'’") for t in doc[i:j]
-                ):
+            for j in range(run, i, -1):
+                if not caps[j - 1]:
                     continue
-                norm = normalize(doc[i:j].text)
+                norm = normalize(text[starts[i] : starts[j - 1] + len(texts[j - 1])])
                 if norm in self.names and norm not in self.demonyms:
                     found = doc[i:j]
                     break
@@ -399,7 +407,10 @@ def _after_spatial_cue(span: Span, person_words: set[str]) -> bool:
 
 
 def _capitalised(token: Token) -> bool:
-    text = token.text
+    return _capitalised_text(token.text)
+
+
+def _capitalised_text(text: str) -> bool:
     return bool(text) and text[0].isupper() and any(ch.isalpha() for ch in text)
 
 
