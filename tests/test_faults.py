@@ -647,15 +647,16 @@ def test_recognition_keeps_no_document_state_between_threads(engine, monkeypatch
     a, b = ARTICLES[0], ARTICLES[8]
     alone = _spans(engine.nlp, a)
     paused, resume = threading.Event(), threading.Event()
-    real = recognize._capitalised
+    real = recognize.ToponymFinder._gazetteer_matches
 
-    def pause_in_a(token) -> bool:
-        if token.doc.text == a and not paused.is_set():
+    def pause_in_a(self, doc, *args):
+        # Halfway: the people and the model's places of A are known, its matches not yet made.
+        if doc.text == a and not paused.is_set():
             paused.set()
             resume.wait(30)
-        return real(token)
+        return real(self, doc, *args)
 
-    monkeypatch.setattr(recognize, "_capitalised", pause_in_a)
+    monkeypatch.setattr(recognize.ToponymFinder, "_gazetteer_matches", pause_in_a)
     found: list[list[tuple[str, int, str]]] = []
     thread = threading.Thread(target=lambda: found.append(_spans(engine.nlp, a)))
     thread.start()
