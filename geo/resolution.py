@@ -117,18 +117,14 @@ class Resolver:
         dateline_cands = self._dateline_candidates(dateline, candidates)
 
         first = {norm: self._rank(n, _Context(dateline=dateline_cands)) for norm, n in names.items()}
-        countries, admins, centroid = self._context(names, first)
         dateline_cc = _dateline_country(dateline_cands)
-        if dateline_cc:
-            countries[dateline_cc] = max(countries.get(dateline_cc, 0.0), 1.0)
+        countries, _, _ = self._context(names, first, dateline_cc)
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
 
         mentions_by_span: dict[tuple[int, int], Mention] = {}
         for norm, name in names.items():
             # A name must not vote for itself: its context is what the article's other names say.
-            own_countries, own_admins, own_centroid = self._context(names, first, exclude=norm)
-            if dateline_cc:
-                own_countries[dateline_cc] = max(own_countries.get(dateline_cc, 0.0), 1.0)
+            own_countries, own_admins, own_centroid = self._context(names, first, dateline_cc, exclude=norm)
             ctx = _Context(own_countries, own_admins, own_centroid, dateline_cands)
             ranked = self._rank(name, ctx)
             if not ranked and self.backoff:
@@ -234,9 +230,15 @@ class Resolver:
 
     @staticmethod
     def _context(
-        names: dict[str, _Name], first: dict[str, list[tuple[Candidate, float]]], exclude: str | None = None
+        names: dict[str, _Name],
+        first: dict[str, list[tuple[Candidate, float]]],
+        dateline_country: str = "",
+        exclude: str | None = None,
     ) -> tuple[dict[str, float], dict[str, float], tuple[float, float] | None]:
-        """Country and province weights (0..1) and the centroid of confident local places."""
+        """Country and province weights (0..1) and the centroid of confident local places.
+
+        The dateline's country counts in full; ``exclude`` leaves one name's own votes out.
+        """
         countries: Counter[str] = Counter()
         admins: Counter[str] = Counter()
         points: list[tuple[float, float, float]] = []
@@ -258,7 +260,10 @@ class Resolver:
         if points:
             total = sum(w for *_, w in points)
             centroid = (sum(la * w for la, _, w in points) / total, sum(lo * w for _, lo, w in points) / total)
-        return _scaled(countries), _scaled(admins), centroid
+        scaled = _scaled(countries)
+        if dateline_country:
+            scaled[dateline_country] = 1.0
+        return scaled, _scaled(admins), centroid
 
     # -- ranking -------------------------------------------------------------------------
     def _rank(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
@@ -367,7 +372,7 @@ def _nearest_local_backoff(mentions: list[Mention], main_country: str = "") -> l
     the text wins, else the closest after it. The confidence stays low so the map flags the guess.
     """
     local = [m for m in mentions if m.candidate is not None and m.candidate.feature in LOCAL and m.confidence >= 0.5]
-    home = [m for m in local if m.candidate is not None and m.candidate.country_code == main_country]
+    home = [m for m in local if m.candidate.country_code == main_country]
     local = home or local
     if not local:
         return mentions
