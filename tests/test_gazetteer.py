@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from geo.gazetteer import BUILD_VERSION, Gazetteer, prior
+from geo.gazetteer import BUILD_VERSION, CODE, Gazetteer, prior
 from geo.geocoders import haversine_km
 from geo.model import Feature
 from geo.names import normalize
@@ -84,3 +84,13 @@ def test_counties_are_placed_among_their_towns(gazetteer):
 def test_ap_style_state_abbreviations(gazetteer):
     for written, state in [("Calif.", "California"), ("N.C.", "North Carolina"), ("Ga.", "Georgia")]:
         assert any(c.name == state and c.feature is Feature.ADMIN1 for c in gazetteer.lookup(written)), written
+
+
+def test_short_demonyms_and_codes(gazetteer):
+    assert gazetteer.demonym("Korean").country_code == "KR"  # the larger of the two Koreas
+    assert gazetteer.demonym("Philippine").country_code == "PH"
+    assert gazetteer.demonym("Herzegovinian").country_code == "BA"
+    assert gazetteer.demonym("African") is None  # a continent's, not South Africa's
+    kinds = {c.country_code: k for c, k in gazetteer.lookup_with_kind("GTM") if c.feature.value == "country"}
+    assert kinds == {"GT": CODE}
+    assert "gtm" not in gazetteer.abbreviations() and "gtm" in gazetteer.abbreviations(CODE)

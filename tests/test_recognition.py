@@ -119,3 +119,30 @@ def test_a_first_name_is_not_a_place_unless_the_text_says_so(nlp):
     found = [(s.start_char, s.text) for s in doc.spans[SPAN_KEY]]
     assert (text.index("Georgia skates"), "Georgia") not in found
     assert (text.rindex("Georgia"), "Georgia") in found
+
+
+def test_iso_codes_in_capitals_are_not_places_unless_the_model_says_so(nlp):
+    texts = [t for t, *_ in spans(nlp, "SURGE IN MURALS. According to GTM Research, shipments of the CD grew.")]
+    assert not {"IN", "GTM", "CD"} & set(texts)
+    texts = [t for t, *_ in spans(nlp, "He served with US Special Forces and met U.S. officials in Manbij.")]
+    assert "US" in texts and "U.S." in texts
+
+
+@pytest.mark.parametrize(
+    ("text", "demonym"),
+    [
+        ("He praised the Philippine Sports Commission for its work.", "Philippine"),
+        ("The embassy condemned the anti-Russian policy of its neighbours.", "Russian"),
+        ("Danish wave energy developer Wavepiston has raised money.", "Danish"),
+        ("Crowds waved Korean and Japanese flags outside the court.", "Korean"),
+    ],
+)
+def test_demonyms_inside_longer_names_or_unlabelled(nlp, text, demonym):
+    assert (demonym, "DEMONYM") in [(t, label) for t, label, _ in spans(nlp, text)]
+
+
+def test_a_compound_demonym_is_one_span(nlp):
+    texts = [
+        t for t, label, _ in spans(nlp, "North Korean officials met New Zealander diplomats.") if label == "DEMONYM"
+    ]
+    assert "North Korean" in texts and "Korean" not in texts
