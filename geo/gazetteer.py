@@ -632,6 +632,14 @@ class Gazetteer:
                 names[norm] = population
         return names
 
+    def container_names(self) -> frozenset[str]:
+        """Names of countries and provinces, which qualify a town after a comma ("Churchill, Manitoba")."""
+        query = (
+            "SELECT DISTINCT n.norm FROM names n JOIN places p ON p.id = n.place_id "
+            "WHERE p.feature IN ('country', 'admin1') AND n.kind <= ?"
+        )
+        return frozenset(row[0] for row in self._con().execute(query, (ABBR,)))
+
     def nearest(self, lat: float, lon: float, limit: int = 10) -> list[Candidate]:
         """Towns nearest to a point (for reverse geocoding), searching ever larger boxes."""
         from geopy.distance import great_circle

@@ -105,3 +105,22 @@ def country_stems(demonym: str) -> list[str]:
     norm = normalize(demonym)
     stems = (norm + "istan", norm[:-1], norm[:-2], norm[:-3] if norm.endswith("ian") else "")
     return [stem for stem in stems if len(stem) >= 4]
+
+
+# Words after a name that say it is a province or district ("Sichuan province", "Karak district").
+ADMIN_WORDS = frozenset(
+    [
+        "province",
+        "state",
+        "region",
+        "oblast",
+        "governorate",
+        "county",
+        "prefecture",
+        "department",
+        "district",
+        "territory",
+        "canton",
+        "voivodeship",
+    ]
+)

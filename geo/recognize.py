@@ -28,7 +28,7 @@ from spacy.tokens import Doc, Span, Token
 
 from geo.dateline import find_dateline
 from geo.gazetteer import CODE, Gazetteer
-from geo.names import GENERIC_WORDS, country_stems, normalize
+from geo.names import ADMIN_WORDS, GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
 DEMONYM = "DEMONYM"
@@ -131,6 +131,7 @@ class ToponymFinder:
         self.names, self.demonyms, self.abbreviations, self.codes = _names(gazetteer_path, min_population)
         # Every abbreviation, small provinces' too: after "Town," they are unambiguous ("Portland, Ore.").
         self.qualifier_abbreviations = frozenset(_open_gazetteer(gazetteer_path).abbreviations())
+        self.containers = _open_gazetteer(gazetteer_path).container_names()
         self.embedded = embedded
         self._demonym_cache: dict[str, bool] = {}  # shared by threads: a lost update only costs a recomputation
         self.max_words = max_words
@@ -228,8 +229,10 @@ class ToponymFinder:
                 continue
             # Outside the model's NORP entities only the gazetteer's own demonyms: stems guess too freely.
             plain = token.lower_[:-1] if token.lower_.endswith("s") else token.lower_
-            if token.lower_ in self.demonyms or plain in self.demonyms or (
-                token.ent_type_ in ("NORP", "ORG") and self._is_demonym(token.text)
+            if (
+                token.lower_ in self.demonyms
+                or plain in self.demonyms
+                or (token.ent_type_ in ("NORP", "ORG") and self._is_demonym(token.text))
             ):
                 found.append(Span(doc, i, i + 1, label=DEMONYM))
             i += 1
@@ -241,7 +244,10 @@ class ToponymFinder:
         population = self.names.get(normalize(span.text), 0)
         if len(span) > 1:
             return population >= 1_000_000
-        return population >= self.strong_population and normalize(span.text) in model_places
+        if population < self.strong_population:
+            return False
+        # Or a sizeable town after a location cue: "of Waterloo", "on her way to Edmonton".
+        return normalize(span.text) in model_places or _neighbour_text(span[0], -1).lower() in LOCATION_CUES
 
     def _strong(self, span: Span) -> bool:
         """Multi-word names and big places need no other evidence."""
@@ -280,6 +286,8 @@ class ToponymFinder:
     def _looks_like_person(self, ent: Span, people: _People) -> bool:
         if ent.label_ != "GPE" or len(ent) != 1:
             return False
+        if _credential(ent):
+            return True
         norm = normalize(ent.text)
         if norm not in self.names and not _known(self.gazetteer_path, norm):
             return True  # a single word no gazetteer knows: most often a name ("Isachenkov")
@@ -334,6 +342,31 @@ class ToponymFinder:
             # "the Kentucky Department of ...", "a Danbury mason": a big place naming something else.
             return big and following is not None and following.is_alpha
         return previous.lower_ in LOCATION_CUES or big
+
+    def _qualified_town(self, doc: Doc, start: int, caps: list[bool], lower_words: set[str]) -> Span | None:
+        """A town of any size written with its province or country: "Churchill, Man.", "Hinton, Alberta".
+
+        The qualifier is what news adds to a small place's name, so the pair is a place even when the
+        town alone would be too small, or too ordinary a word, to count.
+        """
+        end = start
+        while end < min(len(doc), start + self.max_words) and caps[end]:
+            end += 1
+        if end == start or end + 1 >= len(doc) or doc[end].text != ",":
+            return None
+        if end - start == 1 and (_common_word(doc[start], lower_words) or doc[start].lower_ in GENERIC_WORDS):
+            return None  # "Still, Israel said ..."
+        qualifier = next(
+            (
+                normalize(doc[end + 1 : end + 1 + k].text)
+                for k in (3, 2, 1)
+                if normalize(doc[end + 1 : end + 1 + k].text) in self.containers and all(caps[end + 1 : end + 1 + k])
+            ),
+            None,
+        )
+        if qualifier is None or not _known(self.gazetteer_path, normalize(doc[start:end].text)):
+            return None
+        return doc[start:end]
 
     def _qualifier_abbreviation(self, token: Token) -> bool:
         """A dotted province abbreviation right after "Town," ("Oakland, Calif.", "Raleigh, N.C.")."""
@@ -391,6 +424,8 @@ class ToponymFinder:
             if found is not None and len(found) == 1 and not self._single_word_place(found, lower_words, model_places):
                 found = None
             if found is None:
+                found = self._qualified_town(doc, i, caps, lower_words)
+            if found is None:
                 i += 1
             else:
                 matches.append(found)
@@ -428,7 +463,9 @@ def _extend_names(spans: list[Span]) -> list[Span]:
     out: list[Span] = []
     for span in spans:
         doc, end = span.doc, span.end
-        if end < len(doc) and doc[end].text in ADMIN_HEADS:
+        if span.text.replace(".", "").isupper():
+            pass  # "U.S. District Court", "UK Border Force": an abbreviation is never a county's name
+        elif end < len(doc) and doc[end].text in ADMIN_HEADS:
             end += 1
         elif end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].text in ("D.C.", "DC"):
             end += 2
@@ -456,6 +493,13 @@ def _after_spatial_cue(span: Span, person_words: set[str]) -> bool:
     return _neighbour_text(span[0], -1).lower() in SPATIAL_CUES and not any(t.text in person_words for t in span)
 
 
+def _credential(span: Span) -> bool:
+    """ "Charles W. Murphy, M.D.": a dotted abbreviation after a person's name and a comma is a degree,
+    not a state."""
+    doc, start = span.doc, span.start
+    return "." in span.text and start >= 2 and doc[start - 1].text == "," and doc[start - 2].ent_type_ == "PERSON"
+
+
 def _capitalised(token: Token) -> bool:
     return _capitalised_text(token.text)
 
@@ -475,12 +519,17 @@ def _demonym_stem(norm: str, names: dict[str, int]) -> str | None:
 
 
 def _trim(ent: Span) -> Span | None:
-    """Drop a leading determiner and trailing possessive/punctuation the model included."""
+    """Drop a leading determiner, and a trailing possessive, punctuation or lower-case "province" the model
+    included: the name is "Sichuan" in "Sichuan province" (the resolver still reads the word after it)."""
     start, end = ent.start, ent.end
     doc = ent.doc
     while start < end and (doc[start].lower_ in ("the", "a", "an") or doc[start].is_punct):
         start += 1
-    while end > start and (doc[end - 1].text in ("'s", "’s", "'") or doc[end - 1].is_punct):
+    while end > start and (
+        doc[end - 1].text in ("'s", "’s", "'")
+        or doc[end - 1].is_punct
+        or (end - start > 1 and doc[end - 1].text in ADMIN_WORDS)
+    ):
         end -= 1
     if start >= end:
         return None

@@ -28,7 +28,7 @@ from geo.dateline import Dateline, find_dateline
 from geo.gazetteer import ABBR, NAME, Gazetteer, prior
 from geo.geocoders import haversine_km
 from geo.model import Alternative, Candidate, Feature, Mention, MentionKind
-from geo.names import country_stems, normalize, variants
+from geo.names import ADMIN_WORDS, country_stems, normalize, variants
 
 W_COUNTRY = 1.6
 W_ADMIN = 1.0
@@ -45,22 +45,6 @@ W_CODE = 1.5
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
 STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
 STRAY_COUNTRY_WEIGHT = 0.25
-ADMIN_WORDS = frozenset(
-    [
-        "province",
-        "state",
-        "region",
-        "oblast",
-        "governorate",
-        "county",
-        "prefecture",
-        "department",
-        "district",
-        "territory",
-        "canton",
-        "voivodeship",
-    ]
-)
 
 
 @dataclass(frozen=True, slots=True)

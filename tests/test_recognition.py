@@ -146,3 +146,18 @@ def test_a_compound_demonym_is_one_span(nlp):
         t for t, label, _ in spans(nlp, "North Korean officials met New Zealander diplomats.") if label == "DEMONYM"
     ]
     assert "North Korean" in texts and "Korean" not in texts
+
+
+def test_a_lower_case_province_word_is_left_out_of_the_name(engine):
+    result = engine.parse("Forty homes were buried on Saturday in Sichuan province, state media said.")
+    (mention,) = result.mentions
+    assert mention.text == "Sichuan" and mention.candidate.feature.value == "admin1"
+
+
+def test_a_small_town_written_with_its_province_is_a_place(nlp):
+    assert "Churchill" in [t for t, *_ in spans(nlp, "Lucy was born at Churchill, Manitoba, last year.")]
+
+
+def test_a_degree_after_a_name_is_not_a_state(nlp):
+    texts = [t for t, *_ in spans(nlp, "Charles W. Murphy, M.D., has been named an assistant professor.")]
+    assert "M.D." not in texts
