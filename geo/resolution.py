@@ -148,11 +148,20 @@ class Resolver:
                 sub = _Name(normalize(part), name.toponyms, found, name.qualifiers, name.admin_word)
                 ranked = self._rank(sub, ctx)
                 best = ranked[0][0]
-                if (
+                in_country = (
                     not ctx.countries
                     or ctx.countries.get(best.country_code, 0.0) > 0
                     or any(best.country_code == d.country_code for d in ctx.dateline)
-                ):
+                )
+                # A small town sharing a word with a street or building ("Royal Street" -> Royal City) is
+                # worse than the nearest place the article names; a big or nearby one is what is meant.
+                local = (
+                    not ctx.countries
+                    or best.feature not in (Feature.CITY, Feature.ADMIN2)
+                    or best.population >= 1_000_000
+                    or ctx.admins.get(best.admin1, 0.0) > 0
+                )
+                if in_country and local:
                     return [(c, p * PART_CONFIDENCE) for c, p in ranked]
         return []
 

@@ -145,3 +145,11 @@ def test_given_demonym_named_like_a_county_is_the_country(engine):
     text = "The Canadian said he would return."
     r = engine.resolve(text, [(4, 12)])
     assert r.mentions[0].candidate.name == "Canada"
+
+
+def test_a_street_is_not_a_far_town_sharing_its_first_word(engine):
+    """ "Royal Street" is in the article's New Orleans, not Royal City, Washington (2,000 km away)."""
+    text = "The parade went down Royal Street in New Orleans, Louisiana, on Sunday."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("Royal Street", "New Orleans", "Louisiana")]
+    street = engine.resolve(text, spans).mentions[0]
+    assert street.candidate.name == "New Orleans" and street.confidence < 0.5
