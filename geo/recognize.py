@@ -302,7 +302,9 @@ class ToponymFinder:
     def _names_a_person(self, span: Span, people: _People) -> bool:
         """A word the text also uses in someone's full name: "Khan" after "Imran Khan"; "Georgia" after
         "Georgia Stevens" (a first name), unless this very mention is clearly a place ("in Georgia")."""
-        if span.text in people.surnames and self.names.get(normalize(span.text), 0) < 10_000_000:
+        norm = normalize(span.text)
+        population = max(self.names.get(norm, 0), self.abbreviations.get(norm, 0))
+        if span.text in people.surnames and population < 10_000_000:
             return True
         return span.text in people.first_names and _neighbour_text(span[0], -1).lower() not in LOCATION_CUES
 

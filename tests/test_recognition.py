@@ -161,3 +161,9 @@ def test_a_small_town_written_with_its_province_is_a_place(nlp):
 def test_a_degree_after_a_name_is_not_a_state(nlp):
     texts = [t for t, *_ in spans(nlp, "Charles W. Murphy, M.D., has been named an assistant professor.")]
     assert "M.D." not in texts
+
+
+def test_a_big_country_abbreviation_stays_a_place_when_a_name_ends_with_it(nlp):
+    # The model reads "Henry Lazenby US" as one person: "US" is still the country in "the US measures".
+    text = "The ministry said the US measures were a serious violation. By: Henry Lazenby US-based Alcoa has signed."
+    assert "US" in [t for t, *_ in spans(nlp, text)]
