@@ -632,13 +632,15 @@ class Gazetteer:
                 names[norm] = population
         return names
 
-    def container_names(self) -> frozenset[str]:
-        """Names of countries and provinces, which qualify a town after a comma ("Churchill, Manitoba")."""
+    def area_names(self, features: tuple[Feature, ...] = (Feature.COUNTRY, Feature.ADMIN1)) -> frozenset[str]:
+        """Names (and abbreviations) of countries and provinces, or of other kinds of place: a country or
+        province qualifies a town after a comma ("Churchill, Manitoba")."""
+        marks = ",".join("?" * len(features))
         query = (
             "SELECT DISTINCT n.norm FROM names n JOIN places p ON p.id = n.place_id "
-            "WHERE p.feature IN ('country', 'admin1') AND n.kind <= ?"
+            f"WHERE p.feature IN ({marks}) AND n.kind <= ?"
         )
-        return frozenset(row[0] for row in self._con().execute(query, (ABBR,)))
+        return frozenset(row[0] for row in self._con().execute(query, (*(f.value for f in features), ABBR)))
 
     def nearest(self, lat: float, lon: float, limit: int = 10) -> list[Candidate]:
         """Towns nearest to a point (for reverse geocoding), searching ever larger boxes."""

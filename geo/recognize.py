@@ -29,6 +29,7 @@ from spacy.tokens import Doc, Span, Token
 
 from geo.dateline import find_dateline
 from geo.gazetteer import CODE, Gazetteer
+from geo.model import Feature
 from geo.names import ADMIN_WORDS, GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
@@ -133,7 +134,8 @@ class ToponymFinder:
         self.names, self.demonyms, self.abbreviations, self.codes = _names(gazetteer_path, min_population)
         # Every abbreviation, small provinces' too: after "Town," they are unambiguous ("Portland, Ore.").
         self.qualifier_abbreviations = frozenset(_open_gazetteer(gazetteer_path).abbreviations())
-        self.containers = _open_gazetteer(gazetteer_path).container_names()
+        self.containers = _open_gazetteer(gazetteer_path).area_names()
+        self.areas = _open_gazetteer(gazetteer_path).area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1))
         self.embedded = embedded
         self._demonym_cache: dict[str, bool] = {}  # shared by threads: a lost update only costs a recomputation
         self.max_words = max_words
@@ -318,7 +320,9 @@ class ToponymFinder:
         if ent.label_ == "NORP":
             return True
         if len(ent) > 1 and previous == "the":
-            return False  # "the White House", "the Highway Patrol": an institution, not a town
+            # "the White House", "the Highway Patrol": an institution, not a town. "The European Union" and
+            # "the United Arab Emirates" are still places.
+            return normalize(ent.text) in self.areas
         return (
             len(ent) > 1
             or previous in LOCATION_CUES

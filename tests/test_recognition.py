@@ -167,3 +167,8 @@ def test_a_big_country_abbreviation_stays_a_place_when_a_name_ends_with_it(nlp):
     # The model reads "Henry Lazenby US" as one person: "US" is still the country in "the US measures".
     text = "The ministry said the US measures were a serious violation. By: Henry Lazenby US-based Alcoa has signed."
     assert "US" in [t for t, *_ in spans(nlp, text)]
+
+
+def test_the_european_union_is_a_place_though_the_white_house_is_not(nlp):
+    texts = [t for t, *_ in spans(nlp, "Slovenia said the European Union adopted the same measure last year.")]
+    assert "European Union" in texts and "European" not in texts
