@@ -166,7 +166,7 @@ class ToponymFinder:
             matches.insert(0, dateline)
         match_at = {m.start: m for m in matches}
         org_names: set[tuple[int, int]] = set()  # organisations named exactly like a place ("the White House")
-        for ent in doc.ents:
+        for ent in _split_at_commas(doc.ents):
             ent = _trim(ent)
             if ent is None:
                 continue
@@ -474,18 +474,40 @@ def _known(path: str, norm: str) -> bool:
 ADMIN_HEADS = frozenset("County Parish Province District Oblast Governorate Prefecture Borough".split())
 
 
+def _split_at_commas(ents: tuple[Span, ...]) -> list[Span]:
+    """ "Thruxton, Hampshire" as one GPE is two places: a town and its county."""
+    out: list[Span] = []
+    for ent in ents:
+        commas = [t.i for t in ent if t.text == ","] if ent.label_ in PLACE_LABELS else []
+        if not commas:
+            out.append(ent)
+            continue
+        bounds = [ent.start, *commas, ent.end]
+        starts = [ent.start] + [c + 1 for c in commas]
+        parts = [Span(ent.doc, a, b, label=ent.label_) for a, b in zip(starts, bounds[1:], strict=True) if b > a]
+        out += [part for part in parts if not any(t.like_num for t in part)]  # not "March 31"
+    return out
+
+
 def _extend_names(spans: list[Span]) -> list[Span]:
     """Grow spans to the whole proper name: "Suffolk" + "County", "Washington" + ", D.C."."""
     out: list[Span] = []
+    absorbed: set[tuple[int, int]] = set()  # a "D.C." found on its own, now part of "Washington, D.C."
     for span in spans:
+        if (span.start, span.end) in absorbed:
+            continue
         doc, end = span.doc, span.end
+        tail = None
         if span.text.replace(".", "").isupper():
             pass  # "U.S. District Court", "UK Border Force": an abbreviation is never a county's name
         elif end < len(doc) and doc[end].text in ADMIN_HEADS:
             end += 1
         elif end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].text in ("D.C.", "DC"):
-            end += 2
-        if end != span.end and not any(o.start < end and o.end > span.end for o in spans if o is not span):
+            end, tail = end + 2, (end + 1, end + 2)
+        others = [o for o in spans if o is not span and o.start < end and o.end > span.end]
+        if end != span.end and all((o.start, o.end) == tail for o in others):
+            absorbed.update((o.start, o.end) for o in others)
+            out = [o for o in out if (o.start, o.end) not in absorbed]
             grown = Span(doc, span.start, end, label=span.label_)
             grown._.toponym_source = "repair"
             span = grown

@@ -172,3 +172,9 @@ def test_a_big_country_abbreviation_stays_a_place_when_a_name_ends_with_it(nlp):
 def test_the_european_union_is_a_place_though_the_white_house_is_not(nlp):
     texts = [t for t, *_ in spans(nlp, "Slovenia said the European Union adopted the same measure last year.")]
     assert "European Union" in texts and "European" not in texts
+
+
+def test_town_and_county_in_one_entity_are_two_places_and_washington_dc_is_one(nlp):
+    found = [t for t, *_ in spans(nlp, "19/20 May: Thruxton, Hampshire. Tickets are sold in Washington, D.C., too.")]
+    assert {"Thruxton", "Hampshire", "Washington, D.C."} <= set(found)
+    assert "D.C." not in found and "Thruxton, Hampshire" not in found
