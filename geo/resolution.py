@@ -268,6 +268,12 @@ class Resolver:
             return []
         scores = []
         written_as_code = _looks_like_code(name.toponyms[0].text)
+        # "Paris, Ky." is the town in Kentucky; but in "ties to Russia, U.S. officials said" a country's name
+        # before another country is a list, not Russia, Ohio.
+        qualifies = bool(name.qualifiers) and not (
+            any(c.feature is Feature.COUNTRY for c, _ in cands)
+            and all(q.feature is Feature.COUNTRY for quals in name.qualifiers for q in quals)
+        )
         for c, kind in cands:
             score = prior(c, kind)
             if written_as_code and kind >= ABBR:
@@ -278,7 +284,7 @@ class Resolver:
                 score += 2 * W_DATELINE
             elif any(c.country_code and c.country_code == d.country_code for d in ctx.dateline):
                 score += W_DATELINE
-            if name.qualifiers and any(_inside(c, q) for quals in name.qualifiers for q in quals):
+            if qualifies and any(_inside(c, q) for quals in name.qualifiers for q in quals):
                 score += W_QUALIFIER
             if ctx.centroid is not None and c.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2):
                 km = haversine_km(c.lat, c.lon, *ctx.centroid)

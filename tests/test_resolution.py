@@ -153,3 +153,13 @@ def test_a_street_is_not_a_far_town_sharing_its_first_word(engine):
     spans = [(text.index(w), text.index(w) + len(w)) for w in ("Royal Street", "New Orleans", "Louisiana")]
     street = engine.resolve(text, spans).mentions[0]
     assert street.candidate.name == "New Orleans" and street.confidence < 0.5
+
+
+def test_a_country_before_another_country_is_not_a_town_in_it(engine):
+    text = "He reported on the president's ties to Russia, U.S. officials said on Wednesday in Washington."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("Russia", "U.S.", "Washington")]
+    russia = engine.resolve(text, spans).mentions[0]
+    assert russia.candidate.feature is Feature.COUNTRY and russia.candidate.country_code == "RU"
+    text = "The fire was in Paris, Ky., on Sunday."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("Paris", "Ky.")]
+    assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.KY"
