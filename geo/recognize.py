@@ -346,6 +346,8 @@ class ToponymFinder:
         previous = doc[i - 1] if i > 0 else None
         following = doc[i + 1] if i + 1 < len(doc) else None
         big = self.names.get(normalize(token.text), 0) >= self.strong_population
+        if token.is_upper and not big:
+            return False  # "NATO", "ASEAN": in capitals a small town's name is mostly an acronym
         if previous is None or token.is_sent_start:
             # Only a big place opening an organisation's name ("Kentucky State Police said ...").
             opens_org = token.ent_iob_ == "B" and token.ent_type_ in ("ORG", "FAC")

@@ -178,3 +178,8 @@ def test_town_and_county_in_one_entity_are_two_places_and_washington_dc_is_one(n
     found = [t for t, *_ in spans(nlp, "19/20 May: Thruxton, Hampshire. Tickets are sold in Washington, D.C., too.")]
     assert {"Thruxton", "Hampshire", "Washington, D.C."} <= set(found)
     assert "D.C." not in found and "Thruxton, Hampshire" not in found
+
+
+def test_a_small_town_name_in_capitals_is_an_acronym(nlp):
+    texts = [t for t, *_ in spans(nlp, "The rejection of NATO's offer raises questions about Tunisia's stance.")]
+    assert "NATO" not in texts and "Tunisia" in texts
