@@ -27,7 +27,7 @@ from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from geo.dateline import find_dateline
+from geo.dateline import find_datelines
 from geo.gazetteer import CODE, Gazetteer
 from geo.model import Feature
 from geo.names import ADMIN_WORDS, GENERIC_WORDS, country_stems, normalize
@@ -162,9 +162,10 @@ class ToponymFinder:
         # A local, not an attribute: one component serves every thread's documents at once.
         model_places = {normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS}
         matches = self._gazetteer_matches(doc, text, texts, starts, lower_words, model_places)
-        dateline = self._dateline_span(doc, text)
-        if dateline is not None and not any(m.start == dateline.start for m in matches):
-            matches.insert(0, dateline)
+        for dateline in self._dateline_spans(doc, text):
+            if not any(m.start <= dateline.start < m.end for m in matches):
+                matches.append(dateline)
+        matches.sort(key=lambda m: m.start)
         match_at = {m.start: m for m in matches}
         org_names: set[tuple[int, int]] = set()  # organisations named exactly like a place ("the White House")
         for ent in _split_at_commas(doc.ents):
@@ -327,8 +328,11 @@ class ToponymFinder:
         population = self.names.get(normalize(ent.text), 0)
         if previous in LOCATION_CUES:
             return True
-        # A several-word name is a place unless only a village has it ("El Niño", a Mexican village of 9,000).
-        return population >= (MIN_ORG_NAMED_TOWN if len(ent) > 1 else self.strong_population)
+        if len(ent) > 1:
+            # A several-word name is a place unless only a village known to be small has it ("El Niño", a
+            # Mexican village of 9,000). GeoNames leaves many towns' population unknown (0): "Spin Boldak".
+            return not 0 < population < MIN_ORG_NAMED_TOWN
+        return population >= self.strong_population
 
     def _single_word_place(self, span: Span, lower_words: set[str], model_places: set[str]) -> bool:
         """A lone capitalised word is a place only with some evidence: a cue before it or a large town.
@@ -395,12 +399,15 @@ class ToponymFinder:
             and normalize(token.text) in self.qualifier_abbreviations
         )
 
-    def _dateline_span(self, doc: Doc, text: str) -> Span | None:
-        """The place of a wire dateline ("HYDERABAD, Pakistan -"), which the model often misses in capitals."""
-        dateline = find_dateline(text)
-        if dateline is None or normalize(dateline.place) not in self.names:
-            return None
-        return doc.char_span(dateline.start, dateline.start + len(dateline.place), label="GPE")
+    def _dateline_spans(self, doc: Doc, text: str) -> list[Span]:
+        """The places of wire datelines ("HYDERABAD, Pakistan -"), which the model often misses in capitals."""
+        spans = []
+        for dateline in find_datelines(text):
+            if normalize(dateline.place) in self.names:
+                span = doc.char_span(dateline.start, dateline.start + len(dateline.place), label="GPE")
+                if span is not None:
+                    spans.append(span)
+        return spans
 
     def _gazetteer_matches(
         self,

@@ -163,3 +163,13 @@ def test_a_country_before_another_country_is_not_a_town_in_it(engine):
     text = "The fire was in Paris, Ky., on Sunday."
     spans = [(text.index(w), text.index(w) + len(w)) for w in ("Paris", "Ky.")]
     assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.KY"
+
+
+def test_a_second_wire_story_on_the_page_has_its_dateline_found():
+    from geo.dateline import find_datelines
+
+    text = "A" * 400 + " creating a supporting role for the Guard. WASHINGTON (AP) - President Trump has renewed calls."
+    (dateline,) = find_datelines(text)
+    assert dateline.place == "WASHINGTON" and dateline.start > 400
+    # Without an agency, a capitalised word after a full stop far into the text is not a dateline.
+    assert find_datelines("A" * 400 + " the end. NOTE - this is not one.") == []
