@@ -134,9 +134,10 @@ class ToponymFinder:
         self.strong_population = strong_population
         self.names, self.demonyms, self.abbreviations, self.codes = _names(gazetteer_path, min_population)
         # Every abbreviation, small provinces' too: after "Town," they are unambiguous ("Portland, Ore.").
-        self.qualifier_abbreviations = frozenset(_open_gazetteer(gazetteer_path).abbreviations())
-        self.containers = _open_gazetteer(gazetteer_path).area_names()
-        self.areas = _open_gazetteer(gazetteer_path).area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1))
+        gazetteer = _open_gazetteer(gazetteer_path)
+        self.qualifier_abbreviations = frozenset(gazetteer.abbreviations())
+        self.containers = gazetteer.area_names()
+        self.areas = gazetteer.area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1))
         self.embedded = embedded
         self._demonym_cache: dict[str, bool] = {}  # shared by threads: a lost update only costs a recomputation
         self.max_words = max_words
@@ -237,11 +238,7 @@ class ToponymFinder:
                 i += 2
                 continue
             # Outside the model's NORP entities only the gazetteer's own demonyms: stems guess too freely.
-            if (
-                lower in self.demonyms
-                or (lower.endswith("s") and lower[:-1] in self.demonyms)
-                or (ent_label.get(i) in ("NORP", "ORG") and self._is_demonym(text))
-            ):
+            if self._in_demonym_table(lower) or (ent_label.get(i) in ("NORP", "ORG") and self._is_demonym(text)):
                 found.append(Span(doc, i, i + 1, label=DEMONYM))
             i += 1
         return found
@@ -283,15 +280,20 @@ class ToponymFinder:
             known = self._demonym_cache[text] = self._demonym_uncached(text)
         return known
 
+    def _in_demonym_table(self, word: str) -> bool:
+        """ "afghan", "mexicans": one of the gazetteer's demonyms, or its plural."""
+        return word in self.demonyms or (word.endswith("s") and word[:-1] in self.demonyms)
+
     def _demonym_uncached(self, text: str) -> bool:
         norm = normalize(text)
-        if norm.endswith("s") and norm not in self.demonyms:
-            norm = norm[:-1]  # "Mexicans", "Europeans"
-        if norm in self.demonyms:
+        if self._in_demonym_table(norm):
             return True
+        if norm.endswith("s"):
+            norm = norm[:-1]  # "Europeans"
         # Otherwise a word shaped like a demonym and built on a big place's name ("European", "Uzbek").
-        shaped = norm.endswith(DEMONYM_ENDINGS) or _demonym_stem(norm, self.names) == norm + "istan"
-        return shaped and norm not in self.names and _demonym_stem(norm, self.names) is not None
+        stem = _demonym_stem(norm, self.names)
+        shaped = norm.endswith(DEMONYM_ENDINGS) or stem == norm + "istan"
+        return shaped and norm not in self.names and stem is not None
 
     def _looks_like_person(self, ent: Span, people: _People) -> bool:
         if ent.label_ != "GPE" or len(ent) != 1:
@@ -377,15 +379,11 @@ class ToponymFinder:
             return None
         if end - start == 1 and (_common_word(doc[start], lower_words) or doc[start].lower_ in GENERIC_WORDS):
             return None  # "Still, Israel said ..."
-        qualifier = next(
-            (
-                normalize(doc[end + 1 : end + 1 + k].text)
-                for k in (3, 2, 1)
-                if normalize(doc[end + 1 : end + 1 + k].text) in self.containers and all(caps[end + 1 : end + 1 + k])
-            ),
-            None,
+        qualified = any(
+            all(caps[end + 1 : end + 1 + k]) and normalize(doc[end + 1 : end + 1 + k].text) in self.containers
+            for k in (3, 2, 1)
         )
-        if qualifier is None or not _known(self.gazetteer_path, normalize(doc[start:end].text)):
+        if not qualified or not _known(self.gazetteer_path, normalize(doc[start:end].text)):
             return None
         return doc[start:end]
 
