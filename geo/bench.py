@@ -50,7 +50,8 @@ class Scores:
     tokens_per_s: float
     bare_ner_tokens_per_s: float
     throughput_ratio: float
-    bare_ner_prf: tuple[float, float, float] = (0.0, 0.0, 0.0)  # spaCy sm alone, GPE/LOC/FAC
+    bare_ner_prf: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the spaCy model alone, GPE/LOC/FAC
+    model: str = ""  # the spaCy pipeline both passes use, e.g. "en_core_web_md 3.8.0"
     errors: dict[str, int] = field(default_factory=dict)
     missed_top: list[tuple[str, int]] = field(default_factory=list)
     spurious_top: list[tuple[str, int]] = field(default_factory=list)
@@ -88,7 +89,7 @@ def _error_km(gold: dict, mention: dict | None) -> float:
 
 def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) -> Scores:
     from geo.cli import process_records
-    from geo.recognize import load_bare_ner
+    from geo.recognize import load_bare_ner, model_description
 
     docs = load_corpus(path, limit)
     texts = [d["text"] for d in docs]
@@ -186,6 +187,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         bare_ner_tokens_per_s=bare_tps,
         throughput_ratio=tps / bare_tps if bare_tps else 0.0,
         bare_ner_prf=(bare_p, bare_r, bare_f1),
+        model=model_description(),
         errors={
             "missed": gold_n - correct,
             "spurious": pred_n - correct,
@@ -219,7 +221,7 @@ def markdown(scores: list[Scores]) -> str:
             f"{s.throughput_ratio:.0%} |"
         )
     baseline = "".join(
-        f"\nspaCy en_core_web_sm alone (GPE/LOC/FAC), {s.corpus}: P {s.bare_ner_prf[0]:.3f}, "
+        f"\nspaCy {s.model} alone (GPE/LOC/FAC), {s.corpus}: P {s.bare_ner_prf[0]:.3f}, "
         f"R {s.bare_ner_prf[1]:.3f}, F1 {s.bare_ner_prf[2]:.3f}"
         for s in scores
     )

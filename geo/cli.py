@@ -273,6 +273,7 @@ def _record_problem(record: dict) -> str | None:
 
 def cmd_gazetteer(args: argparse.Namespace) -> int:
     from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, GazetteerError
+    from geo.recognize import model_description
 
     try:
         gazetteer = Gazetteer.open(
@@ -284,6 +285,7 @@ def cmd_gazetteer(args: argparse.Namespace) -> int:
     print(f"gazetteer: {info.path}")
     print(f"size: {info.size_bytes / 1e6:.1f} MB, built {info.built_at} in {info.build_seconds:.1f} s")
     print("places: " + ", ".join(f"{k} {v:,}" for k, v in sorted(info.places.items())) + f"; names: {info.names:,}")
+    print(f"language model: {model_description()}")
     print("sources:")
     for source in info.sources.values():
         print(f"  - {source}")
