@@ -21,14 +21,13 @@ import argparse
 import math
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Frame, Page, Route, sync_playwright
+
+from geo.devserver import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -40,34 +39,6 @@ VIEWPORT = {"width": 1440, "height": 960}
 FIRST_MAP_TIMEOUT_MS = 240_000  # a fresh cache builds the gazetteer first
 VIEW_OFFSET = (3.5, 1.5)  # degrees from the target to the screenshot's centre
 TARGET = "Boldak"  # the marker to click (its tooltip is the gazetteer name, "Spīn Bōldak")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, cache_dir: Path | None) -> subprocess.Popen:
-    env = {**os.environ, "DATELINE_OFFLINE_ASSETS": "1"}
-    if cache_dir is not None:
-        env["DATELINE_CACHE_DIR"] = str(cache_dir)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_healthy(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError("streamlit did not start")
 
 
 NON_LOCAL = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)[:/])(?!data:|blob:|about:)")
@@ -139,16 +110,16 @@ def main() -> int:
     parser.add_argument("--zoom", type=int, default=5, help="map zoom for the click and the screenshot")
     args = parser.parse_args()
 
-    port = free_port()
-    t_start = time.monotonic()
-    server = start_server(port, args.cache_dir)
-    try:
-        wait_healthy(port)
+    env = {**os.environ, "DATELINE_OFFLINE_ASSETS": "1"}
+    if args.cache_dir is not None:
+        env["DATELINE_CACHE_DIR"] = str(args.cache_dir)
+    with running_app(ROOT / "app.py", cwd=ROOT, env=env) as app:
+        t_start = app.started
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
             page.route(NON_LOCAL, refuse)
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            page.goto(app.url, wait_until="domcontentloaded")
             map_frame(page, FIRST_MAP_TIMEOUT_MS)
             first_map = time.monotonic() - t_start
 
@@ -186,12 +157,6 @@ def main() -> int:
         print(f"marker click -> panel shows the place: {panel:.2f} s")
         print(f"screenshot: {args.out}")
         return 0
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

@@ -15,12 +15,9 @@ import http.server
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import tomllib
-import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,6 +29,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo import offline_assets as oa
+from geo.devserver import ServerStartError, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 BASEMAP_BUDGET = 400_000  # bytes of HTML for the whole world layer; measured ~170 kB
@@ -449,48 +447,24 @@ st_folium(m, key="map", height=420, width=700, feature_group_to_add=places)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @needs_browser
 def test_streamlit_serves_the_assets_to_the_component_iframe(tmp_path: Path, page) -> None:
     """The real thing: ``streamlit run`` with static serving under a base URL path, no internet."""
     (tmp_path / "app.py").write_text(STREAMLIT_APP.format(places=PLACES), encoding="utf-8")
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.baseUrlPath", "dateline",
-           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    server = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        base = f"http://127.0.0.1:{port}/dateline/"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start: {server.stderr.read().decode(errors='replace')[-2000:]}")
-                time.sleep(0.2)
-        watch = Watch(page)
-        page.goto(base, wait_until="domcontentloaded")
-        frame_el = page.wait_for_selector("iframe[title='streamlit_folium.st_folium']", timeout=60_000)
-        frame = frame_el.content_frame()
-        frame.wait_for_function("document.querySelectorAll('path.dl-place').length === 3", timeout=60_000)
-        assert frame.locator(".leaflet-datelineLand-pane path").count() > 150
-        assert frame.url.startswith(base + "component/")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        options = ["--server.enableStaticServing", "true"]
+        with running_app(tmp_path / "app.py", cwd=tmp_path, env=env, options=options, base_path="dateline") as app:
+            base = app.url
+            watch = Watch(page)
+            page.goto(base, wait_until="domcontentloaded")
+            frame_el = page.wait_for_selector("iframe[title='streamlit_folium.st_folium']", timeout=60_000)
+            frame = frame_el.content_frame()
+            frame.wait_for_function("document.querySelectorAll('path.dl-place').length === 3", timeout=60_000)
+            assert frame.locator(".leaflet-datelineLand-pane path").count() > 150
+            assert frame.url.startswith(base + "component/")
+    except ServerStartError as exc:
+        pytest.fail(str(exc))
 
     vendor = [u for u in watch.local if "/app/static/vendor/" in u]
     assert any(u.startswith(base + "app/static/vendor/leaflet/leaflet.js") for u in vendor), vendor

@@ -13,18 +13,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from geo.devserver import RunningApp, ServerStartError, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -96,12 +92,6 @@ def find_chromium() -> str | None:
         if path and os.access(path, os.X_OK):
             return path
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- what the page did
@@ -185,42 +175,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # --------------------------------------------------------------------------- server and browser
 
 
-@dataclass(frozen=True)
-class App:
-    url: str
-    started: float  # time.monotonic() when the server process was started
-    log: Path
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            pytest.fail(f"streamlit did not start (exit code {proc.poll()}):\n{tail}", pytrace=False)
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, then SIGKILL it if it lingers."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = find_chromium()
@@ -235,26 +189,19 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def app_server(chromium_path: str, cache_dir: Path, gazetteer: Any, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[App]:
+               ) -> Iterator[RunningApp]:
     """``streamlit run app.py`` on a free port, offline assets, the session's cache (gazetteer built)."""
     del chromium_path, gazetteer  # only ordering: skip before starting, build the gazetteer first
-    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "DATELINE_CACHE_DIR": str(cache_dir), "DATELINE_OFFLINE_ASSETS": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    url = f"http://127.0.0.1:{port}/"
-    with log.open("wb") as out:
-        started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            _wait_healthy(proc, url, log, SERVER_START_S)
-            yield App(url=url, started=started, log=log)
-        finally:
-            _stop(proc)
-            ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        with running_app(ROOT / "app.py", cwd=ROOT, env=env, log=log, timeout=SERVER_START_S) as app:
+            yield app
+    except ServerStartError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        if log.exists():
             shutil.copyfile(log, ARTIFACTS / "streamlit-server.log")  # for a failed run's post-mortem
 
 

@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .conftest import CI, App, Report, Watch
+from geo.devserver import RunningApp
+
+from .conftest import CI, Report, Watch
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -145,7 +147,7 @@ def first_marker_seconds(page: Any) -> float:
     return page.evaluate("window.__dlFirstMarker") / 1000
 
 
-def open_app(open_page: Any, app: App, name: str) -> tuple[Any, Watch, float]:
+def open_app(open_page: Any, app: RunningApp, name: str) -> tuple[Any, Watch, float]:
     """A new session on the app, once its map shows markers; also returns the time to first marker."""
     page, watch = open_page(name)
     page.goto(app.url, wait_until="domcontentloaded")
@@ -231,7 +233,7 @@ def _expect_timeout() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def seed_page(open_page: Any, app_server: App, report: Report) -> Iterator[Any]:
+def seed_page(open_page: Any, app_server: RunningApp, report: Report) -> Iterator[Any]:
     """The app as a first visitor sees it: the default seed article on the map."""
     page, _, seconds = open_app(open_page, app_server, "seed page")
     since_start = time.monotonic() - app_server.started
@@ -325,7 +327,7 @@ def test_uploaded_article_is_mapped(seed_page: Any, artifacts: Path, tmp_path: P
 # --------------------------------------------------------------------------- hostile text
 
 
-def test_article_markup_is_shown_as_text_never_run(open_page: Any, app_server: App, artifacts: Path,
+def test_article_markup_is_shown_as_text_never_run(open_page: Any, app_server: RunningApp, artifacts: Path,
                                                    report: Report) -> None:
     """A pasted article with <img onerror> and <script> shows them literally and runs neither."""
     page, watch, seconds = open_app(open_page, app_server, "hostile-text page")
