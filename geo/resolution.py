@@ -102,20 +102,21 @@ class Resolver:
 
         first = {norm: self._rank(n, _Context(dateline=dateline_cands)) for norm, n in names.items()}
         dateline_cc = _dateline_country(dateline_cands)
-        countries, _, _ = self._context(names, first, dateline_cc)
+        votes = {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
+        everyone = _Votes.total(votes.values())
+        countries = everyone.context(dateline_cc, dateline_cands).countries
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
 
         mentions_by_span: dict[tuple[int, int], Mention] = {}
         for norm, name in names.items():
             # A name must not vote for itself: its context is what the article's other names say.
-            own_countries, own_admins, own_centroid = self._context(names, first, dateline_cc, exclude=norm)
-            ctx = _Context(own_countries, own_admins, own_centroid, dateline_cands)
+            ctx = everyone.without(votes[norm]).context(dateline_cc, dateline_cands)
             ranked = self._rank(name, ctx)
             if not ranked and self.backoff:
                 ranked = self._rank_parts(name, ctx)
             mentions = self._mentions(name, ranked, context_key)
             if self.backoff:
-                mentions = [_unless_stray(m, own_countries) for m in mentions]
+                mentions = [_unless_stray(m, ctx.countries) for m in mentions]
             for t, m in zip(name.toponyms, mentions, strict=True):
                 mentions_by_span[(t.start, t.end)] = m
         out = []
@@ -220,43 +221,6 @@ class Resolver:
             if qualified:
                 return qualified
         return sorted(found, key=prior, reverse=True)[:1]
-
-    @staticmethod
-    def _context(
-        names: dict[str, _Name],
-        first: dict[str, list[tuple[Candidate, float]]],
-        dateline_country: str = "",
-        exclude: str | None = None,
-    ) -> tuple[dict[str, float], dict[str, float], tuple[float, float] | None]:
-        """Country and province weights (0..1) and the centroid of confident local places.
-
-        The dateline's country counts in full; ``exclude`` leaves one name's own votes out.
-        """
-        countries: Counter[str] = Counter()
-        admins: Counter[str] = Counter()
-        points: list[tuple[float, float, float]] = []
-        for norm, ranked in first.items():
-            if not ranked or norm == exclude:
-                continue
-            top, confidence = ranked[0]
-            count = len(names[norm].toponyms)
-            weight = count * confidence
-            if top.country_code:
-                countries[top.country_code] += weight * (1.0 if top.feature is Feature.COUNTRY else 0.5)
-            if top.feature is Feature.ADMIN1:
-                admins[top.admin1] += weight
-            elif top.admin1:
-                admins[top.admin1] += 0.5 * weight
-            if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > 0.6:
-                points.append((top.lat, top.lon, weight))
-        centroid = None
-        if points:
-            total = sum(w for *_, w in points)
-            centroid = (sum(la * w for la, _, w in points) / total, sum(lo * w for _, lo, w in points) / total)
-        scaled = _scaled(countries)
-        if dateline_country:
-            scaled[dateline_country] = 1.0
-        return scaled, _scaled(admins), centroid
 
     # -- ranking -------------------------------------------------------------------------
     def _rank(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
@@ -443,6 +407,71 @@ def _inside(c: Candidate, container: Candidate) -> bool:
     if container.feature is Feature.ADMIN1:
         return bool(c.admin1) and c.admin1 == container.admin1 and c.key != container.key
     return False
+
+
+@dataclass
+class _Votes:
+    """What names say the article is about: country and province weights, and weighted local points.
+
+    Kept as sums so that every name's context (all votes but its own) is a subtraction over the article's
+    countries and provinces, not a recount of all its names for each name.
+    """
+
+    countries: Counter[str] = field(default_factory=Counter)
+    admins: Counter[str] = field(default_factory=Counter)
+    points: tuple[float, float, float] = (0.0, 0.0, 0.0)  # sum of lat * w, sum of lon * w, sum of w
+
+    @staticmethod
+    def total(all_votes: Iterable[_Votes]) -> _Votes:
+        out = _Votes()
+        for v in all_votes:
+            out.countries.update(v.countries)
+            out.admins.update(v.admins)
+            out.points = tuple(a + b for a, b in zip(out.points, v.points, strict=True))
+        return out
+
+    def without(self, own: _Votes) -> _Votes:
+        return _Votes(
+            _minus(self.countries, own.countries),
+            _minus(self.admins, own.admins),
+            tuple(a - b for a, b in zip(self.points, own.points, strict=True)),
+        )
+
+    def context(self, dateline_country: str = "", dateline: list[Candidate] | None = None) -> _Context:
+        """Country and province weights scaled to 0..1, where the dateline's country counts in full, and the
+        centroid of the confidently placed local places."""
+        lat_w, lon_w, total = self.points
+        centroid = (lat_w / total, lon_w / total) if total > VOTE_EPSILON else None
+        countries = _scaled(self.countries)
+        if dateline_country:
+            countries[dateline_country] = 1.0
+        return _Context(countries, _scaled(self.admins), centroid, dateline or [])
+
+
+VOTE_EPSILON = 1e-9  # what is left of a vote after subtracting it again
+
+
+def _minus(total: Counter[str], own: Counter[str]) -> Counter[str]:
+    left = Counter({k: v - own.get(k, 0.0) for k, v in total.items()})
+    return Counter({k: v for k, v in left.items() if v > VOTE_EPSILON})
+
+
+def _votes(ranked: list[tuple[Candidate, float]], count: int) -> _Votes:
+    """One name's votes: its best reading, weighted by how often it is named and how sure the reading is."""
+    votes = _Votes()
+    if not ranked:
+        return votes
+    top, confidence = ranked[0]
+    weight = count * confidence
+    if top.country_code:
+        votes.countries[top.country_code] += weight * (1.0 if top.feature is Feature.COUNTRY else 0.5)
+    if top.feature is Feature.ADMIN1:
+        votes.admins[top.admin1] += weight
+    elif top.admin1:
+        votes.admins[top.admin1] += 0.5 * weight
+    if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > 0.6:
+        votes.points = (top.lat * weight, top.lon * weight, weight)
+    return votes
 
 
 def _dateline_country(dateline: list[Candidate]) -> str:

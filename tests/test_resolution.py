@@ -173,3 +173,17 @@ def test_a_second_wire_story_on_the_page_has_its_dateline_found():
     assert dateline.place == "WASHINGTON" and dateline.start > 400
     # Without an agency, a capitalised word after a full stop far into the text is not a dateline.
     assert find_datelines("A" * 400 + " the end. NOTE - this is not one.") == []
+
+
+def test_a_names_context_is_every_other_names_votes_with_nothing_left_of_its_own():
+    from geo.resolution import _Votes, _votes
+    from tests.factories import CHAMAN, SPIN_BOLDAK
+
+    spin_boldak = _votes([(SPIN_BOLDAK, 0.9)], count=3)
+    chaman = _votes([(CHAMAN, 0.7)], count=1)
+    everyone = _Votes.total([spin_boldak, chaman])
+    for_spin_boldak = everyone.without(spin_boldak).context()
+    assert for_spin_boldak.countries == {"PK": 1.0} and for_spin_boldak.admins == {"PK.02": 1.0}
+    assert for_spin_boldak.centroid == pytest.approx((CHAMAN.lat, CHAMAN.lon))
+    alone = _Votes.total([spin_boldak]).without(spin_boldak).context("UZ")
+    assert alone.countries == {"UZ": 1.0} and alone.admins == {} and alone.centroid is None
