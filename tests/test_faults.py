@@ -119,6 +119,19 @@ def _link_gazetteer(gazetteer, directory: Path) -> None:
     (directory / "gazetteer.sqlite3").symlink_to(gazetteer.path)
 
 
+@contextmanager
+def small_cache_dir(tmp_path: Path, gazetteer, real: bool, size_kb: int) -> Iterator[Path]:
+    """A cache/ with the session's gazetteer and 20 cached answers: on a tmpfs of ``size_kb`` if ``real``
+    (skipped where nothing can be mounted), else in plain ``tmp_path`` for the simulated variant."""
+    with tmpfs(tmp_path / "fs", size_kb) as mounted:
+        if real and not mounted:
+            pytest.skip("cannot mount a tmpfs here (not root?): the simulated variant covers this")
+        directory = tmp_path / "fs"
+        _link_gazetteer(gazetteer, directory)
+        _fill(directory, rows=20)
+        yield directory
+
+
 def _one_line(problem: object) -> str:
     """The message, checked to fit one line of the UI."""
     text = str(problem)
@@ -386,12 +399,7 @@ def _fill_disk(directory: Path) -> None:
 
 @pytest.mark.parametrize("real", [True, False], ids=["tmpfs", "simulated"])
 def test_disk_fills_up_while_running(tmp_path, gazetteer, real):
-    with tmpfs(tmp_path / "fs", 1024) as mounted:
-        if real and not mounted:
-            pytest.skip("cannot mount a tmpfs here (not root?): the simulated variant covers this")
-        directory = tmp_path / "fs"
-        _link_gazetteer(gazetteer, directory)
-        _fill(directory, rows=20)
+    with small_cache_dir(tmp_path, gazetteer, real, size_kb=1024) as directory:
         engine = Engine(directory)
         cache, corrections = engine.cache, engine.corrections
         if real:
@@ -453,12 +461,7 @@ def _readonly_connect(real_connect, database, *args, uri: bool = False, **kwargs
 
 @pytest.mark.parametrize("real", [True, False], ids=["tmpfs-remounted-ro", "simulated-mode-ro"])
 def test_read_only_cache_dir(tmp_path, gazetteer, real, monkeypatch):
-    with tmpfs(tmp_path / "fs", 4096) as mounted:
-        if real and not mounted:
-            pytest.skip("cannot mount a tmpfs here (not root?): the simulated variant covers this")
-        directory = tmp_path / "fs"
-        _link_gazetteer(gazetteer, directory)
-        _fill(directory, rows=20)
+    with small_cache_dir(tmp_path, gazetteer, real, size_kb=4096) as directory:
         engine = Engine(directory)
         text = "Officials met in Doha, then flew on."
         context = engine.parse(text).context
