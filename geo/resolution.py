@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from geo.cache import CorrectionStore
 from geo.dateline import Dateline, find_dateline
-from geo.gazetteer import ABBR, NAME, Gazetteer, prior
+from geo.gazetteer import ABBR, ALT, NAME, Gazetteer, prior
 from geo.geocoders import haversine_km
 from geo.model import Alternative, Candidate, Feature, Mention, MentionKind
 from geo.names import ADMIN_WORDS, country_stems, normalize, variants
@@ -68,6 +68,7 @@ class _Context:
     admins: dict[str, float] = field(default_factory=dict)  # GeoNames admin1 code -> weight in [0, 1]
     centroid: tuple[float, float] | None = None  # of the confidently placed local places
     dateline: list[Candidate] = field(default_factory=list)  # readings of the dateline place
+    dateline_name: str = ""  # the dateline place as written, normalised ("kabul" for "KABUL (AP) —")
 
 
 @dataclass
@@ -99,18 +100,19 @@ class Resolver:
         names = self._group(text, toponyms, candidates)
         dateline = find_dateline(text)
         dateline_cands = self._dateline_candidates(dateline, candidates)
+        base = _Context(dateline=dateline_cands, dateline_name=normalize(dateline.place) if dateline else "")
 
-        first = {norm: self._rank(n, _Context(dateline=dateline_cands)) for norm, n in names.items()}
+        first = {norm: self._rank(n, base) for norm, n in names.items()}
         dateline_cc = _dateline_country(dateline_cands)
         votes = {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
         everyone = _Votes.total(votes.values())
-        countries = everyone.context(dateline_cc, dateline_cands).countries
+        countries = everyone.context(base).countries
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
 
         mentions_by_span: dict[tuple[int, int], Mention] = {}
         for norm, name in names.items():
             # A name must not vote for itself: its context is what the article's other names say.
-            ctx = everyone.without(votes[norm]).context(dateline_cc, dateline_cands)
+            ctx = everyone.without(votes[norm]).context(base)
             ranked = self._rank(name, ctx)
             if not ranked and self.backoff:
                 ranked = self._rank_parts(name, ctx)
@@ -244,7 +246,9 @@ class Resolver:
                 score += W_CODE  # "EU" is the European Union, not the French town of Eu
             score += W_COUNTRY * ctx.countries.get(c.country_code, 0.0)
             score += W_ADMIN * ctx.admins.get(c.admin1, 0.0)
-            if any(c.key == d.key for d in ctx.dateline):
+            if name.norm == ctx.dateline_name and any(c.key == d.key for d in ctx.dateline):
+                # The dateline's own name: "Kabul" under "KABUL (AP) —". Another name of the same place does
+                # not count twice: "Mexico" under "MEXICO CITY" is more likely the country.
                 score += 2 * W_DATELINE
             elif any(c.country_code and c.country_code == d.country_code for d in ctx.dateline):
                 score += W_DATELINE
@@ -271,6 +275,9 @@ class Resolver:
         if name.admin_word:
             admins = [ck for ck in cands if ck[0].feature is Feature.ADMIN1]
             return admins or cands
+        if any(c.feature is Feature.COUNTRY and k == NAME for c, k in cands):
+            # A country's own name is not a town's other name: "Mexico" (not Mexico City), "Kuwait".
+            cands = [(c, k) for c, k in cands if not (c.feature is Feature.CITY and k == ALT)]
         towns: dict[str, int] = {}
         for c, _ in cands:
             if c.feature is Feature.CITY:
@@ -437,15 +444,15 @@ class _Votes:
             tuple(a - b for a, b in zip(self.points, own.points, strict=True)),
         )
 
-    def context(self, dateline_country: str = "", dateline: list[Candidate] | None = None) -> _Context:
-        """Country and province weights scaled to 0..1, where the dateline's country counts in full, and the
-        centroid of the confidently placed local places."""
+    def context(self, base: _Context) -> _Context:
+        """``base`` (the dateline) with country and province weights scaled to 0..1, where the dateline's
+        country counts in full, and the centroid of the confidently placed local places."""
         lat_w, lon_w, total = self.points
         centroid = (lat_w / total, lon_w / total) if total > VOTE_EPSILON else None
         countries = _scaled(self.countries)
-        if dateline_country:
-            countries[dateline_country] = 1.0
-        return _Context(countries, _scaled(self.admins), centroid, dateline or [])
+        if base.dateline:
+            countries[_dateline_country(base.dateline)] = 1.0
+        return replace(base, countries=countries, admins=_scaled(self.admins), centroid=centroid)
 
 
 VOTE_EPSILON = 1e-9  # what is left of a vote after subtracting it again

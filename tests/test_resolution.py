@@ -176,14 +176,21 @@ def test_a_second_wire_story_on_the_page_has_its_dateline_found():
 
 
 def test_a_names_context_is_every_other_names_votes_with_nothing_left_of_its_own():
-    from geo.resolution import _Votes, _votes
+    from geo.resolution import _Context, _Votes, _votes
     from tests.factories import CHAMAN, SPIN_BOLDAK
 
     spin_boldak = _votes([(SPIN_BOLDAK, 0.9)], count=3)
     chaman = _votes([(CHAMAN, 0.7)], count=1)
     everyone = _Votes.total([spin_boldak, chaman])
-    for_spin_boldak = everyone.without(spin_boldak).context()
+    for_spin_boldak = everyone.without(spin_boldak).context(_Context())
     assert for_spin_boldak.countries == {"PK": 1.0} and for_spin_boldak.admins == {"PK.02": 1.0}
     assert for_spin_boldak.centroid == pytest.approx((CHAMAN.lat, CHAMAN.lon))
-    alone = _Votes.total([spin_boldak]).without(spin_boldak).context("UZ")
-    assert alone.countries == {"UZ": 1.0} and alone.admins == {} and alone.centroid is None
+    alone = _Votes.total([spin_boldak]).without(spin_boldak).context(_Context(dateline=[CHAMAN]))
+    assert alone.countries == {"PK": 1.0} and alone.admins == {} and alone.centroid is None  # the dateline's
+
+
+def test_a_countrys_name_under_its_capitals_dateline_is_the_country(engine):
+    # GeoNames also calls Mexico City "Mexico"; neither that nor the dateline makes the country's name the city.
+    r = engine.parse("MEXICO CITY (AP) — Mexico's Senate has passed a resolution against U.S. troops at the border.")
+    assert top(r, "Mexico").feature is Feature.COUNTRY
+    assert top(r, "MEXICO CITY").name == "Mexico City"
