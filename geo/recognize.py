@@ -175,10 +175,9 @@ class ToponymFinder:
         matches.sort(key=lambda m: m.start)
         match_at = {m.start: m for m in matches}
         org_names: set[tuple[int, int]] = set()  # organisations named exactly like a place ("the White House")
-        for ent in _split_at_commas(doc.ents):
-            ent = _trim(ent)
-            if ent is None:
-                continue
+        ents = [trimmed for ent in _split_at_commas(doc.ents) if (trimmed := _trim(ent)) is not None]
+        institutions = self._institutions(ents)
+        for ent in ents:
             if ent.label_ == "NORP" and self._is_demonym(ent.text):
                 claim(Span(doc, ent.start, ent.end, label=DEMONYM), "model")
                 continue
@@ -202,7 +201,8 @@ class ToponymFinder:
             elif ent.label_ in ("NORP", "ORG"):
                 exact = match_at.get(ent.start)
                 if exact is not None and exact.end == ent.end:
-                    if self._place_not_org(doc, ent) or normalize(ent.text) in model_places:
+                    norm = normalize(ent.text)
+                    if (self._place_not_org(doc, ent) and norm not in institutions) or norm in model_places:
                         claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
                     else:
                         org_names.add((ent.start, ent.end))
@@ -367,6 +367,19 @@ class ToponymFinder:
         if normalize(span.text) in self.containers or self._population(span) >= self.strong_population:
             return False
         return _neighbour_text(span[0], -1).lower() not in SPATIAL_CUES
+
+    def _institutions(self, ents: list[Span]) -> set[str]:
+        """Several-word organisations the document names with "the" ("the White House"): the same name
+        without it ("White House aides") is the institution too, not a town."""
+        return {
+            normalize(ent.text)
+            for ent in ents
+            if ent.label_ == "ORG"
+            and len(ent) > 1
+            and ent.start > 0
+            and ent.doc[ent.start - 1].lower_ == "the"
+            and normalize(ent.text) not in self.areas
+        }
 
     def _place_not_org(self, doc: Doc, ent: Span) -> bool:
         """An ORG/NORP span that is also a gazetteer name: a place with a location cue, or if it is big.

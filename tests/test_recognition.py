@@ -271,3 +271,9 @@ def test_the_best_installed_model_is_used_and_sm_is_the_fallback(monkeypatch):
     monkeypatch.setattr(recognize, "MODELS", ("no_such_model_package",))
     with pytest.raises(RuntimeError, match="no spaCy English model is installed"):
         recognize.model_location()
+
+
+def test_an_institution_named_with_the_is_the_institution_without_it_too(nlp):
+    text = "The statement came from the White House on Monday. Two White House aides disagreed in Nashville."
+    found = labelled(nlp, text, [("White House", "ORG"), ("White House", "ORG"), ("Nashville", "GPE")])
+    assert [t for t, *_ in found] == ["Nashville"]
