@@ -10,7 +10,10 @@ end to end (plain texts) and given the gold spans (``"spans"``). Reported:
   and given gold spans: accuracy@161 km, median and mean error, AUC of
   ln(1 + km) / ln(20039) (an unresolved toponym counts as 20,039 km);
 * throughput (tokens/s) of the engine vs. the bare spaCy NER pass;
-* error breakdown (missed, spurious, wrong place > 161 km) with the worst cases.
+* error breakdown (missed, spurious, wrong place > 161 km) with the worst cases;
+  a wrong place given the gold span is one of three kinds (``MISS_KINDS``), since
+  each needs a different fix: a ranking error, a place the offline data lacks, or
+  the right place whose point in the installed packages is far from GeoNames'.
 
 The corpora are never copied into the repository; missing files are skipped.
 """
@@ -32,6 +35,11 @@ from geo.geocoders import haversine_km
 MAX_KM = 20039.0
 ACC_KM = 161.0
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+MISS_KINDS = {
+    "wrong_reading": "another place was chosen, though the gold place is in the gazetteer",
+    "not_in_gazetteer": "the gold place (its GeoNames id) is not in the offline gazetteer",
+    "right_place_far_point": "the gold place was chosen, but the packages' point for it is > 161 km from GeoNames'",
+}
 
 
 @dataclass
@@ -56,6 +64,8 @@ class Scores:
     missed_top: list[tuple[str, int]] = field(default_factory=list)
     spurious_top: list[tuple[str, int]] = field(default_factory=list)
     worst: list[dict] = field(default_factory=list)
+    given_misses: dict[str, int] = field(default_factory=dict)  # wrong places given gold spans, by MISS_KINDS
+    given_right_place: float = 0.0  # given gold spans: share within 161 km or on the gold GeoNames entry
 
 
 def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
@@ -85,6 +95,16 @@ def _error_km(gold: dict, mention: dict | None) -> float:
     if mention is None or mention.get("lat") is None:
         return MAX_KM
     return haversine_km(gold["lat"], gold["lon"], mention["lat"], mention["lon"])
+
+
+def miss_kind(gold: dict, mention: dict | None, known_ids: frozenset[int]) -> str:
+    """Which of ``MISS_KINDS`` a wrong place (given the gold span) is."""
+    gold_id = gold.get("geonameid")
+    if gold_id is not None and mention is not None and mention.get("geonameid") == gold_id:
+        return "right_place_far_point"
+    if gold_id is not None and gold_id not in known_ids:
+        return "not_in_gazetteer"
+    return "wrong_reading"
 
 
 def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) -> Scores:
@@ -131,6 +151,8 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     missed: Counter[str] = Counter()
     spurious: Counter[str] = Counter()
     worst: list[dict] = []
+    misses: Counter[str] = Counter({kind: 0 for kind in MISS_KINDS})
+    known_ids = engine.gazetteer.geonameids()
     for doc, e2e, given in zip(docs, e2e_out, given_out, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
         gold = {(t["start"], t["end"]): t for t in doc["toponyms"]}
@@ -148,11 +170,14 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
             km = _error_km(t, m)
             given_errors.append(km)
             if km > ACC_KM:
+                kind = miss_kind(t, m, known_ids)
+                misses[kind] += 1
                 sentence_start = max(0, doc["text"].rfind(".", 0, t["start"]) + 1)
                 worst.append(
                     {
                         "doc": doc["id"],
                         "text": t["text"],
+                        "kind": kind,
                         "km": round(km),
                         "gold": [t["lat"], t["lon"], t.get("geonameid")],
                         "got": [
@@ -196,6 +221,10 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         missed_top=missed.most_common(20),
         spurious_top=spurious.most_common(20),
         worst=worst[:20],
+        given_misses=dict(misses),
+        given_right_place=(
+            1 - (sum(misses.values()) - misses["right_place_far_point"]) / len(given_errors) if given_errors else 0.0
+        ),
     )
 
 
@@ -225,7 +254,13 @@ def markdown(scores: list[Scores]) -> str:
         f"R {s.bare_ner_prf[1]:.3f}, F1 {s.bare_ner_prf[2]:.3f}"
         for s in scores
     )
-    return head + "\n".join(rows) + "\n" + baseline + "\n"
+    misses = "".join(
+        f"\n{s.corpus}, given gold spans, wrong places by kind: "
+        + ", ".join(f"{kind} {n}" for kind, n in s.given_misses.items())
+        + f"; counting the right place as right: {s.given_right_place:.1%}"
+        for s in scores
+    )
+    return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from geo.bench import DEFAULT_EVAL_DIR, main, resolution_metrics, score_corpus
+from geo.bench import DEFAULT_EVAL_DIR, main, miss_kind, resolution_metrics, score_corpus
 
 
 def test_metrics():
@@ -33,6 +33,42 @@ def test_bench_on_a_made_up_corpus(engine, tmp_path):
     assert (scores.precision, scores.recall) == (1.0, 1.0)
     assert scores.given["acc161"] == 1.0 and scores.e2e["acc161"] == 1.0
     assert scores.tokens_per_s > 0 and scores.bare_ner_tokens_per_s > 0
+    assert sum(scores.given_misses.values()) == 0 and scores.given_right_place == 1.0
+
+
+def test_wrong_places_are_told_apart_by_what_would_fix_them(engine, tmp_path):
+    """A far point for the right entry, a place the gazetteer lacks and a wrong reading are three kinds."""
+    text = "Officials flew from Doha to Kabul and on to Moscow."
+    kabul = 1138958
+    assert kabul in engine.gazetteer.geonameids()
+    doc = {
+        "id": "t-1",
+        "corpus": "t",
+        "text": text,
+        "toponyms": [
+            # Doha's GeoNames entry, but a point 500 km away: the right place, far from the packages' point.
+            {"start": 20, "end": 24, "text": "Doha", "lat": 29.8, "lon": 51.53, "geonameid": 290030},
+            # An id no gazetteer entry has.
+            {"start": 28, "end": 33, "text": "Kabul", "lat": 10.0, "lon": 10.0, "geonameid": 999_999_999},
+            # Another entry that is in the gazetteer (Kabul), far from what "Moscow" resolves to.
+            {"start": 44, "end": 50, "text": "Moscow", "lat": 34.52813, "lon": 69.17233, "geonameid": kabul},
+        ],
+    }
+    path = tmp_path / "made-up.jsonl"
+    path.write_text(json.dumps(doc) + "\n")
+    scores = score_corpus(engine, path, rounds=1)
+    assert scores.given_misses == {"wrong_reading": 1, "not_in_gazetteer": 1, "right_place_far_point": 1}
+    assert scores.given["acc161"] == 0.0 and scores.given_right_place == pytest.approx(1 / 3)
+    assert {w["text"]: w["kind"] for w in scores.worst} == {
+        "Doha": "right_place_far_point",
+        "Kabul": "not_in_gazetteer",
+        "Moscow": "wrong_reading",
+    }
+
+
+def test_a_gold_toponym_without_an_id_is_a_wrong_reading():
+    assert miss_kind({"lat": 1.0, "lon": 1.0, "geonameid": None}, {"geonameid": 5}, frozenset({5})) == "wrong_reading"
+    assert miss_kind({"geonameid": 7}, None, frozenset()) == "not_in_gazetteer"
 
 
 @pytest.mark.skipif(not (DEFAULT_EVAL_DIR / "gwn.jsonl").exists(), reason="evaluation corpora not present")
