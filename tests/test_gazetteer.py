@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from geo.gazetteer import BUILD_VERSION, CODE, Gazetteer, prior
+from geo.gazetteer import ABBR, BUILD_VERSION, CODE, Gazetteer, prior
 from geo.geocoders import haversine_km
 from geo.model import Feature
 from geo.names import normalize
@@ -84,6 +84,13 @@ def test_counties_are_placed_among_their_towns(gazetteer):
 def test_ap_style_state_abbreviations(gazetteer):
     for written, state in [("Calif.", "California"), ("N.C.", "North Carolina"), ("Ga.", "Georgia")]:
         assert any(c.name == state and c.feature is Feature.ADMIN1 for c in gazetteer.lookup(written)), written
+
+
+def test_canadian_press_province_abbreviations(gazetteer):
+    pairs = [("Alta.", "Alberta"), ("Que.", "Quebec"), ("Man.", "Manitoba"), ("P.E.I.", "Prince Edward Island")]
+    for written, province in pairs:
+        found = gazetteer.lookup_with_kind(written)
+        assert any(c.name == province and k == ABBR for c, k in found), written
 
 
 def test_short_demonyms_and_codes(gazetteer):

@@ -277,3 +277,12 @@ def test_an_institution_named_with_the_is_the_institution_without_it_too(nlp):
     text = "The statement came from the White House on Monday. Two White House aides disagreed in Nashville."
     found = labelled(nlp, text, [("White House", "ORG"), ("White House", "ORG"), ("Nashville", "GPE")])
     assert [t for t, *_ in found] == ["Nashville"]
+
+
+def test_a_province_abbreviation_after_a_town_keeps_its_dot(nlp):
+    # The tokenizer splits "Sask." into "Sask" and "."; the toponym is the abbreviation as written.
+    text = "A couple from Melville, Sask. found a cat. Another lives in Red Deer, Alta., with two dogs."
+    found = labelled(nlp, text, [("Melville", "GPE"), ("Red Deer", "GPE")])
+    assert [t for t, *_ in found] == ["Melville", "Sask.", "Red Deer", "Alta."]
+    # Without a town and a comma before it, the abbreviation alone is not taken.
+    assert [t for t, *_ in labelled(nlp, "They moved to Sask. last year.", [])] == []
