@@ -45,6 +45,8 @@ W_CODE = 1.5
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
 STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
 STRAY_COUNTRY_WEIGHT = 0.25
+SMALL_TOWN_POPULATION = 100_000  # below this, being in the article's country is weaker evidence for a town
+SMALL_TOWN_COUNTRY_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +207,9 @@ class Resolver:
         nxt = by_start.get(t.end + gap.end())
         if nxt is None:
             return []
+        after = re.match(r"\s+(?:and|or)\s+", text[nxt.end : nxt.end + 8])
+        if after and nxt.end + after.end() in by_start:
+            return []  # "Washington, New York and Boston" is a list, not a Washington in New York
         return [
             c
             for c in (candidates.get(nxt.text) or self.gazetteer.lookup(nxt.text))
@@ -244,7 +249,7 @@ class Resolver:
             score = prior(c, kind)
             if written_as_code and kind >= ABBR:
                 score += W_CODE  # "EU" is the European Union, not the French town of Eu
-            score += W_COUNTRY * ctx.countries.get(c.country_code, 0.0)
+            score += W_COUNTRY * _country_weight(c, ctx)
             score += W_ADMIN * ctx.admins.get(c.admin1, 0.0)
             if name.norm == ctx.dateline_name and any(c.key == d.key for d in ctx.dateline):
                 # The dateline's own name: "Kabul" under "KABUL (AP) —". Another name of the same place does
@@ -311,6 +316,19 @@ class Resolver:
             return [_mention(t, None, 0.0, ()) for t in name.toponyms]
         best, p = ranked[0]
         return [_mention(t, best, round(p, 4), alternatives) for t in name.toponyms]
+
+
+def _country_weight(c: Candidate, ctx: _Context) -> float:
+    """How much the article's countries speak for ``c``: in full, except for a small town in a province the
+    article does not name.
+
+    A story datelined "NEWARK, N.J." that mentions "Paris" means France, not Paris, Kentucky, although the
+    story is about the United States; it would mean the Kentucky town if the story also named Kentucky.
+    """
+    weight = ctx.countries.get(c.country_code, 0.0)
+    if c.feature is Feature.CITY and c.population < SMALL_TOWN_POPULATION and not ctx.admins.get(c.admin1):
+        weight *= SMALL_TOWN_COUNTRY_SHARE
+    return weight
 
 
 def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:

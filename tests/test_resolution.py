@@ -61,6 +61,18 @@ def test_country_context_changes_the_reading(engine):
     assert all(m.candidate.country_code == "CA" for m in r.mentions if m.text == "London")
 
 
+def test_a_small_town_needs_more_than_its_country_in_the_story(engine):
+    text = (
+        "NEWARK, N.J. (AP) - An airline apologised to a woman who flew to San Francisco instead of Paris "
+        "from a New Jersey airport. She reached Paris two days later."
+    )
+    assert top(engine.parse(text), "Paris").country_code == "FR"
+    # Naming the town's state is enough: then Paris is the Kentucky town.
+    text = "LEXINGTON, Ky. (AP) - Farmers near Paris said the Kentucky harvest was late this year."
+    paris = top(engine.parse(text), "Paris")
+    assert paris.country_code == "US" and paris.admin1 == "US.KY"
+
+
 def test_one_sense_per_name(engine):
     r = engine.parse("Officials in Paris, Texas, met. Paris has a small airport. Residents of Paris voted.")
     readings = {m.candidate.key for m in r.mentions if m.text == "Paris"}
@@ -163,6 +175,16 @@ def test_a_country_before_another_country_is_not_a_town_in_it(engine):
     text = "The fire was in Paris, Ky., on Sunday."
     spans = [(text.index(w), text.index(w) + len(w)) for w in ("Paris", "Ky.")]
     assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.KY"
+
+
+def test_a_list_of_places_is_not_a_town_and_its_province(engine):
+    # "Washington, New York and Boston" names three cities, not a Washington in New York state.
+    text = "After stops in Washington, New York and Boston, the prince flew west."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("Washington", "New York", "Boston")]
+    assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.DC"
+    text = "He grew up in Springfield, Illinois, and moved away."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("Springfield", "Illinois")]
+    assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.IL"
 
 
 def test_a_second_wire_story_on_the_page_has_its_dateline_found():
