@@ -57,7 +57,12 @@ def test_wrong_places_are_told_apart_by_what_would_fix_them(engine, tmp_path):
     path = tmp_path / "made-up.jsonl"
     path.write_text(json.dumps(doc) + "\n")
     scores = score_corpus(engine, path, rounds=1)
-    assert scores.given_misses == {"wrong_reading": 1, "not_in_gazetteer": 1, "right_place_far_point": 1}
+    assert scores.given_misses == {
+        "wrong_reading": 1,
+        "not_in_gazetteer": 1,
+        "right_place_far_point": 1,
+        "gold_without_id": 0,
+    }
     assert scores.given["acc161"] == 0.0 and scores.given_right_place == pytest.approx(1 / 3)
     assert {w["text"]: w["kind"] for w in scores.worst} == {
         "Doha": "right_place_far_point",
@@ -66,9 +71,10 @@ def test_wrong_places_are_told_apart_by_what_would_fix_them(engine, tmp_path):
     }
 
 
-def test_a_gold_toponym_without_an_id_is_a_wrong_reading():
-    assert miss_kind({"lat": 1.0, "lon": 1.0, "geonameid": None}, {"geonameid": 5}, frozenset({5})) == "wrong_reading"
+def test_a_gold_toponym_without_an_id_is_a_kind_of_its_own():
+    assert miss_kind({"lat": 1.0, "lon": 1.0, "geonameid": None}, {"geonameid": 5}, frozenset({5})) == "gold_without_id"
     assert miss_kind({"geonameid": 7}, None, frozenset()) == "not_in_gazetteer"
+    assert miss_kind({"geonameid": 7}, None, frozenset({7})) == "wrong_reading"
 
 
 @pytest.mark.skipif(not (DEFAULT_EVAL_DIR / "gwn.jsonl").exists(), reason="evaluation corpora not present")
