@@ -8,6 +8,7 @@ apostrophes are dropped ("U.S." -> "us"), and a leading article is removed.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -20,10 +21,16 @@ _FOLD = str.maketrans(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(name: str) -> str:
-    """Fold a place name to its lookup key."""
-    folded = unicodedata.normalize("NFKD", name.casefold().translate(_FOLD))
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    """Fold a place name to its lookup key.
+
+    Cached: recognition folds the same words and word runs many times per article.
+    """
+    folded = name.casefold()
+    if not folded.isascii():  # plain ASCII has no accents to strip
+        folded = unicodedata.normalize("NFKD", folded.translate(_FOLD))
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     folded = _DROPPED.sub("", folded)
     folded = _SEPARATORS.sub(" ", folded).strip()
     return _LEADING_ARTICLE.sub("", folded)
