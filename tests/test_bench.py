@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,20 +17,23 @@ def test_metrics():
     assert 0 < m["auc"] < 1
 
 
+def made_up_corpus(folder: Path, text: str, gold: list[tuple[str, float, float, int]]) -> Path:
+    """A one-document corpus file whose gold toponyms are (name, lat, lon, GeoNames id), found in order in ``text``."""
+    toponyms, at = [], 0
+    for name, lat, lon, geonameid in gold:
+        at = text.index(name, at)
+        toponyms.append(
+            {"start": at, "end": at + len(name), "text": name, "lat": lat, "lon": lon, "geonameid": geonameid}
+        )
+    path = folder / "made-up.jsonl"
+    path.write_text(json.dumps({"id": "t-1", "corpus": "t", "text": text, "toponyms": toponyms}) + "\n")
+    return path
+
+
 def test_bench_on_a_made_up_corpus(engine, tmp_path):
     text = "Officials flew from Doha to Kabul on Monday."
-    doc = {
-        "id": "t-1",
-        "corpus": "t",
-        "text": text,
-        "toponyms": [
-            {"start": 20, "end": 24, "text": "Doha", "lat": 25.28545, "lon": 51.53096, "geonameid": 290030},
-            {"start": 28, "end": 33, "text": "Kabul", "lat": 34.52813, "lon": 69.17233, "geonameid": 1138958},
-        ],
-    }
-    path = tmp_path / "tiny.jsonl"
-    path.write_text(json.dumps(doc) + "\n")
-    scores = score_corpus(engine, path, rounds=1)
+    gold = [("Doha", 25.28545, 51.53096, 290030), ("Kabul", 34.52813, 69.17233, 1138958)]
+    scores = score_corpus(engine, made_up_corpus(tmp_path, text, gold), rounds=1)
     assert (scores.precision, scores.recall) == (1.0, 1.0)
     assert scores.given["acc161"] == 1.0 and scores.e2e["acc161"] == 1.0
     assert scores.tokens_per_s > 0 and scores.bare_ner_tokens_per_s > 0
@@ -41,22 +45,12 @@ def test_wrong_places_are_told_apart_by_what_would_fix_them(engine, tmp_path):
     text = "Officials flew from Doha to Kabul and on to Moscow."
     kabul = 1138958
     assert kabul in engine.gazetteer.geonameids()
-    doc = {
-        "id": "t-1",
-        "corpus": "t",
-        "text": text,
-        "toponyms": [
-            # Doha's GeoNames entry, but a point 500 km away: the right place, far from the packages' point.
-            {"start": 20, "end": 24, "text": "Doha", "lat": 29.8, "lon": 51.53, "geonameid": 290030},
-            # An id no gazetteer entry has.
-            {"start": 28, "end": 33, "text": "Kabul", "lat": 10.0, "lon": 10.0, "geonameid": 999_999_999},
-            # Another entry that is in the gazetteer (Kabul), far from what "Moscow" resolves to.
-            {"start": 44, "end": 50, "text": "Moscow", "lat": 34.52813, "lon": 69.17233, "geonameid": kabul},
-        ],
-    }
-    path = tmp_path / "made-up.jsonl"
-    path.write_text(json.dumps(doc) + "\n")
-    scores = score_corpus(engine, path, rounds=1)
+    gold = [
+        ("Doha", 29.8, 51.53, 290030),  # Doha's entry, but a point 500 km off: the right place, far from ours
+        ("Kabul", 10.0, 10.0, 999_999_999),  # an id no gazetteer entry has
+        ("Moscow", 34.52813, 69.17233, kabul),  # another entry that is in the gazetteer (Kabul)
+    ]
+    scores = score_corpus(engine, made_up_corpus(tmp_path, text, gold), rounds=1)
     assert scores.given_misses == {
         "wrong_reading": 1,
         "not_in_gazetteer": 1,
