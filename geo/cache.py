@@ -104,6 +104,7 @@ class _SQLiteStore:
     """One SQLite file, one connection per thread, WAL mode, corruption and write-failure handling."""
 
     schema = ""  # one CREATE TABLE IF NOT EXISTS statement
+    indexes: tuple[str, ...] = ()  # CREATE INDEX IF NOT EXISTS statements
     table = ""
 
     def __init__(self, path: Path) -> None:
@@ -171,14 +172,20 @@ class _SQLiteStore:
         try:
             exists = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (self.table,)).fetchone()
             con.execute(self.schema)
+            self._migrate(con)
+            for statement in self.indexes:
+                con.execute(statement)
             # A read-only file can still be opened and locked; only a write tells. Rolled back if nothing was new.
             version = con.execute("PRAGMA user_version").fetchone()[0]
             con.execute(f"PRAGMA user_version={int(version)}")
-            con.execute("ROLLBACK" if exists else "COMMIT")
+            con.execute("COMMIT" if not exists or self.indexes else "ROLLBACK")
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        """Bring a table made by an older version up to date (inside the creating transaction)."""
 
     def _open_read_only(self, cause: BaseException) -> None:
         """Serve what the file has without writing; ``problem`` says why."""
@@ -298,8 +305,31 @@ class CacheStats:
     writes: int = 0
 
 
+DEFAULT_GEOCODE_CACHE_MAX = 200_000
+"""Most answers the geocode cache keeps (about 150 MB on disk); ``DATELINE_GEOCODE_CACHE_MAX`` overrides it."""
+
+TOUCH_AFTER_S = 3600.0
+"""A cache hit renews an entry's last-use time only when it is older than this: least-recently-used to the
+hour, at one small write per entry per hour instead of one per hit."""
+
+
+def geocode_cache_max() -> int:
+    """The cap from ``DATELINE_GEOCODE_CACHE_MAX`` (a positive number of entries), else the default."""
+    raw = os.environ.get("DATELINE_GEOCODE_CACHE_MAX", "").strip()
+    try:
+        value = int(raw.replace("_", "")) if raw else DEFAULT_GEOCODE_CACHE_MAX
+    except ValueError:
+        log.warning("DATELINE_GEOCODE_CACHE_MAX=%r is not a number; using %d", raw, DEFAULT_GEOCODE_CACHE_MAX)
+        return DEFAULT_GEOCODE_CACHE_MAX
+    return max(1, value)
+
+
 class GeocodeCache(_SQLiteStore):
     """Geocoding answers keyed by (geocoder, query). Only successful answers are stored.
+
+    At most ``max_entries`` answers are kept: when a write goes over, the least recently used
+    tenth is pruned (``used`` is the time of the last write or hit, to the hour), so a server
+    that runs for months over novel names holds a bounded file.
 
     Never raises for the disk: when it cannot write, ``problem`` says why and
     answers are simply not cached any more.
@@ -308,15 +338,23 @@ class GeocodeCache(_SQLiteStore):
     table = "geocode"
     schema = """
     CREATE TABLE IF NOT EXISTS geocode (
-        geocoder TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL, created REAL NOT NULL,
+        geocoder TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL, used REAL NOT NULL,
         PRIMARY KEY (geocoder, query)
     ) WITHOUT ROWID
     """
+    indexes = ("CREATE INDEX IF NOT EXISTS geocode_used ON geocode (used)",)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_entries: int | None = None) -> None:
         self.stats = CacheStats()
+        self.max_entries = max_entries if max_entries is not None else geocode_cache_max()
         self._stats_lock = threading.Lock()
         super().__init__(path)
+        self._entries = self.count()  # an upper bound between prunings (replaced rows count twice)
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        columns = {row[1] for row in con.execute("PRAGMA table_info(geocode)")}
+        if "created" in columns:  # before the size cap, the time was only the time of writing
+            con.execute("ALTER TABLE geocode RENAME COLUMN created TO used")
 
     def _consequence(self) -> str:
         return "geocoding answers are not cached" if self.readable else "geocoding answers are not cached or reused"
@@ -331,7 +369,7 @@ class GeocodeCache(_SQLiteStore):
             try:
                 row = (
                     self._con()
-                    .execute("SELECT answer FROM geocode WHERE geocoder=? AND query=?", (geocoder, query))
+                    .execute("SELECT answer, used FROM geocode WHERE geocoder=? AND query=?", (geocoder, query))
                     .fetchone()
                 )
             except sqlite3.Error as exc:
@@ -340,7 +378,19 @@ class GeocodeCache(_SQLiteStore):
             self._count("misses")
             return None
         self._count("hits")
+        if time.time() - row[1] > TOUCH_AFTER_S:
+            self._touch(geocoder, query)
         return [Candidate.from_dict(d) for d in json.loads(row[0])]
+
+    def _touch(self, geocoder: str, query: str) -> None:
+        if not self.writable:
+            return
+        try:
+            with self._write() as con:
+                con.execute("UPDATE geocode SET used=? WHERE geocoder=? AND query=?", (time.time(), geocoder, query))
+        except (sqlite3.Error, OSError) as exc:
+            self.writable = False
+            self._report(exc)
 
     def put_many(self, geocoder: str, answers: dict[str, list[Candidate]]) -> None:
         """Store several answers in one transaction (one commit per document, not per name)."""
@@ -351,11 +401,28 @@ class GeocodeCache(_SQLiteStore):
         try:
             with self._write() as con:
                 con.executemany("INSERT OR REPLACE INTO geocode VALUES (?,?,?,?)", rows)
+                self._entries += len(rows)
+                if self._entries > self.max_entries:
+                    self._entries = self._prune(con)
         except (sqlite3.Error, OSError) as exc:
             self.writable = False  # degrade quietly: the engine works without a cache
             self._report(exc)
             return
         self._count("writes", len(rows))
+
+    def _prune(self, con: sqlite3.Connection) -> int:
+        """Drop the least recently used entries down to nine tenths of the cap; returns how many are left."""
+        total = con.execute("SELECT COUNT(*) FROM geocode").fetchone()[0]
+        if total <= self.max_entries:
+            return total
+        keep = self.max_entries - self.max_entries // 10
+        con.execute(
+            "DELETE FROM geocode WHERE (geocoder, query) IN "
+            "(SELECT geocoder, query FROM geocode ORDER BY used LIMIT ?)",
+            (total - keep,),
+        )
+        log.info("geocode cache: pruned %d least recently used answers", total - keep)
+        return keep
 
     def put(self, geocoder: str, query: str, candidates: list[Candidate]) -> None:
         self.put_many(geocoder, {query: candidates})

@@ -11,13 +11,15 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 EXIT_USAGE, EXIT_READ, EXIT_INPUT, EXIT_SETUP, EXIT_WRITE = 2, 3, 4, 5, 6
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class CliError(Exception):
@@ -196,26 +198,53 @@ def _batch_lines(path: str) -> Iterator[tuple[int, dict | None, str | None]]:
             yield number, record, None
 
 
+def _lines(engine, records: list[dict], demonyms: bool, batch_size: int) -> Iterator[dict]:
+    """Batch-contract output lines for ``records``, in order; plain texts are recognised with ``nlp.pipe``."""
+    plain = [r for r in records if r.get("spans") is None]
+    results = engine.parse_many([r["text"] for r in plain], include_demonyms=demonyms, batch_size=batch_size)
+    for record in records:
+        if record.get("spans") is None:
+            result = next(results)
+            mentions = [m for m in result.mentions if demonyms or m.kind.value == "toponym"]
+        else:
+            result = engine.resolve(record["text"], [tuple(s) for s in record["spans"]])
+            mentions = result.mentions
+        line = {"id": record.get("id"), "mentions": [mention_record(m) for m in mentions]}
+        if result.notices:
+            line["notices"] = result.notices
+        yield line
+
+
 def process_records(
-    engine, records: Iterator[dict] | list[dict], *, demonyms: bool = False, batch_size: int = 32
+    engine,
+    records: Iterable[dict],
+    *,
+    demonyms: bool = False,
+    batch_size: int = 32,
+    on_error: Callable[[dict, Exception], None] | None = None,
 ) -> Iterator[dict]:
-    """Batch-contract output lines for valid records, recognising plain texts with ``nlp.pipe``."""
+    """Batch-contract output lines for valid records, each yielded as soon as its document is done.
+
+    A document whose processing raises is handed to ``on_error(record, exc)`` and left out, so one
+    document can never stop a run; the other documents of its batch are redone one at a time. Without
+    ``on_error`` the exception propagates (the benchmark wants every document or none).
+    """
     pending: list[dict] = []
 
     def flush() -> Iterator[dict]:
-        plain = [r for r in pending if r.get("spans") is None]
-        results = iter(engine.parse_many([r["text"] for r in plain], include_demonyms=demonyms, batch_size=batch_size))
-        for record in pending:
-            if record.get("spans") is None:
-                result = next(results)
-                mentions = [m for m in result.mentions if demonyms or m.kind.value == "toponym"]
-            else:
-                result = engine.resolve(record["text"], [tuple(s) for s in record["spans"]])
-                mentions = result.mentions
-            line = {"id": record.get("id"), "mentions": [mention_record(m) for m in mentions]}
-            if result.notices:
-                line["notices"] = result.notices
-            yield line
+        done = 0
+        try:
+            for line in _lines(engine, pending, demonyms, batch_size):
+                done += 1
+                yield line
+        except Exception:
+            if on_error is None:
+                raise
+            for record in pending[done:]:
+                try:
+                    yield from _lines(engine, [record], demonyms, batch_size)
+                except Exception as exc:  # this document's own failure: report it, go on with the rest
+                    on_error(record, exc)
         pending.clear()
 
     for record in records:
@@ -225,14 +254,31 @@ def process_records(
     yield from flush()
 
 
+def json_line(obj: Any) -> str:
+    """One JSON line, UTF-8 text where it can be; surrogates (e.g. in an id) stay as JSON escapes."""
+    line = json.dumps(obj, ensure_ascii=False)
+    if _SURROGATE.search(line):
+        line = json.dumps(obj)  # \ud800 escapes: valid JSON that gives back the same string
+    return line
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
-    """Geoparse a JSONL file; bad lines are reported and skipped, the rest go on."""
+    """Geoparse a JSONL file; bad lines and failing documents are reported and skipped, the rest go on.
+
+    Each output line is written and flushed as its document finishes, so an interrupted run keeps
+    everything done before it.
+    """
     engine = _engine(args)
     try:
         out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise CliError(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_WRITE) from exc
-    counts = {"bad": 0, "done": 0, "chars": 0}
+    counts = {"bad": 0, "failed": 0, "done": 0, "chars": 0}
     started = time.perf_counter()
 
     def valid() -> Iterator[dict]:
@@ -243,19 +289,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 print(f"{args.input}:{number}: skipped: {error}", file=sys.stderr)
                 continue
             counts["chars"] += len(record["text"])
-            yield record
+            yield {**record, "_line": number}  # for the failure report; not part of the output
+
+    def failed(record: dict, exc: Exception) -> None:
+        counts["failed"] += 1
+        print(
+            f"{args.input}:{record['_line']}: document {record.get('id')!r} failed: {_one_line(exc)}", file=sys.stderr
+        )
 
     with out if out is not sys.stdout else contextlib.nullcontext():
-        for line in process_records(engine, valid(), demonyms=args.demonyms, batch_size=args.batch_size):
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        for line in process_records(
+            engine, valid(), demonyms=args.demonyms, batch_size=args.batch_size, on_error=failed
+        ):
+            out.write(json_line(line) + "\n")
+            out.flush()
             counts["done"] += 1
     seconds = time.perf_counter() - started
     print(
         f"{counts['done']} documents, {counts['chars']:,} characters in {seconds:.1f} s; "
-        f"{counts['bad']} bad lines skipped",
+        f"{counts['bad']} bad lines skipped; {counts['failed']} documents failed",
         file=sys.stderr,
     )
-    return EXIT_INPUT if counts["bad"] and not counts["done"] else 0
+    return EXIT_INPUT if (counts["bad"] or counts["failed"]) and not counts["done"] else 0
 
 
 def _record_problem(record: dict) -> str | None:

@@ -33,6 +33,7 @@ class RunningApp:
     url: str  # ends with "/", includes the base path
     started: float  # time.monotonic() when the process was started
     log: Path  # the server's stdout and stderr
+    pid: int  # the server process (for measuring it, e.g. its memory)
 
 
 def free_port() -> int:
@@ -88,7 +89,7 @@ def running_app(
             )
             try:
                 _wait_healthy(proc, url, log, timeout)
-                yield RunningApp(url=url, started=started, log=log)
+                yield RunningApp(url=url, started=started, log=log, pid=proc.pid)
             finally:
                 _stop(proc)
 

@@ -7,7 +7,9 @@ and is safe to share between threads; ``parse``/``parse_many`` and
 
 from __future__ import annotations
 
+import re
 import threading
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -23,7 +25,7 @@ from geo.geocoders import CandidateSource
 from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
 from geo.recognize import DEMONYM, SPAN_KEY, load_pipeline
 from geo.resolution import Resolver, Toponym, resolve_demonyms
-from geo.textio import MAX_CHARS
+from geo.textio import MAX_CHARS, replace_surrogates
 
 CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text
 DEMONYM_TOWN_POPULATION = 100_000
@@ -49,6 +51,10 @@ class Engine:
         if progress:
             progress(1.0, "Loading the spaCy pipeline")
         self.nlp: Language = load_pipeline(self.gazetteer)
+        # spaCy's vocabulary grows with every new word it sees. Recognition runs in a memory zone that frees
+        # those strings when it ends; the zone is not thread-safe (another thread's doc would lose its strings),
+        # so threads take turns on the pipeline. Resolution, the slower half, runs outside the lock.
+        self._nlp_lock = threading.Lock()
         self.cache = GeocodeCache(self.cache_dir / "geocode.sqlite3")
         self.corrections = CorrectionStore(self.cache_dir / "corrections.sqlite3")
         self.resolver = Resolver(self.gazetteer, self.corrections)
@@ -56,39 +62,38 @@ class Engine:
         self.source = CandidateSource(self.gazetteer, self.cache, geocoder, min_delay=min_delay)
 
     # -- recognition ---------------------------------------------------------------------------
-    def _docs(self, texts: Sequence[str], batch_size: int) -> Iterator[list[tuple[int, Doc]]]:
-        """For each text, its spaCy docs with their character offsets (long texts in chunks)."""
+    def _recognise(self, texts: Sequence[str], batch_size: int) -> list[list[Toponym]]:
+        """The toponyms of each text, as plain data, found inside a memory zone under the pipeline lock."""
         pieces: list[tuple[int, int, str]] = []  # (text index, offset, chunk)
         for i, text in enumerate(texts):
             pieces.extend((i, off, chunk) for off, chunk in _chunks(text, CHUNK_CHARS))
-        current, docs = 0, []
-        for (i, off, _), doc in zip(pieces, self.nlp.pipe((p[2] for p in pieces), batch_size=batch_size), strict=True):
-            while i > current:
-                yield docs
-                current, docs = current + 1, []
-            docs.append((off, doc))
-        while current < len(texts):
-            yield docs
-            current, docs = current + 1, []
+        found: list[list[Toponym]] = [[] for _ in texts]
+        with self._nlp_lock, self.nlp.memory_zone():
+            docs = self.nlp.pipe((_short_words(p[2]) for p in pieces), batch_size=batch_size)
+            for (i, offset, chunk), doc in zip(pieces, docs, strict=True):
+                found[i].extend(self._toponyms(offset, chunk, doc))
+        return found
 
     @staticmethod
-    def _toponyms(docs: list[tuple[int, Doc]]) -> list[Toponym]:
+    def _toponyms(offset: int, chunk: str, doc: Doc) -> list[Toponym]:
+        """Plain-data toponyms of one doc; texts come from ``chunk`` (the doc's text may have cut long words)."""
+        sentences = [(s.start, s.start_char, s.end_char) for s in doc.sents]  # once, not per span: linear
+        firsts = [start for start, _, _ in sentences]
         out = []
-        for offset, doc in docs:
-            for span in doc.spans[SPAN_KEY]:
-                sent = span.sent
-                kind = MentionKind.DEMONYM if span.label_ == DEMONYM else MentionKind.TOPONYM
-                out.append(
-                    Toponym(
-                        start=offset + span.start_char,
-                        end=offset + span.end_char,
-                        text=span.text,
-                        label=span.label_,
-                        kind=kind,
-                        sentence_start=offset + sent.start_char,
-                        sentence_end=offset + sent.end_char,
-                    )
+        for span in doc.spans[SPAN_KEY]:
+            _, sent_start, sent_end = sentences[bisect_right(firsts, span.start) - 1]
+            kind = MentionKind.DEMONYM if span.label_ == DEMONYM else MentionKind.TOPONYM
+            out.append(
+                Toponym(
+                    start=offset + span.start_char,
+                    end=offset + span.end_char,
+                    text=chunk[span.start_char : span.end_char],
+                    label=span.label_,
+                    kind=kind,
+                    sentence_start=offset + sent_start,
+                    sentence_end=offset + sent_end,
                 )
+            )
         return out
 
     # -- public API ----------------------------------------------------------------------------
@@ -103,21 +108,27 @@ class Engine:
         include_demonyms: bool = False,
         batch_size: int = 16,
     ) -> Iterator[Result]:
-        """Results for many texts, recognised in batches with ``nlp.pipe``."""
+        """Results for many texts, recognised ``batch_size`` texts at a time with ``nlp.pipe``."""
         texts = [_check(t) for t in texts]
-        titles = list(titles) if titles is not None else [""] * len(texts)
-        for text, title, docs in zip(texts, titles, self._docs(texts, batch_size), strict=True):
-            yield self._finish(text, self._toponyms(docs), title, include_demonyms)
+        titles = [replace_surrogates(t) for t in titles] if titles is not None else [""] * len(texts)
+        for at in range(0, len(texts), batch_size):
+            group = texts[at : at + batch_size]
+            for text, title, toponyms in zip(
+                group, titles[at : at + batch_size], self._recognise(group, batch_size), strict=True
+            ):
+                yield self._finish(text, toponyms, title, include_demonyms)
 
     def resolve(self, text: str, spans: Sequence[tuple[int, int]], *, title: str = "") -> Result:
         """Resolve caller-given spans only: exactly one mention per span, in the given order."""
-        text = _check(text)
+        text, title = _check(text), replace_surrogates(title)
         toponyms = []
         sentences = self._sentences(text)
         for start, end in spans:
             if not (0 <= start < end <= len(text)):
                 raise ValueError(f"span [{start}, {end}] is outside the text (length {len(text)})")
             s_start, s_end = next(((a, b) for a, b in sentences if a <= start < b), (0, len(text)))
+            if s_end < end:  # a span across a sentence end: its passage runs to the end of the sentence it ends in
+                s_end = next((b for _, b in sentences if b >= end), len(text))
             toponyms.append(
                 Toponym(
                     start=start,
@@ -150,9 +161,10 @@ class Engine:
     def _sentences(self, text: str) -> list[tuple[int, int]]:
         sentencizer = self.nlp.get_pipe("sentencizer")
         out = []
-        for offset, chunk in _chunks(text, CHUNK_CHARS):
-            doc = sentencizer(self.nlp.make_doc(chunk))
-            out.extend((offset + s.start_char, offset + s.end_char) for s in doc.sents)
+        with self._nlp_lock, self.nlp.memory_zone():
+            for offset, chunk in _chunks(text, CHUNK_CHARS):
+                doc = sentencizer(self.nlp.make_doc(_short_words(chunk)))
+                out.extend((offset + s.start_char, offset + s.end_char) for s in doc.sents)
         return out
 
     def _finish(
@@ -220,11 +232,35 @@ def _places(mentions: list[Mention]) -> list[Place]:
 
 
 def _check(text: str) -> str:
+    """The text the engine works on: its length checked, surrogates replaced (offsets stay valid)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     if len(text) > MAX_CHARS:
         raise InputTooLarge(f"text has {len(text):,} characters, over the {MAX_CHARS:,}-character limit")
-    return text
+    return replace_surrogates(text)
+
+
+MAX_WORD_CHARS = 100
+_LONG_WORD = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
+
+
+def _short_words(text: str) -> str:
+    """``text`` with every word over MAX_WORD_CHARS cut by a space every MAX_WORD_CHARS characters.
+
+    spaCy's tokenizer takes punctuation off a word one character at a time and looks at the
+    rest again each time: quadratic in the word's length (8,000 emoji in a row took 22 s,
+    100,000 would take about an hour). No place name is a hundred characters without a space.
+    Characters are replaced one for one, so every offset stays valid.
+    """
+    if not _LONG_WORD.search(text):
+        return text
+
+    def cut(match: re.Match[str]) -> str:
+        word = list(match.group())
+        word[MAX_WORD_CHARS::MAX_WORD_CHARS] = " " * len(word[MAX_WORD_CHARS::MAX_WORD_CHARS])
+        return "".join(word)
+
+    return _LONG_WORD.sub(cut, text)
 
 
 def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:

@@ -174,6 +174,10 @@ class ToponymFinder:
                 matches.append(dateline)
         matches.sort(key=lambda m: m.start)
         match_at = {m.start: m for m in matches}
+        by_start: dict[int, list[Span]] = defaultdict(list)  # in ``matches`` order: the first containing match wins
+        for m in matches:
+            by_start[m.start].append(m)
+        widest = max((m.end - m.start for m in matches), default=0)
         org_names: set[tuple[int, int]] = set()  # organisations named exactly like a place ("the White House")
         ents = [trimmed for ent in _split_at_commas(doc.ents) if (trimmed := _trim(ent)) is not None]
         institutions = self._institutions(ents)
@@ -181,11 +185,14 @@ class ToponymFinder:
             if ent.label_ == "NORP" and self._is_demonym(ent.text):
                 claim(Span(doc, ent.start, ent.end, label=DEMONYM), "model")
                 continue
+            # Only matches starting at most ``widest`` tokens earlier can contain the entity: a document with
+            # thousands of names stays linear.
             longer = next(
                 (
                     m
-                    for m in matches
-                    if m.start <= ent.start and m.end >= ent.end and (m.start, m.end) != (ent.start, ent.end)
+                    for start in range(max(0, ent.start - widest), ent.start + 1)
+                    for m in by_start.get(start, ())
+                    if m.end >= ent.end and (m.start, m.end) != (ent.start, ent.end)
                 ),
                 None,
             )
@@ -609,7 +616,7 @@ def _extend_names(spans: list[Span]) -> list[Span]:
             end += 1
         elif end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].text in ("D.C.", "DC"):
             end, tail = end + 2, (end + 1, end + 2)
-        others = [o for o in spans if o is not span and o.start < end and o.end > span.end]
+        others = [o for o in spans if o is not span and o.start < end and o.end > span.end] if end != span.end else []
         if end != span.end and all((o.start, o.end) == tail for o in others):
             absorbed.update((o.start, o.end) for o in others)
             out = [o for o in out if (o.start, o.end) not in absorbed]
@@ -701,6 +708,8 @@ def make_toponym_finder(
     strong_population: int,
     embedded: bool,
 ) -> ToponymFinder:
+    # Labels are strings in the vocabulary: one first seen inside a memory zone would be freed with it.
+    nlp.vocab.strings.add(DEMONYM)
     return ToponymFinder(gazetteer_path, min_population, max_words, strong_population, embedded)
 
 

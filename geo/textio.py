@@ -109,17 +109,30 @@ def _decode_damaged(data: bytes) -> str:
 # --------------------------------------------------------------------------- cleaning
 
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+# A str can hold surrogate code points (JSON's "\\ud800", undecodable file names); none can be encoded.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # Unicode category Cc is exactly U+0000-001F and U+007F-009F; keep tab and newline.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with every surrogate code point replaced by U+FFFD, one for one.
+
+    A Python str may hold lone or reversed surrogates (JSON allows ``"\\ud800"``),
+    which no encoder, spaCy's tokenizer included, accepts. Replacing each one by
+    a single character keeps every offset into the original string valid.
+    """
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
 
 
 def clean_text(text: str) -> str:
     """Normalise line ends to \\n and drop control characters other than newline and tab.
 
     Vertical tab, form feed and Unicode line/paragraph separators become
-    newlines (they separate words); a BOM left inside the text is dropped.
+    newlines (they separate words); a BOM left inside the text is dropped;
+    surrogates become U+FFFD (:func:`replace_surrogates`).
     """
-    return _CONTROLS.sub("", _NEWLINES.sub("\n", text))
+    return replace_surrogates(_CONTROLS.sub("", _NEWLINES.sub("\n", text)))
 
 
 def check_size(text: str) -> None:
@@ -141,9 +154,7 @@ _PARAGRAPH_TAGS = frozenset(
         "form", "fieldset", "details",
     }
 )  # fmt: skip
-_LINE_TAGS = frozenset(
-    {"br", "div", "li", "tr", "dt", "dd", "figcaption", "caption", "summary", "option", "legend"}
-)
+_LINE_TAGS = frozenset({"br", "div", "li", "tr", "dt", "dd", "figcaption", "caption", "summary", "option", "legend"})
 _CELL_TAGS = frozenset({"td", "th"})
 _VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "wbr"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")

@@ -11,6 +11,21 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests are part of the normal test command: seeded (the same examples every run, no example
+# database), bounded, and without per-example deadlines (spaCy's first call on a long text is slow).
+settings.register_profile(
+    "dateline",
+    derandomize=True,
+    database=None,
+    max_examples=30,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+settings.register_profile("dateline-long", parent=settings.get_profile("dateline"), max_examples=500)
+settings.load_profile(os.environ.get("DATELINE_HYPOTHESIS_PROFILE", "dateline"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "tashkent-conference.txt"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sqlite3
 
-from geo.cache import CorrectionStore, GeocodeCache
+from geo.cache import (
+    DEFAULT_GEOCODE_CACHE_MAX,
+    TOUCH_AFTER_S,
+    CorrectionStore,
+    GeocodeCache,
+    geocode_cache_max,
+)
 from geo.model import Candidate, Feature
 from geo.pipeline import Engine
 
@@ -87,3 +94,47 @@ def test_corrections_survive_and_apply(cache_dir):
         assert Engine(cache_dir).parse(text).place("Doha") is None
     finally:
         engine.corrections.remove("Doha", result.context)
+
+
+def test_the_cache_keeps_at_most_its_cap_and_drops_the_least_recently_used(tmp_path, monkeypatch):
+    cache = GeocodeCache(tmp_path / "geocode.sqlite3", max_entries=10)
+    clock = [1_000_000.0]
+    monkeypatch.setattr("geo.cache.time.time", lambda: clock[0])
+    for i in range(10):
+        clock[0] += TOUCH_AFTER_S + 1
+        cache.put("offline", f"town {i}", [DOHA])
+    clock[0] += TOUCH_AFTER_S + 1
+    assert cache.get("offline", "town 0") == [DOHA]  # used again: now the most recent
+    cache.put("offline", "town 10", [DOHA])  # one over the cap: the least recently used tenth goes
+    assert cache.count() == 9
+    assert cache.get("offline", "town 1") is None and cache.get("offline", "town 0") == [DOHA]
+    for i in range(11, 40):
+        cache.put_many("offline", {f"town {i}": [DOHA]})
+        assert cache.count() <= 10
+    assert cache.get("offline", "town 39") == [DOHA]
+
+
+def test_the_cap_is_a_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATELINE_GEOCODE_CACHE_MAX", "1_000")
+    assert geocode_cache_max() == 1000 and GeocodeCache(tmp_path / "a.sqlite3").max_entries == 1000
+    monkeypatch.setenv("DATELINE_GEOCODE_CACHE_MAX", "lots")
+    assert geocode_cache_max() == DEFAULT_GEOCODE_CACHE_MAX
+    monkeypatch.delenv("DATELINE_GEOCODE_CACHE_MAX")
+    assert geocode_cache_max() == DEFAULT_GEOCODE_CACHE_MAX
+
+
+def test_a_cache_file_from_before_the_cap_is_kept_and_upgraded(tmp_path):
+    path = tmp_path / "geocode.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE geocode (geocoder TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL, "
+        "created REAL NOT NULL, PRIMARY KEY (geocoder, query)) WITHOUT ROWID"
+    )
+    con.execute("INSERT INTO geocode VALUES ('offline', 'Doha', ?, 1.0)", (json.dumps([DOHA.to_dict()]),))
+    con.commit()
+    con.close()
+    cache = GeocodeCache(path, max_entries=5)
+    assert cache.problem is None and cache.get("offline", "Doha") == [DOHA]
+    for i in range(5):
+        cache.put("offline", f"town {i}", [DOHA])
+    assert cache.count() <= 5 and cache.get("offline", "town 4") == [DOHA]
