@@ -140,14 +140,21 @@ NAMES_JS = f"""() => {{
   for (const fg of window.feature_group || []) fg.eachLayer(l => {{
     const tip = l.getTooltip ? l.getTooltip() : null;
     const name = tip ? strip(String(tip.getContent()).replace(/<[^>]*>/g, "")) : "";
-    out.push({{name: name, index: paths.indexOf(l._path)}});
+    const box = l._path ? l._path.getBoundingClientRect() : null;
+    const top = !!box && document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === l._path;
+    out.push({{name: name, index: paths.indexOf(l._path), top: top}});
   }});
   return out;
 }}"""
-TITLE_JS = f"""(want) => {{
+TITLE_JS = f"""() => {{
   const strip = {STRIP_JS};
   const el = document.querySelector(".dl-card-title");
-  return !!el && strip(el.textContent) === want;
+  return el ? strip(el.textContent) : "";
+}}"""
+CHANGED_JS = f"""(before) => {{
+  const strip = {STRIP_JS};
+  const el = document.querySelector(".dl-card-title");
+  return !!el && strip(el.textContent) !== before;
 }}"""
 MAP_IFRAME = "iframe[title='streamlit_folium.st_folium']"
 
@@ -161,6 +168,7 @@ class Session:
         self.clicks: list[float] = []
         self.errors: list[str] = []
         self.articles = 0
+        self.covered = 0
 
     async def run(self) -> None:
         context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
@@ -223,19 +231,22 @@ class Session:
         names = [m for m in await inner.evaluate(NAMES_JS) if m["index"] >= 0 and m["name"]]
         if not names:
             return
+        before = await page.evaluate(TITLE_JS)
+        for m in names:
+            m["name"] = m["name"].split(" · ")[0]  # "Kabul · article title" when several articles are shown
+        names = [m for m in names if m["top"] and m["name"] != before]  # clickable, and not the place shown now
+        if not names:
+            return
         target = self.rng.choice(names)
-        want = target["name"].split(" (")[0].split(" · ")[0]
         started = time.perf_counter()
         await frame.locator("path.dl-place").nth(target["index"]).click(force=True)
         try:
-            await page.wait_for_function(TITLE_JS, arg=want, timeout=30_000)
-        except Exception:
-            title = await page.locator(".dl-card-title").all_inner_texts()
-            if title:  # another marker lay on top and got the click: the panel still answered
-                self.clicks.append(time.perf_counter() - started)
-                return
-            raise
+            await page.wait_for_function(CHANGED_JS, arg=before, timeout=60_000)  # the side panel shows a new place
+        except Exception as exc:
+            raise TimeoutError(f"clicked {target['name']!r}, the panel still shows {before!r}") from exc
         self.clicks.append(time.perf_counter() - started)
+        if await page.evaluate(TITLE_JS) != target["name"]:
+            self.covered += 1  # another marker lay on top and took the click (the panel still answered)
         await self._settle(page)
 
 
@@ -270,6 +281,7 @@ async def _drive(url: str, sessions: int, minutes: float, chromium: str, server_
         "minutes": minutes,
         "articles_added": sum(r.articles for r in readers),
         "clicks": len(clicks),
+        "clicks_taken_by_a_covering_marker": sum(r.covered for r in readers),
         "click_to_panel_p50_s": round(statistics.median(clicks), 2) if clicks else None,
         "click_to_panel_p95_s": round(clicks[int(0.95 * (len(clicks) - 1))], 2) if clicks else None,
         "errors": len(errors),
