@@ -775,11 +775,14 @@ class Gazetteer:
         alternate spellings) and, for towns, of one of at least
         ``min_population`` people (towns and counties): too many small-town names and variant
         spellings are also ordinary words or surnames ("Eid"). Multi-word
-        names, countries, provinces and regions are always in.
+        names, countries, provinces, seas and regions are always in, except single-word regions
+        of unknown population (most of GeoNames' own, such as "Park" in England): the model must
+        find those.
         """
         names: dict[str, int] = {}
         query = (
-            "SELECT n.norm, MAX(CASE WHEN p.feature IN ('city', 'admin2') THEN p.population ELSE 10000000 END), "
+            "SELECT n.norm, MAX(CASE WHEN p.feature IN ('city', 'admin2') THEN p.population "
+            "WHEN p.feature = 'region' AND p.population = 0 THEN 0 ELSE 10000000 END), "
             "MIN(n.kind) "
             "FROM names n JOIN places p ON p.id = n.place_id WHERE n.kind <= ? GROUP BY n.norm"
         )
