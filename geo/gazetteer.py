@@ -460,7 +460,7 @@ class _TownIndex:
         self.grid[(cc, math.floor(lat), math.floor(lon))].append((lat, lon, admin1))
 
     def named_near(self, cc: str, norm: str, lat: float, lon: float, km: float = TOWN_RADIUS_KM) -> bool:
-        return any(_km(lat, lon, t[0], t[1]) <= km for t in self.by_name.get((cc, norm), ()))
+        return any(haversine_km(lat, lon, t[0], t[1]) <= km for t in self.by_name.get((cc, norm), ()))
 
     def admin1_at(self, cc: str, lat: float, lon: float) -> str:
         """The province code of the nearest town of the same country within a few degrees, else ""."""
@@ -473,15 +473,16 @@ class _TownIndex:
                 for t in self.grid.get((cc, y + dy, x + dx), ())
             ]
             if near:
-                return min(near, key=lambda t: _km(lat, lon, t[0], t[1]))[2]
+                return min(near, key=lambda t: haversine_km(lat, lon, t[0], t[1]))[2]
         return ""
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine); geopy's is slower for the build's many comparisons."""
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance for hot loops (geopy's ``great_circle`` is used where speed does not matter)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 12_742.0 * math.asin(min(1.0, math.sqrt(a)))
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns: _TownIndex) -> None:
