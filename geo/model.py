@@ -18,7 +18,8 @@ class Feature(StrEnum):
     ADMIN1 = "admin1"
     ADMIN2 = "admin2"
     COUNTRY = "country"
-    REGION = "region"  # continents, CLDR/M49 macro-regions, curated regions
+    REGION = "region"  # continents, CLDR/M49 macro-regions, GeoNames regions, curated regions
+    WATER = "water"  # oceans, seas, gulfs, bays and straits (Natural Earth's marine areas)
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,6 +283,10 @@ class Resolver:
         if any(c.feature is Feature.COUNTRY and k == NAME for c, k in cands):
             # A country's own name is not a town's other name: "Mexico" (not Mexico City), "Kuwait".
             cands = [(c, k) for c, k in cands if not (c.feature is Feature.CITY and k == ALT)]
+        if any(c.feature is Feature.WATER and k == NAME for c, k in cands):
+            # A province or district named like a sea is named after it: "Red Sea" is the sea, not Sudan's
+            # Red Sea state (unless the text says "state" or "province", above).
+            cands = [(c, k) for c, k in cands if c.feature not in (Feature.ADMIN1, Feature.ADMIN2)]
         towns: dict[str, int] = {}
         for c, _ in cands:
             if c.feature is Feature.CITY:

@@ -53,7 +53,14 @@ GEOCODERS = (OFFLINE, NOMINATIM)
 ARTICLE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 PARSE_CACHE_ENTRIES = 64  # parse results kept in memory (one per text and option set)
 MAX_LABEL_CHARS = 40  # article labels in tooltips and the legend
-ZOOM_FOR = {Feature.CITY: 8, Feature.ADMIN2: 7, Feature.ADMIN1: 6, Feature.COUNTRY: 5, Feature.REGION: 3}
+ZOOM_FOR = {
+    Feature.CITY: 8,
+    Feature.ADMIN2: 7,
+    Feature.ADMIN1: 6,
+    Feature.COUNTRY: 5,
+    Feature.REGION: 3,
+    Feature.WATER: 4,
+}
 
 # Session-state keys (one place, so app.py and tests agree).
 ARTICLES = "dl_articles"  # dict[id, Article]: uploads and pasted texts
@@ -386,8 +393,13 @@ def md_escape(text: str) -> str:
 
 
 def kind_label(candidate: Candidate) -> str:
-    return {"city": "city / town", "admin": "province / district", "country": "country",
-            "region": "region"}[kind_of(candidate.feature)]
+    return {
+        "city": "city / town",
+        "admin": "province / district",
+        "country": "country",
+        "region": "region",
+        "water": "sea / gulf",
+    }[kind_of(candidate.feature)]
 
 
 def candidate_label(candidate: Candidate, confidence: float | None = None) -> str:

@@ -216,3 +216,11 @@ def test_a_countrys_name_under_its_capitals_dateline_is_the_country(engine):
     r = engine.parse("MEXICO CITY (AP) — Mexico's Senate has passed a resolution against U.S. troops at the border.")
     assert top(r, "Mexico").feature is Feature.COUNTRY
     assert top(r, "MEXICO CITY").name == "Mexico City"
+
+
+def test_a_province_named_like_a_sea_leaves_the_name_to_the_sea(engine):
+    result = engine.parse("Tankers waited in the Red Sea and the Gulf of Aden before turning north.")
+    assert top(result, "Red Sea").feature is Feature.WATER
+    assert top(result, "Gulf of Aden").feature is Feature.WATER
+    said = engine.parse("Floods hit Red Sea state in Sudan on Monday.")
+    assert top(said, "Red Sea").feature is Feature.ADMIN1

