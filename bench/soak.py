@@ -221,16 +221,23 @@ class Session:
         await self._settle(page)
         self.articles += 1
 
+    async def _map(self, page):
+        """The map iframe's frame once there is exactly one (Streamlit swaps iframes during a rerun)."""
+        deadline = time.monotonic() + 30
+        while True:
+            await self._settle(page)
+            handles = await page.query_selector_all(MAP_IFRAME)
+            inner = await handles[0].content_frame() if len(handles) == 1 else None
+            with contextlib.suppress(Exception):
+                if inner is not None and await inner.evaluate("() => !!(window.map && window.feature_group)"):
+                    return inner
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no single map iframe with a map ({len(handles)} iframes)")
+            await asyncio.sleep(0.1)
+
     async def _click(self, page) -> None:
-        frame = page.frame_locator(MAP_IFRAME).last
-        await frame.locator("path.dl-place").first.wait_for(state="attached")
-        handle = await page.query_selector(MAP_IFRAME + ":last-of-type")
-        inner = await handle.content_frame() if handle else None
-        if inner is None:
-            return
+        inner = await self._map(page)
         names = [m for m in await inner.evaluate(NAMES_JS) if m["index"] >= 0 and m["name"]]
-        if not names:
-            return
         before = await page.evaluate(TITLE_JS)
         for m in names:
             m["name"] = m["name"].split(" · ")[0]  # "Kabul · article title" when several articles are shown
@@ -239,7 +246,7 @@ class Session:
             return
         target = self.rng.choice(names)
         started = time.perf_counter()
-        await frame.locator("path.dl-place").nth(target["index"]).click(force=True)
+        await inner.locator("path.dl-place").nth(target["index"]).click(force=True)
         try:
             await page.wait_for_function(CHANGED_JS, arg=before, timeout=60_000)  # the side panel shows a new place
         except Exception as exc:
