@@ -6,9 +6,12 @@ export) can be tested on its own and results can be cached and serialised.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+LOW_CONFIDENCE = 0.5  # a reading below this is shown as a guess (dashed marker, flagged in lists)
+APPROXIMATE_SOURCE = "approximate"  # Candidate.source of a place drawn near the known place it was put at
 
 
 class Feature(StrEnum):
@@ -58,6 +61,12 @@ class Candidate:
         data["member_countries"] = tuple(data.get("member_countries") or ())
         return cls(**data)
 
+    def approximately(self, name: str) -> Candidate:
+        """A stand-in for a place nothing knows, named ``name``, at this candidate's point and in its country."""
+        return replace(
+            self, geonameid=None, name=name, population=0, source=APPROXIMATE_SOURCE, member_countries=(), capital=False
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Alternative:
@@ -87,6 +96,9 @@ class Mention:
     confidence: float = 0.0
     alternatives: tuple[Alternative, ...] = ()
     corrected: bool = False  # True when the reading comes from a user's correction
+    # True when nothing knows the name itself and the reading is only where it probably is: the nearest place the
+    # article names (a river, a street), or the place one word of a longer name is ("Toronto's Pearson Airport").
+    approximate: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -105,10 +117,16 @@ class Excerpt:
 
 @dataclass(slots=True)
 class Place:
-    """A distinct resolved place of a document: one map marker, many mentions."""
+    """A distinct resolved place of a document: one map marker, many mentions.
+
+    An approximate place (a name nothing knows, put near a known place) has ``near`` set to that known place
+    and a ``candidate`` of its own, named as written, at ``near``'s point: it is never merged into the known
+    place, so that place's spellings, count and confidence are its own.
+    """
 
     candidate: Candidate
     mentions: list[Mention] = field(default_factory=list)
+    near: Candidate | None = None  # the known place an approximate place was put at
 
     @property
     def key(self) -> str:
@@ -117,6 +135,10 @@ class Place:
     @property
     def name(self) -> str:
         return self.candidate.name
+
+    @property
+    def approximate(self) -> bool:
+        return self.near is not None
 
     @property
     def count(self) -> int:

@@ -23,6 +23,7 @@ from geo.dateline import find_dateline
 from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, ProgressCallback
 from geo.geocoders import CandidateSource
 from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
+from geo.names import normalize
 from geo.recognize import DEMONYM, SPAN_KEY, load_pipeline
 from geo.resolution import Resolver, Toponym, resolve_demonyms
 from geo.textio import MAX_CHARS, replace_surrogates
@@ -223,11 +224,24 @@ def looks_english(text: str, sample: int = 5000) -> bool:
 
 
 def _places(mentions: list[Mention]) -> list[Place]:
-    """One Place per distinct reading, most mentioned first, then by first appearance."""
-    places: dict[str, Place] = {}
+    """One Place per distinct reading, most mentioned first, then by first appearance.
+
+    An approximate mention is not a spelling of the place it was put near ("Kishwaukee River" is not
+    Wisconsin): each distinct approximate name is a Place of its own, named as written and drawn where its
+    first mention was put. Each mention keeps its own reading.
+    """
+    places: dict[str | tuple[str, str], Place] = {}
     for m in mentions:
         assert m.candidate is not None
-        places.setdefault(m.candidate.key, Place(candidate=m.candidate)).mentions.append(m)
+        if m.approximate:
+            key: str | tuple[str, str] = ("approximate", normalize(m.text) or m.text)
+            if key not in places:
+                places[key] = Place(candidate=m.candidate.approximately(m.text), near=m.candidate)
+        else:
+            key = m.candidate.key
+            if key not in places:
+                places[key] = Place(candidate=m.candidate)
+        places[key].mentions.append(m)
     return sorted(places.values(), key=lambda p: (-p.count, p.mentions[0].start))
 
 

@@ -27,7 +27,7 @@ from geo.cache import CorrectionStore
 from geo.dateline import Dateline, find_dateline
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer, prior
 from geo.geocoders import haversine_km
-from geo.model import Alternative, Candidate, Feature, Mention, MentionKind
+from geo.model import LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind
 from geo.names import ADMIN_WORDS, country_stems, normalize, variants
 
 W_COUNTRY = 1.6
@@ -40,6 +40,10 @@ TEMPERATURE = 0.6
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
 BACKOFF_CONFIDENCE = 0.25  # placed at the nearest place the article names: shown as low confidence
+# An approximate reading (backed off, or taken from one word of a longer name) is a guess: below the app's
+# low-confidence line, whatever the ranking of the word said.
+APPROXIMATE_MAX_CONFIDENCE = 0.45
+assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
 PROVINCE_TOWN_SHARE = 0.1
 W_CODE = 1.5
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
@@ -116,9 +120,14 @@ class Resolver:
             # A name must not vote for itself: its context is what the article's other names say.
             ctx = everyone.without(votes[norm]).context(base)
             ranked = self._rank(name, ctx)
+            partial = False
             if not ranked and self.backoff:
                 ranked = self._rank_parts(name, ctx)
+                partial = bool(ranked)
             mentions = self._mentions(name, ranked, context_key)
+            if partial:
+                # "Chicago Union Station" read as Chicago is near Chicago, not Chicago.
+                mentions = [m if m.corrected else replace(m, approximate=True) for m in mentions]
             if self.backoff:
                 mentions = [_unless_stray(m, ctx.countries) for m in mentions]
             for t, m in zip(name.toponyms, mentions, strict=True):
@@ -129,7 +138,8 @@ class Resolver:
             out.append(m if m is not None else _mention(t, None, 0.0, ()))
         if self.backoff:
             out = _nearest_local_backoff(out, context_key)
-        return out, context_key
+        # Capped last: a partly-named reading still anchors the back-off above, as it did before it was flagged.
+        return [_capped(m) for m in out], context_key
 
     def _rank_parts(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
         """For an unknown multi-word name, a known part of it in the article's countries.
@@ -353,7 +363,7 @@ def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
     ):
         return mention
     kept = (Alternative(c, mention.confidence), *mention.alternatives)[:MAX_ALTERNATIVES]
-    return replace(mention, candidate=None, confidence=0.0, alternatives=kept)
+    return replace(mention, candidate=None, confidence=0.0, alternatives=kept, approximate=False)
 
 
 def _nearest_local_backoff(mentions: list[Mention], main_country: str = "") -> list[Mention]:
@@ -373,9 +383,16 @@ def _nearest_local_backoff(mentions: list[Mention], main_country: str = "") -> l
         if m.candidate is None and m.kind is MentionKind.TOPONYM and not m.corrected:
             before = [x for x in local if x.start < m.start]
             anchor = before[-1] if before else next(x for x in local if x.start > m.start)
-            m = replace(m, candidate=anchor.candidate, confidence=BACKOFF_CONFIDENCE)
+            m = replace(m, candidate=anchor.candidate, confidence=BACKOFF_CONFIDENCE, approximate=True)
         out.append(m)
     return out
+
+
+def _capped(mention: Mention) -> Mention:
+    """An approximate reading's confidence kept below the low-confidence line: it is a guess."""
+    if mention.approximate and mention.confidence > APPROXIMATE_MAX_CONFIDENCE:
+        return replace(mention, confidence=APPROXIMATE_MAX_CONFIDENCE)
+    return mention
 
 
 def resolve_demonyms(gazetteer: Gazetteer, toponyms: Iterable[Toponym]) -> list[Mention]:
@@ -514,4 +531,6 @@ def _scaled(weights: Counter[str]) -> dict[str, float]:
 
 def with_candidate(mention: Mention, candidate: Candidate | None) -> Mention:
     """A copy of ``mention`` read as ``candidate`` (used when the user corrects it)."""
-    return replace(mention, candidate=candidate, confidence=1.0 if candidate else 0.0, corrected=True)
+    return replace(
+        mention, candidate=candidate, confidence=1.0 if candidate else 0.0, corrected=True, approximate=False
+    )

@@ -224,3 +224,61 @@ def test_a_province_named_like_a_sea_leaves_the_name_to_the_sea(engine):
     assert top(result, "Gulf of Aden").feature is Feature.WATER
     said = engine.parse("Floods hit Red Sea state in Sudan on Monday.")
     assert top(said, "Red Sea").feature is Feature.ADMIN1
+
+
+def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
+    """Offsets of each word in turn, a repeated word at its next occurrence."""
+    spans, after = [], {}
+    for w in words:
+        i = text.index(w, after.get(w, 0))
+        after[w] = i + len(w)
+        spans.append((i, i + len(w)))
+    return spans
+
+
+def test_a_name_nothing_knows_is_its_own_approximate_place(engine):
+    """A river nothing knows is placed near the article's places, but is never a spelling of them."""
+    from geo.model import LOW_CONFIDENCE
+
+    text = (
+        "Flooding along the Kishwaukee River in DeKalb County, Illinois, closed roads. "
+        "The Kishwaukee River rose again near Sycamore."
+    )
+    words = ["Kishwaukee River", "DeKalb County", "Illinois", "Kishwaukee River", "Sycamore"]
+    r = engine.resolve(text, _spans(text, words))
+    river = [m for m in r.mentions if m.text == "Kishwaukee River"]
+    assert len(river) == 2 and all(m.approximate and m.candidate is not None for m in river)
+    assert all(m.confidence < LOW_CONFIDENCE for m in river)
+    assert not any(m.approximate for m in r.mentions if m.text != "Kishwaukee River")
+    (place,) = [p for p in r.places if p.approximate]
+    assert place.name == "Kishwaukee River" and place.count == 2 and place.confidence < LOW_CONFIDENCE
+    assert place.near is not None and place.near.key == river[0].candidate.key
+    assert (place.candidate.lat, place.candidate.lon) == (place.near.lat, place.near.lon)
+    assert place.key not in {m.candidate.key for m in r.mentions if not m.approximate}
+    for known in (p for p in r.places if not p.approximate):
+        assert "Kishwaukee River" not in known.surface_forms
+        assert known.confidence == max(m.confidence for m in known.mentions if not m.approximate)
+
+
+def test_a_name_read_through_one_of_its_words_is_approximate(engine):
+    """ "Chicago Union Station" read as Chicago is near Chicago: flagged, low confidence, its own place."""
+    from geo.model import LOW_CONFIDENCE
+
+    text = "Crowds gathered at Chicago Union Station and in Springfield, Illinois, on Friday."
+    r = engine.resolve(text, _spans(text, ["Chicago Union Station", "Springfield", "Illinois"]))
+    station = r.mentions[0]
+    assert station.approximate and station.candidate.name == "Chicago"
+    assert station.confidence < LOW_CONFIDENCE
+    (place,) = [p for p in r.places if p.approximate]
+    assert place.name == "Chicago Union Station" and place.near.name == "Chicago"
+    assert not r.mentions[1].approximate and not r.mentions[2].approximate
+
+
+def test_a_correction_of_an_approximate_reading_is_not_approximate():
+    from geo.model import Candidate, Mention
+    from geo.resolution import with_candidate
+
+    near = Candidate(4887398, "Chicago", 41.85, -87.65, Feature.CITY, "US", "US.IL")
+    m = Mention(0, 7, "Station", "FAC", candidate=near, confidence=0.25, approximate=True)
+    fixed = with_candidate(m, near)
+    assert fixed.corrected and not fixed.approximate and fixed.confidence == 1.0
