@@ -97,6 +97,7 @@ def mention_record(m) -> dict[str, Any]:
         "geonameid": c.geonameid if c else None,
         "confidence": round(m.confidence, 4),
         "kind": m.kind.value,
+        "approximate": m.approximate,
     }
 
 
@@ -141,6 +142,8 @@ def _place_record(p) -> dict[str, Any]:
         "mentions": p.count,
         "confidence": round(p.confidence, 4),
         "surface_forms": p.surface_forms,
+        "approximate": p.approximate,
+        "placed_near": p.near.name if p.near else None,
     }
 
 
@@ -152,7 +155,7 @@ def _table(result) -> str:
         rows.append(
             (
                 c.name,
-                c.feature.value,
+                f"near {p.near.name}" if p.near else c.feature.value,
                 c.country_code,
                 f"{c.lat:.4f}",
                 f"{c.lon:.4f}",

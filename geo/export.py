@@ -26,6 +26,8 @@ CSV_COLUMNS = [
     "mention_count",
     "confidence",
     "surface_forms",
+    "approximate",
+    "placed_near",
 ]
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COORD_DECIMALS = 6  # ~0.1 m; RFC 7946 advises against more
@@ -66,10 +68,20 @@ def _feature(index: int, result: Result, place: Place) -> dict[str, Any]:
             "article": article_title(result, index),
             "article_index": index,
             "surface_forms": place.surface_forms,
+            # A name nothing knows, drawn at the known place it was put near (never one of its spellings).
+            "approximate": place.approximate,
+            "placed_near": _near(place),
             "mentions": [{"start": m.start, "end": m.end, "text": m.text} for m in mentions],
             "excerpts": [e.text for e in place.excerpts(result.text)],
         },
     }
+
+
+def _near(place: Place) -> dict[str, Any] | None:
+    """The known place an approximate place was put near, or None."""
+    if place.near is None:
+        return None
+    return {"name": place.near.name, "geonameid": place.near.geonameid, "country_code": place.near.country_code}
 
 
 def to_geojson(results: list[Result]) -> dict[str, Any]:
@@ -108,6 +120,8 @@ def to_csv(results: list[Result]) -> str:
                 place.count,
                 f"{place.confidence:.3f}",
                 csv_safe("; ".join(place.surface_forms)),
+                "true" if place.approximate else "false",
+                csv_safe(place.near.name) if place.near else "",
             ]
         )
     return buf.getvalue()

@@ -26,9 +26,10 @@ from branca.element import MacroElement
 from jinja2 import Template
 from markupsafe import Markup, escape
 
-from geo.model import Excerpt, Feature, Place, Result
+from geo.model import LOW_CONFIDENCE, Excerpt, Feature, Place, Result
 
-LOW_CONFIDENCE = 0.5  # places below this are drawn dashed and flagged in the popup
+# LOW_CONFIDENCE (geo.model, where the resolver keeps approximate readings below it): places under it are drawn
+# dashed and flagged in the popup.
 
 # Fill colours by kind (Okabe-Ito palette: distinguishable with colour-blindness).
 KIND_COLORS: dict[str, str] = {
@@ -45,6 +46,8 @@ KIND_LABELS: dict[str, str] = {
     "region": "Region",
     "water": "Sea / gulf",
 }
+APPROXIMATE_COLOR = "#BBBBBB"  # fill of a place nothing knows, drawn near a known place (always dashed)
+APPROXIMATE_LABEL = "Approximate: placed near a named place"
 DEFAULT_STROKE = "#333333"  # outline when only one article is shown
 SELECTED_STROKE = "#000000"
 FALLBACK_COLOR = "#555555"  # used when a layer colour is not a plain CSS colour
@@ -97,7 +100,16 @@ def marker_radius(count: int) -> float:
 
 
 def is_low_confidence(place: Place) -> bool:
-    return place.confidence < LOW_CONFIDENCE
+    """Shown as a guess: an approximate place always is, whatever its mentions' confidence."""
+    return place.confidence < LOW_CONFIDENCE or place.approximate
+
+
+def approximate_text(place: Place) -> str:
+    """Plain text saying where an approximate place was put and why; empty for a known place."""
+    if place.near is None:
+        return ""
+    where = f", {place.near.country_code}" if place.near.country_code else ""
+    return f"Approximate location: placed near {place.near.name}{where} (no gazetteer knows this name)"
 
 
 def _js_template_safe(html: str) -> str:
@@ -145,6 +157,8 @@ def popup_html(layer: MapLayer, place: Place, *, several: bool, max_alternatives
     parts.append(
         Markup("Mentioned {} {} · confidence {}%").format(place.count, times, round(place.confidence * 100))
     )
+    if place.approximate:
+        parts.append(Markup('<span class="dl-approximate-note">{}</span>').format(approximate_text(place)))
     if is_low_confidence(place):
         parts.append(Markup('<span style="color:#b00020">Low confidence: check this reading</span>'))
     alts = list(place.alternatives)[:max_alternatives]
@@ -221,12 +235,12 @@ def legend_html() -> Markup:
         'background:{};border:1px solid #333;margin-right:4px"></span>{}'
     )
     rows = [swatch.format(KIND_COLORS[k], KIND_LABELS[k]) for k in KIND_COLORS]
-    rows.append(
-        Markup(
-            '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
-            'border:1px dashed #333;margin-right:4px"></span>{}'
-        ).format("Low confidence")
+    dashed = Markup(
+        '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+        'background:{};border:1px dashed #333;margin-right:4px"></span>{}'
     )
+    rows.append(dashed.format("transparent", "Low confidence"))
+    rows.append(dashed.format(APPROXIMATE_COLOR, APPROXIMATE_LABEL))
     return Markup(
         '<div style="background:rgba(255,255,255,0.9);padding:4px 8px;border-radius:4px;'
         'font:12px sans-serif;line-height:18px">{}</div>'
@@ -288,7 +302,7 @@ def _marker(layer: MapLayer, place: Place, *, several: bool, selected: bool) -> 
     options: dict[str, object] = {
         "color": SELECTED_STROKE if selected else stroke,
         "weight": 4 if selected else (3 if several else 1.5),
-        "fill_color": KIND_COLORS[kind_of(cand.feature)],
+        "fill_color": APPROXIMATE_COLOR if place.approximate else KIND_COLORS[kind_of(cand.feature)],
         "fill_opacity": 0.9 if selected else (0.45 if low else 0.7),
         "opacity": 1.0,
     }
@@ -296,7 +310,10 @@ def _marker(layer: MapLayer, place: Place, *, several: bool, selected: bool) -> 
         options["dash_array"] = "4 4"
     # Stable CSS classes so browser tests can find markers by state.
     options["class_name"] = " ".join(
-        ["dl-place"] + (["dl-low"] if low else []) + (["dl-selected"] if selected else [])
+        ["dl-place"]
+        + (["dl-low"] if low else [])
+        + (["dl-approximate"] if place.approximate else [])
+        + (["dl-selected"] if selected else [])
     )
     tip = _js_template_safe(str(escape(tooltip_text(layer, place, several=several))))
     popup = folium.Popup(folium.Html(_js_template_safe(str(popup_html(layer, place, several=several))),

@@ -36,8 +36,8 @@ from markupsafe import Markup
 from geo.cache import Correction
 from geo.gazetteer import ProgressCallback
 from geo.geocoders import online_geocoder
-from geo.mapview import MapLayer, excerpt_html, highlight_html, is_low_confidence, kind_of
-from geo.model import Candidate, Excerpt, Feature, Place, Result
+from geo.mapview import MapLayer, approximate_text, excerpt_html, highlight_html, is_low_confidence, kind_of
+from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Result
 from geo.pipeline import Engine
 from geo.textio import InputError, check_size, clean_text, read_upload
 
@@ -393,6 +393,8 @@ def md_escape(text: str) -> str:
 
 
 def kind_label(candidate: Candidate) -> str:
+    if candidate.source == APPROXIMATE_SOURCE:
+        return "approximate location"
     return {
         "city": "city / town",
         "admin": "province / district",
@@ -439,16 +441,22 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
     times = "once" if place.count == 1 else f"{place.count} times"
     forms = [f for f in place.surface_forms if f != c.name]
     written = Markup(" · written {}").format(", ".join(forms)) if forms else Markup("")
+    near = (
+        Markup('<div class="dl-card-sub dl-approximate-note">{}</div>').format(approximate_text(place))
+        if place.approximate
+        else Markup("")
+    )
     return str(Markup(
         '<div class="dl-card" style="border-left-color:{color}">'
         '<div class="dl-card-title">{name}</div>'
         '<div class="dl-card-sub">{kind}{country} · {lat:.4f}, {lon:.4f}</div>'
+        "{near}"
         '<div class="dl-card-sub">Mentioned {times} in <i>{article}</i>{written}</div>'
         '<div class="dl-card-sub">Confidence <b>{conf}%</b>{badges}</div>'
         "</div>"
     ).format(color=color, name=c.name, kind=kind_label(c).capitalize(),
              country=Markup(" in {}").format(country) if country else "",
-             lat=c.lat, lon=c.lon, times=times, article=article_title, written=written,
+             lat=c.lat, lon=c.lon, near=near, times=times, article=article_title, written=written,
              conf=round(place.confidence * 100), badges=badges))
 
 

@@ -46,6 +46,7 @@ def mention(
     confidence: float = 0.9,
     alternatives: Sequence[Alternative] = (),
     kind: MentionKind = MentionKind.TOPONYM,
+    approximate: bool = False,
 ) -> Mention:
     """The ``occurrence``-th appearance of ``surface`` in ``text``, resolved to ``candidate``."""
     starts = [m.start() for m in re.finditer(re.escape(surface), text)]
@@ -62,18 +63,47 @@ def mention(
         candidate=candidate,
         confidence=confidence,
         alternatives=tuple(alternatives),
+        approximate=approximate,
     )
 
 
 def result_from(text: str, mentions: list[Mention], title: str = "") -> Result:
-    """A Result whose places group the resolved mentions by candidate key (first-seen order)."""
+    """A Result whose places group the resolved mentions by candidate key (first-seen order).
+
+    As in the pipeline, an approximate mention is a place of its own, named as written, near its reading.
+    """
     places: dict[str, Place] = {}
     for m in sorted(mentions, key=lambda m: m.start):
         if m.candidate is None:
             continue
-        places.setdefault(m.candidate.key, Place(m.candidate)).mentions.append(m)
+        if m.approximate:
+            key = f"approximate:{m.text}"
+            places.setdefault(key, Place(m.candidate.approximately(m.text), near=m.candidate)).mentions.append(m)
+        else:
+            places.setdefault(m.candidate.key, Place(m.candidate)).mentions.append(m)
     return Result(text=text, mentions=sorted(mentions, key=lambda m: m.start), places=list(places.values()),
                   title=title)
+
+
+APPROXIMATE_TEXT = (
+    "Trucks queued on the Friendship Gate road near Chaman on Monday. "
+    "Officials in Chaman said the Friendship Gate road was open again."
+)
+
+
+def approximate_result(title: str = "Border road") -> Result:
+    """Chaman twice, and a road nothing knows twice, placed near Chaman (approximate, low confidence)."""
+    t = APPROXIMATE_TEXT
+    return result_from(
+        t,
+        [
+            mention(t, "Friendship Gate road", CHAMAN, confidence=0.25, approximate=True),
+            mention(t, "Chaman", CHAMAN, confidence=0.97),
+            mention(t, "Chaman", CHAMAN, occurrence=1, confidence=0.97),
+            mention(t, "Friendship Gate road", CHAMAN, occurrence=1, confidence=0.25, approximate=True),
+        ],
+        title=title,
+    )
 
 
 def sample_result(title: str = "Border crossing closed") -> Result:

@@ -337,3 +337,30 @@ def test_unreachable_nominatim_falls_back_with_a_warning():
     assert any("offline gazetteer" in w.value for w in at.warning)
     assert "Chaman" in markers(at)
     assert any("hits" in c.value and "misses" in c.value for c in at.caption)
+
+
+def test_a_street_nothing_knows_is_its_own_dashed_place_near_the_city():
+    at = start()
+    at.text_area(key="paste_text").input(
+        "NEW ORLEANS (AP) — A fire broke out on Royal Street in New Orleans, Louisiana, on Tuesday. "
+        "Firefighters said the building on Royal Street was empty."
+    )
+    at.text_input(key="paste_title").input("Street fire")
+    next(b for b in at.button if b.label == "Map this text").click()
+    at.run()
+    assert not at.exception
+    tip, lat, lon = marker_named(at, "Royal Street · Street fire")
+    options = markers(at)[tip][2]
+    assert options["dashArray"] == "4 4" and "dl-approximate" in options["className"]
+    city_tip, city_lat, city_lon = marker_named(at, "New Orleans · Street fire")
+    assert (lat, lon) == (city_lat, city_lon)  # drawn at the place it was put near
+    table = at.dataframe[0].value
+    row = table[table["Place"] == "⚠ Royal Street"]
+    assert len(row) == 1 and row["Kind"].iloc[0] == "approximate location" and int(row["Mentions"].iloc[0]) == 2
+    click(at, tip, lat, lon)
+    html = html_of(at)
+    assert "Approximate location: placed near New Orleans, US" in html and "low confidence" in html
+    click(at, city_tip, city_lat, city_lon, count=2)
+    html = html_of(at)
+    card = html[html.index('class="dl-card"') : html.index("</div>", html.index("Confidence <b>"))]
+    assert "New Orleans" in card and "Royal Street" not in card and "Approximate" not in card

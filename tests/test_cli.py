@@ -119,3 +119,31 @@ def test_stdin_and_gazetteer_info(warm):
     assert out.returncode == 0 and "Karachi" in out.stdout
     info = run(warm, "gazetteer", "info")
     assert info.returncode == 0 and "city 234,908" in info.stdout and "CC BY 4.0" in info.stdout
+
+
+def test_batch_marks_approximate_readings(engine):
+    """A name nothing knows is placed near the article's place and says so; every other field stays."""
+    from geo.cli import process_records
+    from geo.model import LOW_CONFIDENCE
+
+    text = "The parade went down Royal Street in New Orleans, Louisiana, on Sunday."
+    spans = [[text.index(w), text.index(w) + len(w)] for w in ("Royal Street", "New Orleans", "Louisiana")]
+    (line,) = process_records(engine, [{"id": "s", "text": text, "spans": spans}])
+    street, city, state = line["mentions"]
+    assert street["approximate"] is True and street["confidence"] < LOW_CONFIDENCE
+    assert street["name"] == city["name"] == "New Orleans" and street["lat"] == city["lat"]
+    assert city["approximate"] is False and state["approximate"] is False
+    assert set(street) >= {"start", "end", "text", "name", "lat", "lon", "country_code", "feature", "geonameid",
+                           "confidence", "kind"}
+
+
+def test_parse_json_lists_an_approximate_place_apart(warm, tmp_path):
+    src = tmp_path / "street.txt"
+    src.write_text("NEW ORLEANS (AP) — A fire broke out on Royal Street in New Orleans, Louisiana, on Tuesday.\n")
+    data = json.loads(run(warm, "parse", str(src), "--format", "json").stdout)
+    places = {p["name"]: p for p in data["places"]}
+    assert places["Royal Street"]["approximate"] is True
+    assert places["Royal Street"]["placed_near"] == "New Orleans"
+    assert places["New Orleans"]["approximate"] is False
+    assert "Royal Street" not in places["New Orleans"]["surface_forms"]
+    assert any(m["text"] == "Royal Street" and m["approximate"] for m in data["mentions"])

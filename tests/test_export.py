@@ -101,3 +101,24 @@ def test_csv_quotes_commas_and_newlines():
     title = 'Border, "crossing"\nclosed'
     out = rows(to_csv([sample_result(title=title)]))
     assert out[0]["article"] == title
+
+
+def test_exports_carry_the_approximate_flag_and_keep_it_apart():
+    from tests.factories import approximate_result
+
+    result = approximate_result()
+    features = {f["properties"]["name"]: f for f in to_geojson([result])["features"]}
+    road, chaman = features["Friendship Gate road"], features["Chaman"]
+    assert road["properties"]["approximate"] is True
+    assert road["properties"]["placed_near"] == {"name": "Chaman", "geonameid": CHAMAN.geonameid,
+                                                 "country_code": "PK"}
+    assert road["properties"]["geonameid"] is None and road["properties"]["mention_count"] == 2
+    assert road["properties"]["confidence"] < 0.5
+    assert road["geometry"] == chaman["geometry"]  # drawn at the place it was put near
+    assert chaman["properties"]["approximate"] is False and chaman["properties"]["placed_near"] is None
+    assert chaman["properties"]["surface_forms"] == ["Chaman"] and chaman["properties"]["mention_count"] == 2
+    out = {r["name"]: r for r in rows(to_csv([result]))}
+    assert out["Friendship Gate road"]["approximate"] == "true"
+    assert out["Friendship Gate road"]["placed_near"] == "Chaman"
+    assert out["Chaman"]["approximate"] == "false" and out["Chaman"]["placed_near"] == ""
+    assert out["Chaman"]["surface_forms"] == "Chaman"

@@ -348,3 +348,42 @@ def test_excerpt_from_place():
     html = excerpt_html(place.excerpts(result.text)[0])
     assert html.startswith("Traders in <mark")
     assert ">Spin Boldak</mark>" in html
+
+
+# --------------------------------------------------------------------------- approximate places
+
+
+def test_an_approximate_place_has_its_own_dashed_marker_near_the_known_place():
+    from tests.factories import approximate_result
+
+    lay = layer(approximate_result())
+    by_name = {tip(m): m for m in markers(places_feature_group([lay]))}
+    assert set(by_name) == {"Chaman", "Friendship Gate road"}
+    road, chaman = by_name["Friendship Gate road"], by_name["Chaman"]
+    assert road.location == chaman.location == [CHAMAN.lat, CHAMAN.lon]
+    assert road.options["dashArray"] == "4 4" and "dl-approximate" in road.options["className"]
+    assert road.options["fillColor"] == mapview.APPROXIMATE_COLOR
+    assert chaman.options["dashArray"] is None and "dl-approximate" not in chaman.options["className"]
+    popup = str(mapview.popup_html(lay, lay.result.place("Friendship Gate road"), several=False))
+    assert "Approximate location: placed near Chaman, PK" in popup and "Low confidence" in popup
+    chaman_popup = str(mapview.popup_html(lay, lay.result.place("Chaman"), several=False))
+    assert "Approximate" not in chaman_popup and "Mentioned 2 times" in chaman_popup
+    assert mapview.APPROXIMATE_LABEL in str(mapview.legend_html())
+    hidden = markers(places_feature_group([lay], show_low_confidence=False))
+    assert [tip(m) for m in hidden] == ["Chaman"]
+    clicked = {"last_object_clicked": {"lat": CHAMAN.lat, "lng": CHAMAN.lon},
+               "last_object_clicked_tooltip": "Friendship Gate road"}
+    assert place_at([lay], clicked)[1].name == "Friendship Gate road"
+
+
+def test_the_side_panel_says_where_an_approximate_place_was_put():
+    from geo.ui import kind_label, place_card_html
+    from tests.factories import approximate_result
+
+    result = approximate_result()
+    road, chaman = result.place("Friendship Gate road"), result.place("Chaman")
+    card = place_card_html(road, country="Pakistan", article_title=result.title, color="red")
+    assert "Approximate location: placed near Chaman, PK" in card and "low confidence" in card
+    assert kind_label(road.candidate) == "approximate location"
+    known = place_card_html(chaman, country="Pakistan", article_title=result.title, color="red")
+    assert "Approximate" not in known and "written" not in known and "Mentioned 2 times" in known
