@@ -68,6 +68,8 @@ class Scores:
     worst: list[dict] = field(default_factory=list)
     given_misses: dict[str, int] = field(default_factory=dict)  # wrong places given gold spans, by MISS_KINDS
     given_right_place: float = 0.0  # given gold spans: share within 161 km or on the gold GeoNames entry
+    given_approximate: int = 0  # given gold spans: toponyms read approximately (placed near a known place)
+    given_approximate_near: int = 0  # ... of which within 161 km of gold: how far the "approximate" flag means doubt
 
 
 def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
@@ -161,6 +163,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     spurious: Counter[str] = Counter()
     worst: list[dict] = []
     misses: Counter[str] = Counter({kind: 0 for kind in MISS_KINDS})
+    approximate = approximate_near = 0
     known_ids = engine.gazetteer.geonameids()
     for doc, e2e, given in zip(docs, e2e_out, given_out, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
@@ -178,6 +181,9 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
                 continue
             km = _error_km(t, m)
             given_errors.append(km)
+            if m.get("approximate"):
+                approximate += 1
+                approximate_near += km <= ACC_KM
             if km > ACC_KM:
                 kind = miss_kind(t, m, known_ids)
                 misses[kind] += 1
@@ -234,6 +240,8 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         given_right_place=(
             1 - (sum(misses.values()) - misses["right_place_far_point"]) / len(given_errors) if given_errors else 0.0
         ),
+        given_approximate=approximate,
+        given_approximate_near=approximate_near,
     )
 
 
@@ -267,6 +275,7 @@ def markdown(scores: list[Scores]) -> str:
         f"\n{s.corpus}, given gold spans, wrong places by kind: "
         + ", ".join(f"{kind} {n}" for kind, n in s.given_misses.items())
         + f"; counting the right place as right: {s.given_right_place:.1%}"
+        + f"; read approximately: {s.given_approximate}, of which within {ACC_KM:.0f} km: {s.given_approximate_near}"
         for s in scores
     )
     return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n"

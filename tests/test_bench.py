@@ -65,6 +65,18 @@ def test_wrong_places_are_told_apart_by_what_would_fix_them(engine, tmp_path):
     }
 
 
+def test_approximate_readings_are_counted_with_how_many_were_near_gold(engine, tmp_path):
+    """A street nothing knows is read near New Orleans: counted as approximate, and near its gold point."""
+    text = "The parade went down Royal Street in New Orleans, Louisiana, on Sunday."
+    gold = [
+        ("Royal Street", 29.9584, -90.0644, None),
+        ("New Orleans", 29.95465, -90.07507, 4335045),
+        ("Louisiana", 31.00047, -92.0004, 4331987),
+    ]
+    scores = score_corpus(engine, made_up_corpus(tmp_path, text, gold), rounds=1)
+    assert (scores.given_approximate, scores.given_approximate_near) == (1, 1)
+
+
 def test_a_gold_toponym_without_an_id_is_a_kind_of_its_own():
     assert miss_kind({"lat": 1.0, "lon": 1.0, "geonameid": None}, {"geonameid": 5}, frozenset({5})) == "gold_without_id"
     assert miss_kind({"geonameid": 7}, None, frozenset()) == "not_in_gazetteer"
