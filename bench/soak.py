@@ -250,7 +250,11 @@ class Session:
         try:
             await page.wait_for_function(CHANGED_JS, arg=before, timeout=60_000)  # the side panel shows a new place
         except Exception as exc:
-            raise TimeoutError(f"clicked {target['name']!r}, the panel still shows {before!r}") from exc
+            now = await page.evaluate(TITLE_JS)
+            iframes = len(await page.query_selector_all(MAP_IFRAME))
+            raise TimeoutError(
+                f"clicked {target['name']!r}, the panel showed {before!r} and shows {now!r} ({iframes} map iframes)"
+            ) from exc
         self.clicks.append(time.perf_counter() - started)
         if await page.evaluate(TITLE_JS) != target["name"]:
             self.covered += 1  # another marker lay on top and took the click (the panel still answered)
