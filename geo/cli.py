@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import io
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 EXIT_USAGE, EXIT_READ, EXIT_INPUT, EXIT_SETUP, EXIT_WRITE = 2, 3, 4, 5, 6
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class CliError(Exception):
@@ -260,7 +258,9 @@ def process_records(
 def json_line(obj: Any) -> str:
     """One JSON line, UTF-8 text where it can be; surrogates (e.g. in an id) stay as JSON escapes."""
     line = json.dumps(obj, ensure_ascii=False)
-    if _SURROGATE.search(line):
+    from geo.textio import has_surrogates
+
+    if has_surrogates(line):
         line = json.dumps(obj)  # \ud800 escapes: valid JSON that gives back the same string
     return line
 

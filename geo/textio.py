@@ -122,7 +122,12 @@ def replace_surrogates(text: str) -> str:
     which no encoder, spaCy's tokenizer included, accepts. Replacing each one by
     a single character keeps every offset into the original string valid.
     """
-    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+    return _SURROGATES.sub("\ufffd", text) if has_surrogates(text) else text
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds a surrogate code point (it cannot be encoded as UTF-8 as it is)."""
+    return _SURROGATES.search(text) is not None
 
 
 def clean_text(text: str) -> str:
