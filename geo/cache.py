@@ -382,6 +382,11 @@ class GeocodeCache(_SQLiteStore):
             self._touch(geocoder, query)
         return [Candidate.from_dict(d) for d in json.loads(row[0])]
 
+    def _write_failed(self, exc: BaseException) -> None:
+        """Degrade quietly: stop writing and say why in ``problem``; the engine works without a cache."""
+        self.writable = False
+        self._report(exc)
+
     def _touch(self, geocoder: str, query: str) -> None:
         if not self.writable:
             return
@@ -389,8 +394,7 @@ class GeocodeCache(_SQLiteStore):
             with self._write() as con:
                 con.execute("UPDATE geocode SET used=? WHERE geocoder=? AND query=?", (time.time(), geocoder, query))
         except (sqlite3.Error, OSError) as exc:
-            self.writable = False
-            self._report(exc)
+            self._write_failed(exc)
 
     def put_many(self, geocoder: str, answers: dict[str, list[Candidate]]) -> None:
         """Store several answers in one transaction (one commit per document, not per name)."""
@@ -405,8 +409,7 @@ class GeocodeCache(_SQLiteStore):
                 if self._entries > self.max_entries:
                     self._entries = self._prune(con)
         except (sqlite3.Error, OSError) as exc:
-            self.writable = False  # degrade quietly: the engine works without a cache
-            self._report(exc)
+            self._write_failed(exc)
             return
         self._count("writes", len(rows))
 
@@ -442,8 +445,7 @@ class GeocodeCache(_SQLiteStore):
                 with self._write() as con:
                     con.execute("DELETE FROM geocode")
             except (sqlite3.Error, OSError) as exc:
-                self.writable = False
-                self._report(exc)
+                self._write_failed(exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,9 +257,9 @@ def process_records(
 
 def json_line(obj: Any) -> str:
     """One JSON line, UTF-8 text where it can be; surrogates (e.g. in an id) stay as JSON escapes."""
-    line = json.dumps(obj, ensure_ascii=False)
     from geo.textio import has_surrogates
 
+    line = json.dumps(obj, ensure_ascii=False)
     if has_surrogates(line):
         line = json.dumps(obj)  # \ud800 escapes: valid JSON that gives back the same string
     return line
