@@ -16,7 +16,7 @@ from streamlit_folium import st_folium
 from geo import ui
 from geo.export import to_csv, to_geojson
 from geo.mapview import (
-    FIT_MAX_ZOOM,
+    FitOnce,
     MapLayer,
     base_map,
     bounds,
@@ -126,15 +126,19 @@ def load_engine() -> Engine:
 engine = load_engine()
 revision = ui.corrections_revision(engine)
 
+# Everything above the map sits in containers made on every run, so the map's place on the page never
+# changes. If a spinner, an error or a notice shifted it, the browser would reload the map's iframe under
+# Streamlit's feet and the reader's next clicks on it would be lost.
+reading = st.container()
 results: list[Result] = []
 ids: list[str] = []
 for article_id in shown:
     article = available[article_id]
     try:
-        with st.spinner(f"Reading {ui.md_escape(ui.short_label(article.title))}…"):
+        with reading, st.spinner(f"Reading {ui.md_escape(ui.short_label(article.title))}…"):
             result = ui.parse(cache, choice, article, include_demonyms=include_demonyms, revision=revision)
     except (InputError, ValueError) as exc:
-        st.error(ui.md_escape(f"{article.title}: {exc}"))
+        reading.error(ui.md_escape(f"{article.title}: {exc}"))
         continue
     results.append(result)
     ids.append(article_id)
@@ -146,12 +150,10 @@ rows = ui.place_rows(layers, ids, show_low=not hide_low)
 
 # --------------------------------------------------------------------------- selection (map <-> list)
 
-box = bounds(layers)  # all places, so hiding low-confidence ones does not rebuild the base map
+box = bounds(layers)  # all places, so hiding low-confidence ones does not refit the view
 scene = ui.scene_of(ids, box)
-if state.get(ui.MAP_SCENE) != scene:  # new base map: the old click and view belong to the old one
+if state.get(ui.MAP_SCENE) != scene:  # other articles: the map refits, and a view picked before is moot
     state[ui.MAP_SCENE] = scene
-    state[ui.MAP_KEY] = None
-    state[ui.SEEN_CLICK] = None
     state[ui.VIEW] = None
 
 selected = state[ui.SELECTED]
@@ -191,6 +193,7 @@ st.title("Dateline")
 st.caption("Where the news happens: every place an article names, on one map. "
            "Click a marker to read the passages that name it.")
 
+header = st.container()
 focus_parts = []
 for layer in layers:
     if layer.result.focus is not None:
@@ -198,13 +201,13 @@ for layer in layers:
             if len(layers) > 1 else Markup("")
         focus_parts.append(Markup("<b>{}</b>{}").format(layer.result.focus.name, label))
 if focus_parts:
-    st.html(str(Markup('<div class="dl-focus">Mainly about: {}</div>').format(
+    header.html(str(Markup('<div class="dl-focus">Mainly about: {}</div>').format(
         Markup(" · ").join(focus_parts))))
 for layer in layers:
     for notice in layer.result.notices:
-        st.warning(ui.md_escape(f"{layer.label}: {notice}"))
+        header.warning(ui.md_escape(f"{layer.label}: {notice}"))
 if not shown:
-    st.info("Pick an article in the sidebar, upload one, or paste a text.")
+    header.info("Pick an article in the sidebar, upload one, or paste a text.")
 
 map_col, panel_col = st.columns([3, 2], gap="medium")
 
@@ -212,13 +215,14 @@ map_col, panel_col = st.columns([3, 2], gap="medium")
 # --------------------------------------------------------------------------- map and list
 
 with map_col:
+    legend = st.container()  # made on every run, so the map below it keeps its place
     if len(layers) > 1:
-        st.html(ui.article_legend_html((layer.label, layer.color) for layer in layers))
-    fmap = ui.style_map(base_map(offline=ui.offline_assets_wanted()))
+        legend.html(ui.article_legend_html((layer.label, layer.color) for layer in layers))
+    fmap = ui.style_map(base_map(offline=ui.offline_assets_wanted()))  # the same for every article
+    group = places_feature_group(layers, chosen.place.key if chosen else None, show_low_confidence=not hide_low)
     if box is not None:
-        fmap.fit_bounds(box, padding=(30, 30), max_zoom=FIT_MAX_ZOOM)
-    markers = ui.stable_ids(places_feature_group(layers, chosen.place.key if chosen else None,
-                                                 show_low_confidence=not hide_low))
+        FitOnce(box, ui.scene_key(scene)).add_to(group)
+    markers = ui.stable_ids(group)
     view = state.get(ui.VIEW)
     st_folium(
         fmap, key=ui.MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
@@ -354,12 +358,16 @@ with st.sidebar:
                 else:
                     st.rerun()
     if results:
+        # The files are made when a button is clicked (deferred data), not on every rerun: a file made
+        # ahead is replaced by the next rerun, and a browser still holding its address gets a 404.
         st.header("Download")
-        geojson = json.dumps(to_geojson(results), ensure_ascii=False, indent=1)
-        st.download_button("GeoJSON (for GIS tools)", geojson, file_name="dateline-places.geojson",
-                           mime="application/geo+json", width="stretch")
-        st.download_button("CSV (for spreadsheets)", to_csv(results), file_name="dateline-places.csv",
-                           mime="text/csv", width="stretch")
+        exported = list(results)
+        st.download_button("GeoJSON (for GIS tools)", lambda: json.dumps(to_geojson(exported), ensure_ascii=False,
+                                                                       indent=1),
+                           file_name="dateline-places.geojson", mime="application/geo+json", width="stretch",
+                           on_click="ignore", key="download_geojson")
+        st.download_button("CSV (for spreadsheets)", lambda: to_csv(exported), file_name="dateline-places.csv",
+                           mime="text/csv", width="stretch", on_click="ignore", key="download_csv")
 
 st.divider()
 credit = "Place data © GeoNames (CC BY 4.0); seas: Natural Earth (public domain)"

@@ -157,6 +157,12 @@ CHANGED_JS = f"""(before) => {{
   return !!el && strip(el.textContent) !== before;
 }}"""
 MAP_IFRAME = "iframe[title='streamlit_folium.st_folium']"
+COUNT_JS = "() => window.__GLOBAL_DATA__ ? window.__GLOBAL_DATA__.last_object_clicked_count : -1"
+CLICKED_JS = f"""() => {{
+  const strip = {STRIP_JS};
+  const d = window.__GLOBAL_DATA__ || {{}};
+  return {{count: d.last_object_clicked_count ?? -1, name: strip(String(d.last_object_clicked_tooltip || ""))}};
+}}"""
 
 
 class Session:
@@ -169,12 +175,15 @@ class Session:
         self.errors: list[str] = []
         self.articles = 0
         self.covered = 0
+        self.missed = 0
+        self.sent: list[float] = []
 
     async def run(self) -> None:
         context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
         await context.route("**/*", self._local_only)
         page = await context.new_page()
         page.on("console", lambda msg: self._console(msg))
+        page.on("websocket", self._websocket)
         page.set_default_timeout(60_000)
         try:
             await page.goto(self.url, wait_until="domcontentloaded")
@@ -189,7 +198,7 @@ class Session:
                             break
                         await self._click(page)
                 except Exception as exc:  # a time-out or a page error: count it and carry on
-                    self.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                    self.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
                 if await page.locator("[data-testid=stException]").count():
                     self.errors.append("the app showed an exception")
                     await page.reload()
@@ -200,7 +209,17 @@ class Session:
         host = route.request.url.split("/")[2].split(":")[0]
         await (route.continue_() if host in ("127.0.0.1", "localhost") else route.abort())
 
+    def _websocket(self, ws) -> None:
+        """A closed app connection means the reader saw "Connecting…" and lost what they clicked meanwhile."""
+        opened = time.monotonic()
+        if "/_stcore/stream" in ws.url:
+            ws.on("framesent", lambda _payload: self.sent.append(time.monotonic()))
+            ws.on("close", lambda _ws: self.errors.append(
+                f"websocket closed after {time.monotonic() - opened:.0f} s"))
+
     def _console(self, msg) -> None:
+        if msg.type == "warning" and ("Component" in msg.text or "registered" in msg.text):
+            self.errors.append(f"console warning: {msg.text[:200]}")
         if msg.type == "error" and "ERR_FAILED" not in msg.text:
             self.errors.append(f"console: {msg.text[:160]}")
 
@@ -236,6 +255,11 @@ class Session:
             await asyncio.sleep(0.1)
 
     async def _click(self, page) -> None:
+        """Click a marker as a reader would (once it stands still and nothing covers it); time the panel.
+
+        A click the marker itself never registered (the map was still moving, or a marker slid on
+        top) is retried elsewhere and counted as ``missed``; a click it registered must be answered.
+        """
         inner = await self._map(page)
         names = [m for m in await inner.evaluate(NAMES_JS) if m["index"] >= 0 and m["name"]]
         before = await page.evaluate(TITLE_JS)
@@ -245,15 +269,27 @@ class Session:
         if not names:
             return
         target = self.rng.choice(names)
+        clicks_before = await inner.evaluate(COUNT_JS)
         started = time.perf_counter()
-        await inner.locator("path.dl-place").nth(target["index"]).click(force=True)
+        clicked_at = time.monotonic()
+        try:
+            await inner.locator("path.dl-place").nth(target["index"]).click(timeout=15_000)
+        except Exception:
+            self.missed += 1  # covered or moving for 15 s: a reader would click something else
+            return
+        clicked = await inner.evaluate(CLICKED_JS)
+        if clicked["count"] == clicks_before or clicked["name"].split(" · ")[0] == before:
+            self.missed += 1  # the click landed on the map or on the place already shown: nothing to answer
+            return
         try:
             await page.wait_for_function(CHANGED_JS, arg=before, timeout=60_000)  # the side panel shows a new place
         except Exception as exc:
             now = await page.evaluate(TITLE_JS)
             iframes = len(await page.query_selector_all(MAP_IFRAME))
+            sent = sum(t > clicked_at for t in self.sent)
             raise TimeoutError(
-                f"clicked {target['name']!r}, the panel showed {before!r} and shows {now!r} ({iframes} map iframes)"
+                f"the marker took the click on {clicked['name']!r} but after 60 s the panel still shows {now!r} "
+                f"({iframes} map iframes; {sent} messages sent to the server since the click)"
             ) from exc
         self.clicks.append(time.perf_counter() - started)
         if await page.evaluate(TITLE_JS) != target["name"]:
@@ -293,10 +329,11 @@ async def _drive(url: str, sessions: int, minutes: float, chromium: str, server_
         "articles_added": sum(r.articles for r in readers),
         "clicks": len(clicks),
         "clicks_taken_by_a_covering_marker": sum(r.covered for r in readers),
+        "clicks_missed_no_marker_took_them": sum(r.missed for r in readers),
         "click_to_panel_p50_s": round(statistics.median(clicks), 2) if clicks else None,
         "click_to_panel_p95_s": round(clicks[int(0.95 * (len(clicks) - 1))], 2) if clicks else None,
         "errors": len(errors),
-        "error_kinds": sorted({e[:120] for e in errors})[:20],
+        "error_kinds": sorted({e[:300] for e in errors})[:20],
         "server_rss_max_mb": max(m for _, m in rss),
         "server_rss_after_2_min_mb": late[0] if late else None,
         "server_rss_end_mb": rss[-1][1],

@@ -228,6 +228,37 @@ class _Legend(MacroElement):
         self.html_js = _js_string(str(legend_html()))
 
 
+class FitOnce(MacroElement):
+    """Fits the map to a box the first time the browser sees this scene, and never again.
+
+    It rides in the markers' feature group, so the base map's script (which streamlit-folium
+    hashes into the component's identity) stays the same for every article: the map's iframe is
+    made once per browser session and never swapped, and the reader's pans and zooms survive
+    every click. A new scene (other articles, other places) fits the view once more.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent._parent.get_name() }};
+            if (window.datelineScene !== {{ this.scene_js }}) {
+                window.datelineScene = {{ this.scene_js }};
+                map.fitBounds({{ this.box_js }}, {padding: [30, 30], maxZoom: {{ this.max_zoom }}});
+            }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, box: list[list[float]], scene: str, max_zoom: int = FIT_MAX_ZOOM) -> None:
+        super().__init__()
+        self._name = "DatelineFitOnce"
+        self.box_js = json.dumps([[float(v) for v in corner] for corner in box], allow_nan=False)
+        self.scene_js = _js_string(scene)
+        self.max_zoom = int(max_zoom)
+
+
 def legend_html() -> Markup:
     """Escaped HTML of the legend (kind colours and the low-confidence outline)."""
     swatch = Markup(

@@ -72,7 +72,7 @@ SEEN_CLICK = "dl_seen_click"  # signature of the last map click acted on
 SEEN_TABLE = "dl_seen_table"  # last place-table selection acted on
 VIEW = "dl_view"  # (lat, lon, zoom) the map should move to, after a pick in the list
 VIEW_NONCE = "dl_view_nonce"  # alternates 0/1 so that every pick in the list moves the map
-MAP_SCENE = "dl_map_scene"  # what the base map was built for; a change remounts the map
+MAP_SCENE = "dl_map_scene"  # which articles and box the view was fitted to; a change refits it
 MAP_KEY = "map"  # streamlit-folium copies the component's value here (its on_change)
 TABLE_KEY = "places_table"
 
@@ -378,8 +378,13 @@ def style_map(fmap: folium.Map) -> folium.Map:
 
 
 def scene_of(article_ids: list[str], box: list[list[float]] | None) -> tuple:
-    """What the constant base map depends on: which articles, and the box it was fitted to."""
+    """What the map's fitted view depends on: which articles, and the box around their places."""
     return (tuple(article_ids), tuple(tuple(p) for p in box) if box else None)
+
+
+def scene_key(scene: tuple) -> str:
+    """A short stable name for a scene, which the browser compares to know when to refit."""
+    return hashlib.sha1(repr(scene).encode("utf-8")).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- text for the page

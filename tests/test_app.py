@@ -130,11 +130,26 @@ def test_map_is_constant_and_reports_clicks_and_zoom_only():
     args = component_args(at)
     assert set(args["returned_objects"]) == {"last_object_clicked", "last_object_clicked_tooltip",
                                              "last_object_clicked_count", "zoom"}
-    assert "fitBounds" in args["script"]  # the base map is fitted to the article's places
+    assert "fitBounds" not in args["script"] and "fitBounds" in args["feature_group"]  # the markers fit the view
     at.run()
     again = component_args(at)
     assert again["script"] == args["script"]  # reruns do not rebuild the base map...
     assert again["feature_group"] == args["feature_group"]  # ...nor redraw identical markers
+
+
+def test_another_article_keeps_the_same_map_and_refits_it():
+    """The base map never changes, so the browser keeps one map iframe and every click on it counts."""
+    at = start()
+    before = component_args(at)
+    at.text_area(key="paste_text").input(BORDER_TEXT)
+    next(b for b in at.button if b.label == "Map this text").click()
+    at.run()
+    assert not at.exception, at.exception
+    after = component_args(at)
+    assert after["script"] == before["script"]
+    scene = re.compile(r"window\.datelineScene = (\"[0-9a-f]+\")")
+    assert scene.search(after["feature_group"]).group(1) != scene.search(before["feature_group"]).group(1)
+    assert any(t.startswith("Peshawar") for t in markers(at))
 
 
 def test_marker_click_shows_the_passages_and_links_to_the_list():
