@@ -228,6 +228,34 @@ class _Legend(MacroElement):
         self.html_js = _js_string(str(legend_html()))
 
 
+class _FocusWithoutScrolling(MacroElement):
+    """Leaflet focuses the map on mousedown (for its arrow keys); focusing an iframe scrolls the page.
+
+    On a scrolled page (say, after picking a row in the list below the map) that scroll moved the
+    marker from under the pointer between mousedown and mouseup, so the browser sent the click to
+    the map instead and the reader's first click was lost. Same focus, without the scroll.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (keyboard) {
+            if (!keyboard) { return; }
+            keyboard.disable();
+            keyboard._onMouseDown = function () {
+                if (!this._focused) { this._map._container.focus({preventScroll: true}); }
+            };
+            keyboard.enable();
+        })({{ this._parent.get_name() }}.keyboard);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DatelineFocusWithoutScrolling"
+
+
 class FitOnce(MacroElement):
     """Fits the map to a box the first time the browser sees this scene, and never again.
 
@@ -323,6 +351,7 @@ def base_map(
         ).add_to(m)
     _Attribution(GEONAMES_ATTRIBUTION).add_to(m)
     _Legend().add_to(m)
+    _FocusWithoutScrolling().add_to(m)
     return m
 
 

@@ -13,6 +13,9 @@ Screenshots of each state go to test-artifacts/.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import time
 import unicodedata
@@ -84,8 +87,8 @@ def settle(page: Any) -> None:
 def map_frame(page: Any) -> Any:
     """The streamlit-folium iframe's Frame, once its map exists, for running JS in it.
 
-    Looked up afresh each time: when elements above the map come or go, Streamlit
-    mounts a new map iframe and drops the old one once the rerun is over.
+    Looked up afresh each time, although the app keeps one map iframe per session
+    (test_uploaded_article_is_mapped checks that): a page reload makes a new one.
     """
     deadline = time.monotonic() + UI_MS / 1000
     while True:
@@ -305,6 +308,7 @@ def test_uploaded_article_is_mapped(seed_page: Any, artifacts: Path, tmp_path: P
     """A .txt dropped on the sidebar's uploader joins the map: its places get markers and rows."""
     article = tmp_path / "floods.txt"
     article.write_text("Floods hit Karachi and Lahore on Monday, officials in Islamabad said.\n", encoding="utf-8")
+    map_frame(seed_page).evaluate("() => { window.datelineProbe = 'seed map'; }")  # gone if the iframe is remade
     seed_page.get_by_text("Add articles: upload or paste").click()
     seed_page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(article)
 
@@ -313,6 +317,16 @@ def test_uploaded_article_is_mapped(seed_page: Any, artifacts: Path, tmp_path: P
     names = eventually(lambda: set(markers(seed_page)), lambda found: wanted <= found)
     assert wanted <= names, sorted(names)
     assert "Kabul · Tashkent conference" in names  # the seed article stays on the map
+    # Same iframe: a remade one would lose the reader's clicks while Streamlit still listened to the old one.
+    assert map_frame(seed_page).evaluate("() => window.datelineProbe") == "seed map"
+    # The list still has focus from the row picked before: the first click on the map must count all the same.
+    karachi = markers(seed_page)["Karachi · floods"]  # at the fitted zoom it sits under Pakistan's markers
+    map_frame(seed_page).evaluate("([lat, lng]) => window.map.setView([lat, lng], 7, {animate: false})",
+                                  [karachi["lat"], karachi["lng"]])
+    settle(seed_page)
+    click_marker(seed_page, "Karachi · floods")
+    expect(seed_page.locator(".dl-card-title")).to_have_text("Karachi", timeout=UI_MS)
+    settle(seed_page)
 
     # The list holds the seed's places first; scroll to its end to read the new rows.
     table = seed_page.locator("[data-testid=stDataFrame]")
@@ -322,6 +336,21 @@ def test_uploaded_article_is_mapped(seed_page: Any, artifacts: Path, tmp_path: P
     for place in ("Karachi", "Lahore"):
         expect(table.locator(f"td[id^='glide-cell-1-']:text-is('{place}')")).to_have_count(1, timeout=UI_MS)
     shot(seed_page, artifacts, "05-upload-floods-mapped")
+
+
+def test_downloads_hold_every_mapped_place(seed_page: Any, tmp_path: Path) -> None:
+    """The sidebar's GeoJSON and CSV are made when clicked, from the articles on the map."""
+    sidebar = seed_page.locator("[data-testid=stSidebar]")
+    with seed_page.expect_download(timeout=UI_MS) as got:
+        sidebar.get_by_role("button", name="GeoJSON (for GIS tools)").click()
+    geojson = json.loads(Path(got.value.path()).read_text(encoding="utf-8"))
+    names = {f["properties"]["name"] for f in geojson["features"]}
+    assert {"Karachi", "Kabul"} <= names, sorted(names)
+    with seed_page.expect_download(timeout=UI_MS) as got:
+        sidebar.get_by_role("button", name="CSV (for spreadsheets)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
+    assert {"Karachi", "Kabul"} <= {r["name"] for r in rows}
+    assert got.value.suggested_filename == "dateline-places.csv"
 
 
 # --------------------------------------------------------------------------- hostile text
