@@ -679,10 +679,10 @@ def test_in_process_caches_are_bounded(engine):
     import geo
 
     unbounded = []
-    for info in pkgutil.iter_modules(geo.__path__):
-        if info.name.startswith("__"):
+    for info in pkgutil.walk_packages(geo.__path__, "geo."):  # geo.app's modules too
+        if info.name.rsplit(".", 1)[-1].startswith("__"):
             continue  # __main__ runs the command line
-        module = importlib.import_module(f"geo.{info.name}")
+        module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             cache_info = getattr(value, "cache_info", None)
             if callable(cache_info) and cache_info().maxsize is None and inspect.signature(value).parameters:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from geo.devserver import RunningApp
+from geo.app.devserver import RunningApp
 
 from .conftest import CI, Report, Watch
 
