@@ -7,6 +7,8 @@ import pytest
 
 from geo.app.devserver import ServerStartError, running_app
 
+pytestmark = pytest.mark.slow  # starts a Streamlit server
+
 
 def test_a_running_app_answers_under_its_base_path_and_is_stopped_after(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import streamlit as st\nst.write('hello')\n", encoding="utf-8")

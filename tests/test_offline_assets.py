@@ -391,6 +391,7 @@ def page(browser):
 
 
 @needs_browser
+@pytest.mark.browser
 def test_offline_map_draws_in_a_browser_without_internet(tmp_path: Path, page) -> None:
     """Served like Streamlit does (iframe page two levels below app/static), with every remote request aborted."""
     oa.ensure_static_assets(tmp_path / "app" / "static")
@@ -448,6 +449,7 @@ st_folium(m, key="map", height=420, width=700, feature_group_to_add=places)
 
 
 @needs_browser
+@pytest.mark.browser
 def test_streamlit_serves_the_assets_to_the_component_iframe(tmp_path: Path, page) -> None:
     """The real thing: ``streamlit run`` with static serving under a base URL path, no internet."""
     (tmp_path / "app.py").write_text(STREAMLIT_APP.format(places=PLACES), encoding="utf-8")

@@ -18,6 +18,8 @@ import pytest
 from geo.app.devserver import running_app
 from geo.app.offline_assets import DEFAULT_STATIC_DIR, ensure_static_assets
 
+pytestmark = pytest.mark.slow  # starts a Streamlit server
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBES = [

@@ -26,6 +26,8 @@ from geo.app.devserver import RunningApp
 
 from .conftest import CI, Report, Watch
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 try:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
