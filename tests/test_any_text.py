@@ -204,7 +204,7 @@ def test_an_interrupted_batch_keeps_every_line_already_done(engine, monkeypatch,
 
 
 def test_a_library_caller_sees_the_error_when_no_handler_is_given(engine):
-    from geo.cli import process_records
+    from geo.batch import process_records
 
     flaky = _FailsOn(engine, "BOOM", RuntimeError("broke"))
     with pytest.raises(RuntimeError, match="broke"):
