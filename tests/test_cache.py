@@ -6,6 +6,8 @@ import json
 import multiprocessing as mp
 import sqlite3
 
+import pytest
+
 from geo.cache import (
     DEFAULT_GEOCODE_CACHE_MAX,
     TOUCH_AFTER_S,
@@ -35,6 +37,7 @@ def test_hit_miss_and_restart(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_second_parse_makes_no_geocoder_call(cache_dir, seed_text):
     engine = Engine(cache_dir)
     engine.parse(seed_text)
@@ -79,6 +82,7 @@ def test_corrupt_cache_is_set_aside(tmp_path):
     assert list(tmp_path.glob("geocode.sqlite3.corrupt-*"))
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_corrections_survive_and_apply(cache_dir):
     engine = Engine(cache_dir)
     text = "Officials met in Doha, then flew on."

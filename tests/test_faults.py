@@ -357,6 +357,7 @@ def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
     figure(f"corrupt corrections opened by {workers} processes at once: 1 set aside, {workers * 20} writes kept")
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_engine_runs_on_a_corrupt_cache_and_keeps_corrections(tmp_path, gazetteer):
     _link_gazetteer(gazetteer, tmp_path)
     _fill(tmp_path)
@@ -397,6 +398,7 @@ def _fill_disk(directory: Path) -> None:
         os.close(fd)
 
 
+@pytest.mark.slow  # starts a fresh engine
 @pytest.mark.parametrize("real", [True, False], ids=["tmpfs", "simulated"])
 def test_disk_fills_up_while_running(tmp_path, gazetteer, real):
     with small_cache_dir(tmp_path, gazetteer, real, size_kb=1024) as directory:
@@ -428,6 +430,7 @@ def test_disk_fills_up_while_running(tmp_path, gazetteer, real):
         figure(f"disk full while running ({'tmpfs 1 MiB' if real else 'simulated max_page_count'}): survived")
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_restart_on_a_full_disk_sets_nothing_aside(tmp_path, gazetteer):
     with tmpfs(tmp_path / "fs", 1024) as mounted:
         if not mounted:
@@ -459,6 +462,7 @@ def _readonly_connect(real_connect, database, *args, uri: bool = False, **kwargs
     return real_connect(database, *args, uri=uri, **kwargs)
 
 
+@pytest.mark.slow  # starts a fresh engine
 @pytest.mark.parametrize("real", [True, False], ids=["tmpfs-remounted-ro", "simulated-mode-ro"])
 def test_read_only_cache_dir(tmp_path, gazetteer, real, monkeypatch):
     with small_cache_dir(tmp_path, gazetteer, real, size_kb=4096) as directory:
