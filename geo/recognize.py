@@ -14,7 +14,10 @@ runs after ``ner`` and writes the document's toponyms to the span group
 * minus GPEs that look like people: single words the gazetteer does not know
   ("Isachenkov") or that end a PERSON name elsewhere in the document ("Khan").
 
-Each span carries ``span._.toponym_source`` ("model", "gazetteer", "repair").
+Each of these is a named rule in ``RULES`` (name, stage, verdict, predicate), applied in order; a kept
+span's ``id_`` is the rule that kept it, a dropped one's (in ``doc.spans[DROPPED_KEY]``) the rule that
+dropped it, and ``span._.toponym_source`` says "model", "gazetteer" or "repair". Word lists and cut-offs
+are the fields of :class:`RecognitionSettings`; ``disabled_rules`` switches rules off one by one.
 """
 
 from __future__ import annotations
