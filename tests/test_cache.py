@@ -17,6 +17,7 @@ from geo.cache import (
 )
 from geo.model import Candidate, Feature
 from geo.pipeline import Engine
+from tests.workers import _writer
 
 # Only a guard against a hung writer: idle, the workers finish in seconds, but on a loaded two-core machine
 # (spawned interpreters importing spaCy while other jobs run) one once took over 120 s.
@@ -47,15 +48,6 @@ def test_second_parse_makes_no_geocoder_call(cache_dir, seed_text):
     second.parse(seed_text)
     assert second.source.calls == 0
     assert calls >= 0
-
-
-def _writer(path: str, worker: int, count: int) -> None:
-    cache = GeocodeCache(path)
-    corrections = CorrectionStore(path.replace("geocode", "corrections"))
-    for i in range(count):
-        cache.put("offline", f"w{worker}-{i}", [DOHA])
-        if i % 10 == 0:
-            corrections.set(f"name{worker}-{i}", "AF", DOHA)
 
 
 def test_concurrent_writers_lose_nothing(tmp_path):

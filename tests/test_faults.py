@@ -43,6 +43,7 @@ from geo.pipeline import Engine
 from geo.recognize import SPAN_KEY
 from tests import fake_geocoder
 from tests.fake_geocoder import FakeNominatim
+from tests.workers import PROCESSES, THREADS, WRITES, _committer, _load_worker, _open_corrupt
 
 DOHA = Candidate(geonameid=290030, name="Doha", lat=25.28545, lon=51.53096, feature=Feature.CITY, country_code="QA")
 SPAWN = mp.get_context("spawn")  # fresh interpreters: no SQLite handle is carried across fork
@@ -142,37 +143,6 @@ def _one_line(problem: object) -> str:
 # --------------------------------------------------------------------------- many writers
 
 
-PROCESSES, WRITES, THREADS = 8, 500, 4
-
-
-def _load_worker(directory: str, gazetteer_path: str, worker: int, barrier, results) -> None:
-    """One process of the load test: THREADS threads share its two stores, half geocoding, half correcting."""
-    from geo.gazetteer import Gazetteer
-
-    gazetteer = Gazetteer(Path(gazetteer_path))
-    barrier.wait(60)  # every process creates the stores and starts writing at the same moment
-    cache = GeocodeCache(Path(directory) / "geocode.sqlite3")
-    corrections = CorrectionStore(Path(directory) / "corrections.sqlite3")
-    source = CandidateSource(gazetteer, cache)
-    errors: list[str] = []
-
-    def run(thread: int) -> None:
-        for i in range(thread, WRITES, THREADS):
-            name = f"Nowhere {worker} {i}"
-            try:
-                if i % 2 == 0:
-                    source.candidates_many([name])  # a miss: answered offline, then written to the cache
-                else:
-                    corrections.set(name, "AF", DOHA)
-            except Exception as exc:  # every failure is a finding
-                errors.append(f"{type(exc).__name__}: {exc}")
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results.put((worker, errors, cache.problem, corrections.problem))
 
 
 def test_many_processes_and_threads_write_without_locks_or_losses(tmp_path, gazetteer):
@@ -203,20 +173,6 @@ def test_many_processes_and_threads_write_without_locks_or_losses(tmp_path, gaze
 
 
 KILL_ROUNDS = 6
-
-
-def _committer(directory: str, first: int, pipe, writing) -> None:
-    """Write until killed: a long geocode transaction, then one correction, reported once committed."""
-    cache = GeocodeCache(Path(directory) / "geocode.sqlite3")
-    corrections = CorrectionStore(Path(directory) / "corrections.sqlite3")
-    i = first
-    while True:
-        writing.value = 1
-        cache.put_many("offline", {f"bulk {i} {j}": [DOHA] * 5 for j in range(200)})
-        corrections.set(f"kept {i}", "AF", DOHA)
-        writing.value = 0
-        pipe.send(i)  # only after set() returned: the correction is committed
-        i += 1
 
 
 def test_writer_killed_mid_write_leaves_stores_readable_and_corrections_kept(tmp_path):
@@ -325,18 +281,6 @@ def test_damaged_corrections_are_set_aside_with_a_message(tmp_path, how, caplog)
     corrections.set("Kabul", "AF", DOHA)  # and new corrections are saved again
     assert corrections.get("Kabul", "AF").candidate == DOHA
     assert GeocodeCache(tmp_path / "geocode.sqlite3").count() == 200  # the other store is untouched
-
-
-def _open_corrupt(directory: str, worker: int, barrier, results) -> None:
-    barrier.wait(60)
-    corrections = CorrectionStore(Path(directory) / "corrections.sqlite3")
-    errors = []
-    for i in range(20):
-        try:
-            corrections.set(f"after {worker} {i}", "AF", DOHA)
-        except Exception as exc:  # every failure is a finding
-            errors.append(f"{type(exc).__name__}: {exc}")
-    results.put(errors)
 
 
 def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
