@@ -50,6 +50,7 @@ def test_second_parse_makes_no_geocoder_call(cache_dir, seed_text):
     assert calls >= 0
 
 
+@pytest.mark.slow  # spawns processes
 def test_concurrent_writers_lose_nothing(tmp_path):
     path = str(tmp_path / "geocode.sqlite3")
     workers, count = 4, 100

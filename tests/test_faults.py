@@ -145,6 +145,7 @@ def _one_line(problem: object) -> str:
 
 
 
+@pytest.mark.slow  # spawns processes
 def test_many_processes_and_threads_write_without_locks_or_losses(tmp_path, gazetteer):
     barrier, results = SPAWN.Barrier(PROCESSES), SPAWN.Queue()
     args = (str(tmp_path), str(gazetteer.path))
@@ -175,6 +176,7 @@ def test_many_processes_and_threads_write_without_locks_or_losses(tmp_path, gaze
 KILL_ROUNDS = 6
 
 
+@pytest.mark.slow  # spawns processes
 def test_writer_killed_mid_write_leaves_stores_readable_and_corrections_kept(tmp_path):
     rng = random.Random(20240611)
     reported: list[int] = []
@@ -283,6 +285,7 @@ def test_damaged_corrections_are_set_aside_with_a_message(tmp_path, how, caplog)
     assert GeocodeCache(tmp_path / "geocode.sqlite3").count() == 200  # the other store is untouched
 
 
+@pytest.mark.slow  # spawns processes
 def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
     workers = 6
     _fill(tmp_path)
