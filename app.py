@@ -1,7 +1,7 @@
 """Dateline explorer: map every place an article names; click a marker to read those passages.
 
 Run with ``streamlit run app.py``. This file is layout only; state, caching
-and HTML building live in :mod:`geo.ui`, the map in :mod:`geo.mapview`.
+and HTML building live in :mod:`geo.app.ui`, the map in :mod:`geo.app.mapview`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import streamlit as st
 from markupsafe import Markup
 from streamlit_folium import st_folium
 
-from geo import ui
-from geo.export import to_csv, to_geojson
-from geo.mapview import (
+from geo.app import ui
+from geo.app.mapview import (
     FitOnce,
     MapLayer,
     base_map,
@@ -25,6 +24,7 @@ from geo.mapview import (
     place_at,
     places_feature_group,
 )
+from geo.export import to_csv, to_geojson
 from geo.model import Candidate, Result
 from geo.pipeline import Engine
 from geo.textio import InputError

@@ -342,8 +342,8 @@ async def _drive(url: str, sessions: int, minutes: float, chromium: str, server_
 
 
 def soak_app(args: argparse.Namespace) -> dict:
-    from geo.devserver import running_app
-    from geo.offline_assets import ensure_static_assets
+    from geo.app.devserver import running_app
+    from geo.app.offline_assets import ensure_static_assets
 
     chromium = args.chromium or shutil.which("chromium") or "/usr/bin/chromium"
     ensure_static_assets()

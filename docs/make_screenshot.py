@@ -27,7 +27,7 @@ from pathlib import Path
 
 from playwright.sync_api import Frame, Page, Route, sync_playwright
 
-from geo.devserver import running_app
+from geo.app.devserver import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

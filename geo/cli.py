@@ -13,52 +13,30 @@ import io
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from geo.batch import EngineStartError, engine_from_options, json_line, mention_record, process_records, progress_bar
+
 EXIT_USAGE, EXIT_READ, EXIT_INPUT, EXIT_SETUP, EXIT_WRITE = 2, 3, 4, 5, 6
+
+
+def _engine(args: argparse.Namespace):
+    """The engine the options ask for (a seam the tests replace with a shared engine)."""
+    return engine_from_options(
+        args.cache_dir,
+        geocoder=getattr(args, "geocoder", "offline"),
+        domain=getattr(args, "geocoder_domain", None),
+        scheme=getattr(args, "geocoder_scheme", None),
+        progress=progress_bar(),
+    )
 
 
 class CliError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _progress_bar():
-    """A tqdm bar on stderr for the gazetteer build, created only if a build actually starts."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(fraction: float, message: str) -> None:
-        nonlocal bar
-        if bar is None:
-            if fraction >= 1.0:
-                return
-            bar = tqdm(total=100, desc="Building gazetteer", unit="%", file=sys.stderr, leave=False)
-        bar.set_postfix_str(message[:40])
-        bar.update(max(0, round(fraction * 100) - bar.n))
-        if fraction >= 1.0:
-            bar.close()
-
-    return update
-
-
-def _engine(args: argparse.Namespace):
-    from geo.gazetteer import GazetteerError
-    from geo.pipeline import Engine
-
-    geocoder = None
-    if getattr(args, "geocoder", "offline") != "offline":
-        from geo.geocoders import online_geocoder
-
-        geocoder = online_geocoder(args.geocoder, domain=args.geocoder_domain, scheme=args.geocoder_scheme)
-    try:
-        return Engine(args.cache_dir, geocoder=geocoder, progress=_progress_bar())
-    except (GazetteerError, RuntimeError, OSError) as exc:
-        raise CliError(f"cannot start the engine: {exc}", EXIT_SETUP) from exc
 
 
 def _read_text(path: str) -> str:
@@ -78,25 +56,6 @@ def _read_text(path: str) -> str:
     if not text.strip():
         raise CliError(f"{path}: the file has no text", EXIT_INPUT)
     return text
-
-
-def mention_record(m) -> dict[str, Any]:
-    """One mention in the batch contract's shape."""
-    c = m.candidate
-    return {
-        "start": m.start,
-        "end": m.end,
-        "text": m.text,
-        "name": c.name if c else None,
-        "lat": c.lat if c else None,
-        "lon": c.lon if c else None,
-        "country_code": c.country_code if c else None,
-        "feature": c.feature.value if c else None,
-        "geonameid": c.geonameid if c else None,
-        "confidence": round(m.confidence, 4),
-        "kind": m.kind.value,
-        "approximate": m.approximate,
-    }
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -199,72 +158,6 @@ def _batch_lines(path: str) -> Iterator[tuple[int, dict | None, str | None]]:
             yield number, record, None
 
 
-def _lines(engine, records: list[dict], demonyms: bool, batch_size: int) -> Iterator[dict]:
-    """Batch-contract output lines for ``records``, in order; plain texts are recognised with ``nlp.pipe``."""
-    plain = [r for r in records if r.get("spans") is None]
-    results = engine.parse_many([r["text"] for r in plain], include_demonyms=demonyms, batch_size=batch_size)
-    for record in records:
-        if record.get("spans") is None:
-            result = next(results)
-            mentions = [m for m in result.mentions if demonyms or m.kind.value == "toponym"]
-        else:
-            result = engine.resolve(record["text"], [tuple(s) for s in record["spans"]])
-            mentions = result.mentions
-        line = {"id": record.get("id"), "mentions": [mention_record(m) for m in mentions]}
-        if result.notices:
-            line["notices"] = result.notices
-        yield line
-
-
-def process_records(
-    engine,
-    records: Iterable[dict],
-    *,
-    demonyms: bool = False,
-    batch_size: int = 32,
-    on_error: Callable[[dict, Exception], None] | None = None,
-) -> Iterator[dict]:
-    """Batch-contract output lines for valid records, each yielded as soon as its document is done.
-
-    A document whose processing raises is handed to ``on_error(record, exc)`` and left out, so one
-    document can never stop a run; the other documents of its batch are redone one at a time. Without
-    ``on_error`` the exception propagates (the benchmark wants every document or none).
-    """
-    pending: list[dict] = []
-
-    def flush() -> Iterator[dict]:
-        done = 0
-        try:
-            for line in _lines(engine, pending, demonyms, batch_size):
-                done += 1
-                yield line
-        except Exception:
-            if on_error is None:
-                raise
-            for record in pending[done:]:
-                try:
-                    yield from _lines(engine, [record], demonyms, batch_size)
-                except Exception as exc:  # this document's own failure: report it, go on with the rest
-                    on_error(record, exc)
-        pending.clear()
-
-    for record in records:
-        pending.append(record)
-        if len(pending) >= batch_size:
-            yield from flush()
-    yield from flush()
-
-
-def json_line(obj: Any) -> str:
-    """One JSON line, UTF-8 text where it can be; surrogates (e.g. in an id) stay as JSON escapes."""
-    from geo.textio import has_surrogates
-
-    line = json.dumps(obj, ensure_ascii=False)
-    if has_surrogates(line):
-        line = json.dumps(obj)  # \ud800 escapes: valid JSON that gives back the same string
-    return line
-
-
 def _one_line(exc: BaseException, limit: int = 300) -> str:
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -335,7 +228,7 @@ def cmd_gazetteer(args: argparse.Namespace) -> int:
 
     try:
         gazetteer = Gazetteer.open(
-            args.cache_dir or DEFAULT_CACHE_DIR, progress=_progress_bar(), rebuild=args.action == "build"
+            args.cache_dir or DEFAULT_CACHE_DIR, progress=progress_bar(), rebuild=args.action == "build"
         )
     except (GazetteerError, OSError) as exc:
         raise CliError(f"gazetteer: {exc}", EXIT_SETUP) from exc
@@ -385,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
     p.add_argument("--out", type=Path, default=Path("bench/results"), help="where to write JSON and Markdown")
     p.add_argument("--geocoder", default="offline", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--disable-rule", action="append", default=[], metavar="RULE",
+        help="switch a recognition rule off (repeatable; names in geo/recognize.py RULES), for ablation",
+    )
     p.set_defaults(func=cmd_bench)
     return parser
 
@@ -406,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
+    except EngineStartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SETUP
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

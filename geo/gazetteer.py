@@ -46,8 +46,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
 from geo.names import country_stems, is_latin, normalize
+from geo.sources import GazetteerError  # defined with the data readers, the lower layer; re-exported here
 
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
@@ -76,10 +78,6 @@ SOURCES = {
     "us": "AP-style US state abbreviations via us",
     "curated": "geo/data/regions.json: regions and province abbreviations no package defines",
 }
-
-
-class GazetteerError(RuntimeError):
-    """The gazetteer cannot be built or opened (one-line message for the user)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,14 +475,6 @@ class _TownIndex:
         return ""
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance for hot loops (geopy's ``great_circle`` is used where speed does not matter)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns: _TownIndex) -> None:
     """GeoNames' districts (over 30,000 people) and regions ("Darfur", "Sahel") that no other package has.
 
@@ -682,14 +672,8 @@ def _curated() -> dict:
 
 def _mean_point(points: list[tuple[float, float]], weights: list[float] | None = None) -> tuple[float, float]:
     """(Weighted) mean position on the sphere (so regions across the antimeridian stay sensible)."""
-    x = y = z = 0.0
     weights = weights if weights and sum(weights) > 0 else [1.0] * len(points)
-    for (lat, lon), w in zip(points, weights, strict=True):
-        la, lo = math.radians(lat), math.radians(lon)
-        x += w * math.cos(la) * math.cos(lo)
-        y += w * math.cos(la) * math.sin(lo)
-        z += w * math.sin(la)
-    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+    return mean_point((lat, lon, w) for (lat, lon), w in zip(points, weights, strict=True))
 
 
 class Gazetteer:

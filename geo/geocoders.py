@@ -21,7 +21,7 @@ from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 
 from geo.cache import GeocodeCache
-from geo.gazetteer import Gazetteer, haversine_km, prior  # noqa: F401 - haversine_km is used from here too
+from geo.gazetteer import Gazetteer, prior
 from geo.model import Candidate, Feature
 from geo.names import variants
 

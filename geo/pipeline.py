@@ -46,12 +46,14 @@ class Engine:
         geocoder: Geocoder | None = None,
         progress: ProgressCallback | None = None,
         min_delay: float = 1.0,
+        disabled_rules: Iterable[str] = (),
     ) -> None:
+        """``disabled_rules``: recognition rules (``geo.recognize.RULE_NAMES``) to switch off, for ablation."""
         self.cache_dir = Path(cache_dir or DEFAULT_CACHE_DIR)
         self.gazetteer = Gazetteer.open(self.cache_dir, progress)
         if progress:
             progress(1.0, "Loading the spaCy pipeline")
-        self.nlp: Language = load_pipeline(self.gazetteer)
+        self.nlp: Language = load_pipeline(self.gazetteer, disabled_rules=disabled_rules)
         # spaCy's vocabulary grows with every new word it sees. Recognition runs in a memory zone that frees
         # those strings when it ends; the zone is not thread-safe (another thread's doc would lose its strings),
         # so threads take turns on the pipeline. Resolution, the slower half, runs outside the lock.

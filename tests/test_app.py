@@ -20,7 +20,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from geo import ui
+from geo.app import ui
 from geo.cache import CorrectionStore
 from geo.textio import InputError
 

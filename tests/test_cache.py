@@ -6,6 +6,8 @@ import json
 import multiprocessing as mp
 import sqlite3
 
+import pytest
+
 from geo.cache import (
     DEFAULT_GEOCODE_CACHE_MAX,
     TOUCH_AFTER_S,
@@ -15,6 +17,7 @@ from geo.cache import (
 )
 from geo.model import Candidate, Feature
 from geo.pipeline import Engine
+from tests.workers import _writer
 
 # Only a guard against a hung writer: idle, the workers finish in seconds, but on a loaded two-core machine
 # (spawned interpreters importing spaCy while other jobs run) one once took over 120 s.
@@ -35,6 +38,7 @@ def test_hit_miss_and_restart(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_second_parse_makes_no_geocoder_call(cache_dir, seed_text):
     engine = Engine(cache_dir)
     engine.parse(seed_text)
@@ -46,15 +50,7 @@ def test_second_parse_makes_no_geocoder_call(cache_dir, seed_text):
     assert calls >= 0
 
 
-def _writer(path: str, worker: int, count: int) -> None:
-    cache = GeocodeCache(path)
-    corrections = CorrectionStore(path.replace("geocode", "corrections"))
-    for i in range(count):
-        cache.put("offline", f"w{worker}-{i}", [DOHA])
-        if i % 10 == 0:
-            corrections.set(f"name{worker}-{i}", "AF", DOHA)
-
-
+@pytest.mark.slow  # spawns processes
 def test_concurrent_writers_lose_nothing(tmp_path):
     path = str(tmp_path / "geocode.sqlite3")
     workers, count = 4, 100
@@ -79,6 +75,7 @@ def test_corrupt_cache_is_set_aside(tmp_path):
     assert list(tmp_path.glob("geocode.sqlite3.corrupt-*"))
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_corrections_survive_and_apply(cache_dir):
     engine = Engine(cache_dir)
     text = "Officials met in Doha, then flew on."

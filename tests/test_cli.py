@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
+from unittest import mock
 
 import pytest
 
 from tests.conftest import ROOT, SEED
 
 
-def run(cache_dir, *args, stdin=None):
+def run_subprocess(cache_dir, *args, stdin=None):
+    """``python -m geo`` for real: the smoke test that the module and its entry point work."""
     return subprocess.run(
         [sys.executable, "-m", "geo", "--cache-dir", str(cache_dir), *args],
         cwd=ROOT,
@@ -22,9 +26,38 @@ def run(cache_dir, *args, stdin=None):
     )
 
 
+def run(cache_dir, *args, stdin=None) -> subprocess.CompletedProcess:
+    """``main(argv)`` in this process, with the same exit code, stdout and stderr a subprocess would give."""
+    from geo.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    fake_stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), mock.patch.object(sys, "stdin", fake_stdin):
+        code = main(["--cache-dir", str(cache_dir), *args])
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
-def warm(cache_dir, gazetteer):
-    return cache_dir
+def warm(cache_dir, engine):
+    """The cache directory, with the CLI using the session's engine for it (an engine takes seconds to start)."""
+    from geo import cli
+
+    real = cli._engine
+
+    def shared(args):
+        offline = getattr(args, "geocoder", "offline") == "offline"
+        return engine if offline and args.cache_dir == cache_dir else real(args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "_engine", shared)
+        yield cache_dir
+
+
+@pytest.mark.slow
+def test_the_module_runs_as_a_command(cache_dir, gazetteer):
+    out = run_subprocess(cache_dir, "parse", str(SEED))
+    assert out.returncode == 0, out.stderr
+    assert "Chaman" in out.stdout and "Focus: Afghanistan" in out.stdout
 
 
 def test_parse_table_and_json(warm):
@@ -123,7 +156,7 @@ def test_stdin_and_gazetteer_info(warm):
 
 def test_batch_marks_approximate_readings(engine):
     """A name nothing knows is placed near the article's place and says so; every other field stays."""
-    from geo.cli import process_records
+    from geo.batch import process_records
     from geo.model import LOW_CONFIDENCE
 
     text = "The parade went down Royal Street in New Orleans, Louisiana, on Sunday."

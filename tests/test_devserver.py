@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from geo.devserver import ServerStartError, running_app
+from geo.app.devserver import ServerStartError, running_app
+
+pytestmark = pytest.mark.slow  # starts a Streamlit server
 
 
 def test_a_running_app_answers_under_its_base_path_and_is_stopped_after(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from geo.pipeline import Engine
 from geo.recognize import SPAN_KEY
 from tests import fake_geocoder
 from tests.fake_geocoder import FakeNominatim
+from tests.workers import PROCESSES, THREADS, WRITES, _committer, _load_worker, _open_corrupt
 
 DOHA = Candidate(geonameid=290030, name="Doha", lat=25.28545, lon=51.53096, feature=Feature.CITY, country_code="QA")
 SPAWN = mp.get_context("spawn")  # fresh interpreters: no SQLite handle is carried across fork
@@ -142,39 +143,9 @@ def _one_line(problem: object) -> str:
 # --------------------------------------------------------------------------- many writers
 
 
-PROCESSES, WRITES, THREADS = 8, 500, 4
 
 
-def _load_worker(directory: str, gazetteer_path: str, worker: int, barrier, results) -> None:
-    """One process of the load test: THREADS threads share its two stores, half geocoding, half correcting."""
-    from geo.gazetteer import Gazetteer
-
-    gazetteer = Gazetteer(Path(gazetteer_path))
-    barrier.wait(60)  # every process creates the stores and starts writing at the same moment
-    cache = GeocodeCache(Path(directory) / "geocode.sqlite3")
-    corrections = CorrectionStore(Path(directory) / "corrections.sqlite3")
-    source = CandidateSource(gazetteer, cache)
-    errors: list[str] = []
-
-    def run(thread: int) -> None:
-        for i in range(thread, WRITES, THREADS):
-            name = f"Nowhere {worker} {i}"
-            try:
-                if i % 2 == 0:
-                    source.candidates_many([name])  # a miss: answered offline, then written to the cache
-                else:
-                    corrections.set(name, "AF", DOHA)
-            except Exception as exc:  # every failure is a finding
-                errors.append(f"{type(exc).__name__}: {exc}")
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results.put((worker, errors, cache.problem, corrections.problem))
-
-
+@pytest.mark.slow  # spawns processes
 def test_many_processes_and_threads_write_without_locks_or_losses(tmp_path, gazetteer):
     barrier, results = SPAWN.Barrier(PROCESSES), SPAWN.Queue()
     args = (str(tmp_path), str(gazetteer.path))
@@ -205,20 +176,7 @@ def test_many_processes_and_threads_write_without_locks_or_losses(tmp_path, gaze
 KILL_ROUNDS = 6
 
 
-def _committer(directory: str, first: int, pipe, writing) -> None:
-    """Write until killed: a long geocode transaction, then one correction, reported once committed."""
-    cache = GeocodeCache(Path(directory) / "geocode.sqlite3")
-    corrections = CorrectionStore(Path(directory) / "corrections.sqlite3")
-    i = first
-    while True:
-        writing.value = 1
-        cache.put_many("offline", {f"bulk {i} {j}": [DOHA] * 5 for j in range(200)})
-        corrections.set(f"kept {i}", "AF", DOHA)
-        writing.value = 0
-        pipe.send(i)  # only after set() returned: the correction is committed
-        i += 1
-
-
+@pytest.mark.slow  # spawns processes
 def test_writer_killed_mid_write_leaves_stores_readable_and_corrections_kept(tmp_path):
     rng = random.Random(20240611)
     reported: list[int] = []
@@ -327,18 +285,7 @@ def test_damaged_corrections_are_set_aside_with_a_message(tmp_path, how, caplog)
     assert GeocodeCache(tmp_path / "geocode.sqlite3").count() == 200  # the other store is untouched
 
 
-def _open_corrupt(directory: str, worker: int, barrier, results) -> None:
-    barrier.wait(60)
-    corrections = CorrectionStore(Path(directory) / "corrections.sqlite3")
-    errors = []
-    for i in range(20):
-        try:
-            corrections.set(f"after {worker} {i}", "AF", DOHA)
-        except Exception as exc:  # every failure is a finding
-            errors.append(f"{type(exc).__name__}: {exc}")
-    results.put(errors)
-
-
+@pytest.mark.slow  # spawns processes
 def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
     workers = 6
     _fill(tmp_path)
@@ -357,6 +304,7 @@ def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
     figure(f"corrupt corrections opened by {workers} processes at once: 1 set aside, {workers * 20} writes kept")
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_engine_runs_on_a_corrupt_cache_and_keeps_corrections(tmp_path, gazetteer):
     _link_gazetteer(gazetteer, tmp_path)
     _fill(tmp_path)
@@ -397,6 +345,7 @@ def _fill_disk(directory: Path) -> None:
         os.close(fd)
 
 
+@pytest.mark.slow  # starts a fresh engine
 @pytest.mark.parametrize("real", [True, False], ids=["tmpfs", "simulated"])
 def test_disk_fills_up_while_running(tmp_path, gazetteer, real):
     with small_cache_dir(tmp_path, gazetteer, real, size_kb=1024) as directory:
@@ -428,6 +377,7 @@ def test_disk_fills_up_while_running(tmp_path, gazetteer, real):
         figure(f"disk full while running ({'tmpfs 1 MiB' if real else 'simulated max_page_count'}): survived")
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_restart_on_a_full_disk_sets_nothing_aside(tmp_path, gazetteer):
     with tmpfs(tmp_path / "fs", 1024) as mounted:
         if not mounted:
@@ -459,6 +409,7 @@ def _readonly_connect(real_connect, database, *args, uri: bool = False, **kwargs
     return real_connect(database, *args, uri=uri, **kwargs)
 
 
+@pytest.mark.slow  # starts a fresh engine
 @pytest.mark.parametrize("real", [True, False], ids=["tmpfs-remounted-ro", "simulated-mode-ro"])
 def test_read_only_cache_dir(tmp_path, gazetteer, real, monkeypatch):
     with small_cache_dir(tmp_path, gazetteer, real, size_kb=4096) as directory:
@@ -679,10 +630,10 @@ def test_in_process_caches_are_bounded(engine):
     import geo
 
     unbounded = []
-    for info in pkgutil.iter_modules(geo.__path__):
-        if info.name.startswith("__"):
+    for info in pkgutil.walk_packages(geo.__path__, "geo."):  # geo.app's modules too
+        if info.name.rsplit(".", 1)[-1].startswith("__"):
             continue  # __main__ runs the command line
-        module = importlib.import_module(f"geo.{info.name}")
+        module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             cache_info = getattr(value, "cache_info", None)
             if callable(cache_info) and cache_info().maxsize is None and inspect.signature(value).parameters:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 from geo.gazetteer import ABBR, BUILD_VERSION, CODE, Gazetteer, prior
-from geo.geocoders import haversine_km
+from geo.geometry import haversine_km
 from geo.model import Feature
 from geo.names import normalize
 

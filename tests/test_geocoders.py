@@ -82,6 +82,7 @@ def test_online_failure_falls_back_to_offline_and_caches_no_failure(gazetteer, t
             assert len(fake.requests) == 2  # retried once, then gave up for this document
 
 
+@pytest.mark.slow  # starts a fresh engine
 def test_engine_with_dead_geocoder_still_parses(cache_dir):
     # Port 9 on localhost: nothing listens, the connection is refused at once.
     geocoder = online_geocoder("nominatim", domain="127.0.0.1:9", scheme="http", timeout=0.5)

@@ -9,8 +9,8 @@ import subprocess
 import folium
 import pytest
 
-from geo import mapview
-from geo.mapview import (
+from geo.app import mapview
+from geo.app.mapview import (
     MapLayer,
     base_map,
     bounds,
@@ -219,9 +219,9 @@ def test_offline_hook_called_when_module_exists(monkeypatch):
     import types
 
     calls = []
-    fake = types.ModuleType("geo.offline_assets")
+    fake = types.ModuleType("geo.app.offline_assets")
     fake.apply_offline = calls.append
-    monkeypatch.setitem(sys.modules, "geo.offline_assets", fake)
+    monkeypatch.setitem(sys.modules, "geo.app.offline_assets", fake)
     m = base_map(offline=True)
     assert calls == [m]
     base_map(offline=False)
@@ -377,7 +377,7 @@ def test_an_approximate_place_has_its_own_dashed_marker_near_the_known_place():
 
 
 def test_the_side_panel_says_where_an_approximate_place_was_put():
-    from geo.ui import kind_label, place_card_html
+    from geo.app.ui import kind_label, place_card_html
     from tests.factories import approximate_result
 
     result = approximate_result()

@@ -28,8 +28,8 @@ import pytest
 from branca.element import MacroElement
 from jinja2 import Template
 
-from geo import offline_assets as oa
-from geo.devserver import ServerStartError, running_app
+from geo.app import offline_assets as oa
+from geo.app.devserver import ServerStartError, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 BASEMAP_BUDGET = 400_000  # bytes of HTML for the whole world layer; measured ~170 kB
@@ -166,8 +166,8 @@ def test_apply_offline_turns_a_plain_map_offline(tmp_path: Path) -> None:
 
 
 def test_app_base_map_hook_uses_local_assets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """geo.mapview.base_map(offline=True) finds apply_offline and ends up with no remote asset."""
-    mapview = pytest.importorskip("geo.mapview")
+    """geo.app.mapview.base_map(offline=True) finds apply_offline and ends up with no remote asset."""
+    mapview = pytest.importorskip("geo.app.mapview")
     monkeypatch.setattr(oa, "DEFAULT_STATIC_DIR", tmp_path)
     html = mapview.base_map(offline=True).get_root().render()
     assert not [u for u in asset_urls(html) if _remote(u)]
@@ -391,6 +391,7 @@ def page(browser):
 
 
 @needs_browser
+@pytest.mark.browser
 def test_offline_map_draws_in_a_browser_without_internet(tmp_path: Path, page) -> None:
     """Served like Streamlit does (iframe page two levels below app/static), with every remote request aborted."""
     oa.ensure_static_assets(tmp_path / "app" / "static")
@@ -435,7 +436,7 @@ from pathlib import Path
 import folium
 from streamlit_folium import st_folium
 
-from geo.offline_assets import apply_offline
+from geo.app.offline_assets import apply_offline
 
 m = folium.Map(location=[30.0, 66.0], zoom_start=5, tiles=None)
 apply_offline(m, static_dir=Path(__file__).parent / "static")
@@ -448,6 +449,7 @@ st_folium(m, key="map", height=420, width=700, feature_group_to_add=places)
 
 
 @needs_browser
+@pytest.mark.browser
 def test_streamlit_serves_the_assets_to_the_component_iframe(tmp_path: Path, page) -> None:
     """The real thing: ``streamlit run`` with static serving under a base URL path, no internet."""
     (tmp_path / "app.py").write_text(STREAMLIT_APP.format(places=PLACES), encoding="utf-8")

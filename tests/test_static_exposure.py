@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from geo.devserver import running_app
-from geo.offline_assets import DEFAULT_STATIC_DIR, ensure_static_assets
+from geo.app.devserver import running_app
+from geo.app.offline_assets import DEFAULT_STATIC_DIR, ensure_static_assets
+
+pytestmark = pytest.mark.slow  # starts a Streamlit server
 
 ROOT = Path(__file__).resolve().parent.parent
 

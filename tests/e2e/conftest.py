@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from geo.devserver import RunningApp, ServerStartError, running_app
+from geo.app.devserver import RunningApp, ServerStartError, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -25,9 +25,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from geo.devserver import RunningApp
+from geo.app.devserver import RunningApp
 
 from .conftest import CI, Report, Watch
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 try:
     from playwright.sync_api import Error as PlaywrightError

@@ -47,7 +47,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 ENV_VAR = "DATELINE_OFFLINE_ASSETS"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATIC_DIR = ROOT / "static"  # Streamlit serves <app dir>/static; app.py sits in ROOT
 VENDOR_DIR = "vendor"
 # Relative to the streamlit-folium iframe page <base>/component/<component name>/index.html.

@@ -13,7 +13,7 @@ is expensive lives here, so it can be tested without a browser:
   ``st.cache_data``; a saved correction changes the revision, so every text
   it may affect is parsed again and nothing stale is shown.
 * All article and gazetteer text that becomes HTML goes through
-  :mod:`markupsafe` or the :mod:`geo.mapview` helpers.
+  :mod:`markupsafe` or the :mod:`geo.app.mapview` helpers.
 """
 
 from __future__ import annotations
@@ -33,15 +33,15 @@ from branca.element import Element
 from geopy.geocoders.base import Geocoder
 from markupsafe import Markup
 
+from geo.app.mapview import MapLayer, approximate_text, excerpt_html, highlight_html, is_low_confidence, kind_of
 from geo.cache import Correction
 from geo.gazetteer import ProgressCallback
 from geo.geocoders import online_geocoder
-from geo.mapview import MapLayer, approximate_text, excerpt_html, highlight_html, is_low_confidence, kind_of
 from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Result
 from geo.pipeline import Engine
 from geo.textio import InputError, check_size, clean_text, read_upload
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS_DIR = ROOT / "seeds"
 DEFAULT_SEED = "tashkent-conference.txt"
 
@@ -206,13 +206,13 @@ def cache_dir() -> Path:
 def offline_assets_wanted() -> bool:
     """Local Leaflet and the country-outline basemap: when DATELINE_OFFLINE_ASSETS asks, or no CDN answers.
 
-    geo.offline_assets decides (it probes the CDNs once per process); without
+    geo.app.offline_assets decides (it probes the CDNs once per process); without
     that module only the environment variable counts.
     """
     try:
-        from geo.offline_assets import use_offline_assets
+        from geo.app.offline_assets import use_offline_assets
     except ModuleNotFoundError as exc:
-        if exc.name != "geo.offline_assets":
+        if exc.name != "geo.app.offline_assets":
             raise
         return os.environ.get("DATELINE_OFFLINE_ASSETS", "").strip().lower() in ("1", "true", "yes", "on")
     return use_offline_assets()

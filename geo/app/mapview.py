@@ -307,14 +307,14 @@ def legend_html() -> Markup:
 
 
 def _apply_offline_hook(m: folium.Map) -> None:
-    """Let geo.offline_assets (a colleague's module) add local assets, if it exists.
+    """Let geo.app.offline_assets (a colleague's module) add local assets, if it exists.
 
-    Only a missing ``geo.offline_assets`` is tolerated; errors inside it surface.
+    Only a missing ``geo.app.offline_assets`` is tolerated; errors inside it surface.
     """
     try:
-        module = importlib.import_module("geo.offline_assets")
+        module = importlib.import_module("geo.app.offline_assets")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("geo.offline_assets", "geo"):
+        if exc.name not in ("geo.app.offline_assets", "geo.app", "geo"):
             raise
         return
     apply = getattr(module, "apply_offline", None)

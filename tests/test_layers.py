@@ -1,0 +1,68 @@
+"""The layers stay apart: the engine loads no UI library, and no engine module imports the app or a cycle."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_MODULES = sorted(p for p in (ROOT / "geo").glob("*.py"))
+UI_LIBRARIES = ("streamlit", "folium", "streamlit_folium", "branca", "pandas")
+
+
+@pytest.mark.slow
+def test_parsing_loads_no_ui_library(cache_dir):
+    """``import geo; geo.parse(...)`` in a fresh interpreter: a cluster worker needs no Streamlit or Folium."""
+    script = (
+        "import json, sys, geo\n"
+        f"result = geo.parse('Talks in Kabul and Tashkent.', cache_dir={str(cache_dir)!r})\n"
+        "print(json.dumps({'places': [p.name for p in result.places], 'modules': sorted(sys.modules)}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Kabul" in report["places"]
+    loaded = {m.split(".")[0] for m in report["modules"]}
+    assert loaded.isdisjoint(UI_LIBRARIES), sorted(loaded & set(UI_LIBRARIES))
+    assert not any(m.startswith("geo.app") for m in report["modules"])
+
+
+def _geo_imports(path: Path) -> set[str]:
+    """The geo modules a file imports, at any depth (lazy imports inside functions count)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "geo":
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "geo")
+    return found
+
+
+def test_engine_modules_import_neither_the_app_nor_a_ui_library():
+    for path in ENGINE_MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert roots.isdisjoint(UI_LIBRARIES), path.name
+        assert not any(m.startswith("geo.app") for m in _geo_imports(path)), path.name
+
+
+def test_no_import_cycle_between_engine_modules():
+    """Counting lazy imports too: a cycle (like the old bench <-> cli one) means a layer is misplaced."""
+    names = {p.stem for p in ENGINE_MODULES} - {"__init__", "__main__"}
+    graph = {
+        name: {m.split(".")[1] for m in _geo_imports(ROOT / "geo" / f"{name}.py") if m.count(".") >= 1} & names - {name}
+        for name in names
+    }
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(nxt == goal or reaches(nxt, goal, seen | {nxt}) for nxt in graph[start] - seen)
+
+    cycles = sorted(name for name in names if reaches(name, name, set()))
+    assert cycles == []

@@ -1,0 +1,127 @@
+"""The recognition rule table: every rule named, switchable, and recorded on the spans it decides.
+
+Rules are tested on ``spacy.blank("en")`` docs with hand-set entities: the model is not the point here.
+"""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from geo.recognize import (
+    DEMONYM,
+    DROPPED_KEY,
+    RULE_NAMES,
+    RULES,
+    SPAN_KEY,
+    RecognitionSettings,
+    Stage,
+    ToponymFinder,
+    load_pipeline,
+    name_tables,
+)
+
+# Exercises most stages: a demonym, a model place, a gazetteer name the model missed, an organisation
+# named like a place, a surname, a comma-joined entity, a ", D.C." to extend and a dotted abbreviation.
+TEXT = (
+    "Afghan forces met in Kabul on Friday. Fighting went on in Afghanistan's Spin Boldak. "
+    "The White House said talks in Thruxton, Hampshire went well. Imran Khan spoke in Lahore. "
+    "Later Khan said more. Fires burned in Washington, D.C. and in Oakland, Calif. near the US border."
+)
+ENTS = [
+    ("Afghan", "NORP"), ("Kabul", "GPE"), ("Afghanistan", "GPE"), ("Spin", "GPE"), ("White House", "ORG"),
+    ("Thruxton, Hampshire", "GPE"), ("Imran Khan", "PERSON"), ("Lahore", "GPE"), ("Khan", "PERSON"),
+    ("Washington", "GPE"), ("Oakland", "GPE"), ("US", "GPE"),
+]
+
+
+@pytest.fixture(scope="module")
+def blank():
+    return spacy.blank("en")
+
+
+def doc_with(blank, text: str, ents: list[tuple[str, str]]) -> Doc:
+    doc = blank.make_doc(text)
+    spans, at = [], 0
+    for phrase, label in ents:
+        at = text.index(phrase, at)
+        spans.append(doc.char_span(at, at + len(phrase), label=label))
+        at += len(phrase)
+    doc.ents = spans
+    return doc
+
+
+def run(gazetteer, blank, disabled: frozenset[str] = frozenset(), text: str = TEXT, ents=ENTS) -> Doc:
+    finder = ToponymFinder(str(gazetteer.path), RecognitionSettings(disabled_rules=disabled))
+    return finder(doc_with(blank, text, ents))
+
+
+def decided(doc: Doc) -> list[tuple[str, str, str]]:
+    return [(s.text, s.label_, s.id_) for s in doc.spans[SPAN_KEY]]
+
+
+def test_rule_names_are_unique_and_every_stage_has_rules():
+    assert len(RULE_NAMES) == len(set(RULE_NAMES))
+    assert {rule.stage for rule in RULES} == set(Stage)
+    assert all(rule.why for rule in RULES)
+
+
+def test_each_kept_span_records_the_rule_that_kept_it(gazetteer, blank):
+    found = decided(run(gazetteer, blank))
+    assert ("Afghan", DEMONYM, "demonym_entity") in found
+    assert ("Kabul", "GPE", "model_place") in found
+    assert ("Spin Boldak", "GPE", "extend_to_longer_name") in found
+    assert ("Washington, D.C.", "GPE", "extend_to_full_name") in found
+    assert all(rule in RULE_NAMES for *_, rule in found)
+
+
+def test_each_dropped_span_records_the_rule_that_dropped_it(gazetteer, blank):
+    doc = run(gazetteer, blank)
+    dropped = {(s.text, s.id_) for s in doc.spans[DROPPED_KEY]}
+    assert ("White House", "organisation_named_like_place") in dropped or "White House" not in TEXT
+    assert all(rule in RULE_NAMES for _, rule in dropped)
+    assert "Khan" not in [t for t, *_ in decided(doc)]
+
+
+@pytest.mark.parametrize("name", RULE_NAMES)
+def test_every_rule_can_be_disabled(gazetteer, blank, name):
+    """Switched off, a rule decides nothing: no kept or dropped span carries its name, and the rest still run."""
+    doc = run(gazetteer, blank, frozenset({name}))
+    assert name not in {s.id_ for s in doc.spans[SPAN_KEY]} | {s.id_ for s in doc.spans[DROPPED_KEY]}
+    if name != "gazetteer_place":
+        assert doc.spans[SPAN_KEY], "the other rules still find places"
+
+
+def test_disabling_a_rule_changes_what_is_found(gazetteer, blank):
+    assert ("Kabul", "GPE", "model_place") not in decided(run(gazetteer, blank, frozenset({"model_place"})))
+    without = decided(run(gazetteer, blank, frozenset({"extend_to_longer_name"})))
+    assert ("Spin Boldak", "GPE", "extend_to_longer_name") not in without
+    assert ("Spin", "GPE", "model_place") not in without  # a lone unknown word: the person rule drops it
+    assert "Washington" in [t for t, *_ in decided(run(gazetteer, blank, frozenset({"extend_to_full_name"})))]
+
+
+def test_an_unknown_rule_name_is_an_error():
+    with pytest.raises(ValueError, match="no_such_rule"):
+        RecognitionSettings(disabled_rules=frozenset({"no_such_rule"}))
+
+
+def test_settings_come_from_the_factory_config(gazetteer):
+    settings = RecognitionSettings.from_config(["model_place"], {"speech_verbs": ["said"]}, min_population=5000)
+    assert settings.speech_verbs == frozenset({"said"}) and settings.disabled_rules == frozenset({"model_place"})
+    with pytest.raises(ValueError, match="unknown recognition setting"):
+        RecognitionSettings.from_config([], {"no_such_setting": 1})
+
+
+def test_name_tables_are_read_once_per_gazetteer(gazetteer):
+    """Engines in one process share the recogniser's name tables (reading them is most of an Engine's start)."""
+    first = name_tables(str(gazetteer.path), RecognitionSettings())
+    again = name_tables(str(gazetteer.path), RecognitionSettings(disabled_rules=frozenset({"model_place"})))
+    assert again is first
+
+
+@pytest.mark.slow
+def test_the_pipeline_passes_disabled_rules_to_the_component(gazetteer):
+    nlp = load_pipeline(gazetteer, disabled_rules=["names_a_person"])
+    assert nlp.get_pipe_config("dateline_toponyms")["disabled_rules"] == ["names_a_person"]
+    assert "names_a_person" not in {r.name for rules in nlp.get_pipe("dateline_toponyms").rules.values() for r in rules}
