@@ -386,6 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("bench/results"), help="where to write JSON and Markdown")
     p.add_argument("--geocoder", default="offline", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("train", help="fit the shipped ranker (geo/data/ranker.json) on the development corpora")
+    p.add_argument("corpora", nargs="*", help="development corpus files (default: ../shared/eval/gwn, trnews)")
+    p.add_argument("--model", type=Path, default=None, help="where to write the model (default: the shipped one)")
+    p.add_argument("--geocoder", default="offline", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_train)
     return parser
 
 
@@ -393,6 +399,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from geo.bench import main as bench_main
 
     return bench_main(args)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from geo.features import MODEL_PATH
+    from geo.learn import main as train_main
+
+    args.model = args.model or MODEL_PATH
+    return train_main(args)
 
 
 def main(argv: list[str] | None = None) -> int:
