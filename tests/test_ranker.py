@@ -118,3 +118,15 @@ def test_mentions_keep_why_their_reading_won(engine):
     assert paris.candidate is not None and paris.candidate.admin1 == "US.KY"
     why = dict(paris.why)
     assert set(why) <= set(FEATURE_NAMES) and why["qualifier"] > 0
+
+
+def test_training_refuses_a_held_out_corpus(tmp_path, capsys):
+    import argparse
+
+    from geo.learn import main
+
+    held_out = tmp_path / "tud.jsonl"
+    held_out.write_text("")
+    args = argparse.Namespace(corpora=[str(held_out)], model=tmp_path / "m.json", cache_dir=None, geocoder="offline")
+    assert main(args) == 2 and not (tmp_path / "m.json").exists()
+    assert "not a development corpus" in capsys.readouterr().err
