@@ -10,6 +10,11 @@ end to end (plain texts) and given the gold spans (``"spans"``). Reported:
   and given gold spans: accuracy@161 km, median and mean error, AUC of
   ln(1 + km) / ln(20039) (an unresolved toponym counts as 20,039 km);
 * throughput (tokens/s) of the engine vs. the bare spaCy NER pass;
+* given gold spans: expected calibration error of the confidence (10 bins) with its reliability table,
+  and the shares of wrong and right readings under the app's low-confidence flag;
+* the ranker is learned from the development corpora (``geo.learn.DEV_CORPORA``), so each of their documents
+  is scored by a model trained on the other folds (split by document), any other corpus by one trained on
+  all development documents; and an ablation table: the ranker's out-of-fold accuracy without each feature;
 * error breakdown (missed, spurious, wrong place > 161 km) with the worst cases;
   a wrong place given the gold span is one of the ``MISS_KINDS``, since each
   needs a different fix: a ranking error, a place the offline data lacks, or

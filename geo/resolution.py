@@ -1,17 +1,14 @@
 """Resolution: choose, for each toponym, the gazetteer entry the article means.
 
 Each distinct name in a document gets one reading (one sense per name per
-document), scored as
-
-    prior (population, kind of feature, how the name matched)
-    + the countries and provinces the article is about (its other toponyms)
-    + the dateline ("TASHKENT, Uzbekistan -" sets the scene)
-    + a qualifier right after the name ("Alexandria, Louisiana")
-    + closeness to the article's other places (spatial coherence)
-
-in two passes: the first ranks by prior alone to learn what the article is
-about, the second uses that context. Scores become a confidence in [0, 1]
-with a softmax over the candidates, and the runners-up are kept as
+document), in two passes: the first ranks each name's readings by prior alone
+(population, kind of feature, how the name matched, the dateline, a qualifier)
+to learn what the article is about: its countries, provinces and the centre of
+its local places, each name's context being what the *other* names say. The
+second weighs every reading with the learned ranker (:mod:`geo.features`: one
+list of named features, coefficients in ``geo/data/ranker.json``): its
+confidence is the calibrated probability that it is right, each reading keeps
+each feature's share of its score (``why``), and the runners-up are kept as
 alternatives the user may pick instead.
 """
 
