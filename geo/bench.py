@@ -10,6 +10,11 @@ end to end (plain texts) and given the gold spans (``"spans"``). Reported:
   and given gold spans: accuracy@161 km, median and mean error, AUC of
   ln(1 + km) / ln(20039) (an unresolved toponym counts as 20,039 km);
 * throughput (tokens/s) of the engine vs. the bare spaCy NER pass;
+* given gold spans: expected calibration error of the confidence (10 bins) with its reliability table,
+  and the shares of wrong and right readings under the app's low-confidence flag;
+* the ranker is learned from the development corpora (``geo.learn.DEV_CORPORA``), so each of their documents
+  is scored by a model trained on the other folds (split by document), any other corpus by one trained on
+  all development documents; and an ablation table: the ranker's out-of-fold accuracy without each feature;
 * error breakdown (missed, spurious, wrong place > 161 km) with the worst cases;
   a wrong place given the gold span is one of the ``MISS_KINDS``, since each
   needs a different fix: a ranking error, a place the offline data lacks, or
@@ -31,6 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from geo.geometry import haversine_km
+from geo.learn import DEV_CORPORA, ablation, ablation_table, expected_calibration_error, fold_models, record_document
+from geo.learn import train as train_ranker
+from geo.model import LOW_CONFIDENCE
 
 MAX_KM = 20039.0
 ACC_KM = 161.0
@@ -70,6 +78,11 @@ class Scores:
     given_right_place: float = 0.0  # given gold spans: share within 161 km or on the gold GeoNames entry
     given_approximate: int = 0  # given gold spans: toponyms read approximately (placed near a known place)
     given_approximate_near: int = 0  # ... of which within 161 km of gold: how far the "approximate" flag means doubt
+    ranker: str = ""  # which model ranked: out of fold (development corpora) or trained on all development documents
+    ece: float = 0.0  # given gold spans: expected calibration error of the confidence (10 bins)
+    reliability: list[tuple[float, float, int, float, float]] = field(default_factory=list)  # low, high, n, conf, acc
+    flagged_wrong: float = 0.0  # share of wrong readings (> 161 km or none) under the low-confidence flag
+    flagged_right: float = 0.0  # share of right readings under it
 
 
 def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
@@ -164,6 +177,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     worst: list[dict] = []
     misses: Counter[str] = Counter({kind: 0 for kind in MISS_KINDS})
     approximate = approximate_near = 0
+    confidences: list[float] = []
     known_ids = engine.gazetteer.geonameids()
     for doc, e2e, given in zip(docs, e2e_out, given_out, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
@@ -181,6 +195,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
                 continue
             km = _error_km(t, m)
             given_errors.append(km)
+            confidences.append(m.get("confidence") or 0.0 if m.get("lat") is not None else 0.0)
             if m.get("approximate"):
                 approximate += 1
                 approximate_near += km <= ACC_KM
@@ -208,6 +223,10 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
                     }
                 )
     precision, recall, f1 = _prf(correct, pred_n, gold_n)
+    right = [e <= ACC_KM for e in given_errors]
+    ece, reliability = expected_calibration_error(confidences, right) if right else (0.0, [])
+    flagged = [c < LOW_CONFIDENCE for c in confidences]
+    n_wrong = right.count(False)
     worst.sort(key=lambda w: -w["km"])
     tps = tokens / seconds if seconds else 0.0
     bare_tps = tokens / bare_seconds if bare_seconds else 0.0
@@ -242,6 +261,12 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         ),
         given_approximate=approximate,
         given_approximate_near=approximate_near,
+        ece=ece,
+        reliability=reliability,
+        flagged_wrong=sum(f and not r for f, r in zip(flagged, right, strict=True)) / n_wrong if n_wrong else 0.0,
+        flagged_right=(
+            sum(f and r for f, r in zip(flagged, right, strict=True)) / right.count(True) if any(right) else 0.0
+        ),
     )
 
 
@@ -271,6 +296,16 @@ def markdown(scores: list[Scores]) -> str:
         f"R {s.bare_ner_prf[1]:.3f}, F1 {s.bare_ner_prf[2]:.3f}"
         for s in scores
     )
+    calibration = "".join(
+        f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f}; "
+        f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}) {s.flagged_wrong:.0%}, "
+        f"right ones {s.flagged_right:.0%}\n"
+        "| confidence | readings | mean confidence | share right |\n|---|---|---|---|\n"
+        + "\n".join(
+            f"| {low:.1f}-{high:.1f} | {n} | {conf:.3f} | {acc:.3f} |" for low, high, n, conf, acc in s.reliability
+        )
+        for s in scores
+    )
     misses = "".join(
         f"\n{s.corpus}, given gold spans, wrong places by kind: "
         + ", ".join(f"{kind} {n}" for kind, n in s.given_misses.items())
@@ -278,7 +313,7 @@ def markdown(scores: list[Scores]) -> str:
         + f"; read approximately: {s.given_approximate}, of which within {ACC_KM:.0f} km: {s.given_approximate_near}"
         for s in scores
     )
-    return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n"
+    return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n" + calibration + "\n"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -297,10 +332,30 @@ def main(args: argparse.Namespace) -> int:
         progress=progress_bar(),
         disabled_rules=getattr(args, "disable_rule", None) or (),
     )
-    scores = [score_corpus(engine, p, args.limit) for p in paths]
+    # The ranker is learned from the development corpora: each of their documents is scored by a model trained
+    # on the other folds (split by document); any other corpus by one trained on all development documents.
+    dev = [(p, d) for p in paths if p.stem in DEV_CORPORA for d in load_corpus(p, args.limit)]
+    rows = [record_document(engine, d) for _, d in dev]
+    ablated = ""
+    if rows:
+        by_doc = fold_models(rows)
+        by_text = {d["text"]: by_doc[r.doc_id] for (_, d), r in zip(dev, rows, strict=True)}
+        everything = train_ranker(rows)
+        engine.resolver.choose_ranker = lambda text: by_text.get(text, everything)
+        ablated = ablation_table(ablation(rows))
+    scores = []
+    for p in paths:
+        s = score_corpus(engine, p, args.limit)
+        s.ranker = "out of fold" if p.stem in DEV_CORPORA else "trained on all development documents"
+        scores.append(s)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps([asdict(s) for s in scores], indent=2, ensure_ascii=False))
     table = markdown(scores)
+    if ablated:
+        table += (
+            "\nAblation, given gold spans: the ranker's out-of-fold acc@161 over gold toponyms that have candidates,"
+            " retrained without each feature\n" + ablated
+        )
     (args.out / "bench.md").write_text(table)
     print(table)
     for s in scores:

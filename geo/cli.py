@@ -283,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="switch a recognition rule off (repeatable; names in geo/recognize.py RULES), for ablation",
     )
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("train", help="fit the shipped ranker (geo/data/ranker.json) on the development corpora")
+    p.add_argument("corpora", nargs="*", help="development corpus files (default: ../shared/eval/gwn, trnews)")
+    p.add_argument("--model", type=Path, default=None, help="where to write the model (default: the shipped one)")
+    p.add_argument("--geocoder", default="offline", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_train)
     return parser
 
 
@@ -290,6 +296,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from geo.bench import main as bench_main
 
     return bench_main(args)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from geo.features import MODEL_PATH
+    from geo.learn import main as train_main
+
+    args.model = args.model or MODEL_PATH
+    return train_main(args)
 
 
 def main(argv: list[str] | None = None) -> int:

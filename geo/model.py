@@ -74,6 +74,7 @@ class Alternative:
 
     candidate: Candidate
     confidence: float
+    why: tuple[tuple[str, float], ...] = ()  # each ranking feature's share of the log-odds (geo.features)
 
 
 class MentionKind(StrEnum):
@@ -99,6 +100,7 @@ class Mention:
     # True when nothing knows the name itself and the reading is only where it probably is: the nearest place the
     # article names (a river, a street), or the place one word of a longer name is ("Toronto's Pearson Airport").
     approximate: bool = False
+    why: tuple[tuple[str, float], ...] = ()  # the chosen reading's ranking features and their share of the log-odds
 
     @property
     def resolved(self) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from geo.model import Feature
+from geo.model import LOW_CONFIDENCE, Feature
 from geo.resolution import find_dateline
 
 
@@ -107,7 +107,7 @@ def test_resolve_given_spans_exactly_one_per_span(engine):
     assert r.mentions[0].candidate.country_code == "QA"
     assert r.mentions[1].candidate.country_code == "AF"  # a demonym given as a span resolves to its country
     # Nothing is named Xyzzyplace: it is placed, flagged, at the nearest place the article names.
-    assert r.mentions[2].candidate.name == "Doha" and r.mentions[2].confidence <= 0.3
+    assert r.mentions[2].candidate.name == "Doha" and r.mentions[2].confidence < LOW_CONFIDENCE
     bare = engine.resolve("Xyzzyplace.", [(0, 10)])
     assert bare.mentions[0].candidate is None and bare.places == []
 
@@ -149,7 +149,7 @@ def test_a_village_abroad_is_not_what_a_local_story_means(engine):
     r = engine.parse("Flights from Heathrow were cancelled as snow hit London and Manchester.")
     heathrow = [m for m in r.mentions if m.text == "Heathrow"][0]
     assert heathrow.candidate is not None and heathrow.candidate.country_code == "GB"
-    assert heathrow.confidence <= 0.3  # placed near the article's places, flagged as a guess
+    assert heathrow.confidence < LOW_CONFIDENCE  # placed near the article's places, flagged as a guess
     assert any(a.candidate.country_code == "US" for a in heathrow.alternatives)  # the village stays pickable
 
 
@@ -198,11 +198,11 @@ def test_a_second_wire_story_on_the_page_has_its_dateline_found():
 
 
 def test_a_names_context_is_every_other_names_votes_with_nothing_left_of_its_own():
-    from geo.resolution import _Context, _Votes, _votes
+    from geo.resolution import Ranked, _Context, _Votes, _votes
     from tests.factories import CHAMAN, SPIN_BOLDAK
 
-    spin_boldak = _votes([(SPIN_BOLDAK, 0.9)], count=3)
-    chaman = _votes([(CHAMAN, 0.7)], count=1)
+    spin_boldak = _votes([Ranked(SPIN_BOLDAK, 0.9)], count=3)
+    chaman = _votes([Ranked(CHAMAN, 0.7)], count=1)
     everyone = _Votes.total([spin_boldak, chaman])
     for_spin_boldak = everyone.without(spin_boldak).context(_Context())
     assert for_spin_boldak.countries == {"PK": 1.0} and for_spin_boldak.admins == {"PK.02": 1.0}
@@ -238,7 +238,6 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
 
 def test_a_name_nothing_knows_is_its_own_approximate_place(engine):
     """A river nothing knows is placed near the article's places, but is never a spelling of them."""
-    from geo.model import LOW_CONFIDENCE
 
     text = (
         "Flooding along the Kishwaukee River in DeKalb County, Illinois, closed roads. "
@@ -262,7 +261,6 @@ def test_a_name_nothing_knows_is_its_own_approximate_place(engine):
 
 def test_a_name_read_through_one_of_its_words_is_approximate(engine):
     """ "Chicago Union Station" read as Chicago is near Chicago: flagged, low confidence, its own place."""
-    from geo.model import LOW_CONFIDENCE
 
     text = "Crowds gathered at Chicago Union Station and in Springfield, Illinois, on Friday."
     r = engine.resolve(text, _spans(text, ["Chicago Union Station", "Springfield", "Illinois"]))

@@ -1,0 +1,337 @@
+"""Ranking features: the one list of what the resolver weighs, and the learned model that weighs them.
+
+Each feature is a named function of one reading (a name, one of its candidates, what the article is about).
+The weights are not set by hand: a logistic regression learned from annotated news (``python -m geo train``)
+gives each feature a coefficient, saved with its scaling in ``geo/data/ranker.json`` and read here without
+pickle. A reading's score is the model's probability that it is right (within 161 km of where the text
+means); each feature's share of the log-odds is kept so the app can show why a reading won.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo.gazetteer import ABBR, ALT, NAME
+from geo.geometry import haversine_km
+from geo.model import Candidate, Feature
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
+SPATIAL_SCALE_KM = 1000.0
+DATELINE_SCALE_KM = 300.0
+SMALL_TOWN_POPULATION = 100_000  # below this, being in the article's country is weaker evidence for a town
+STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
+STRAY_COUNTRY_WEIGHT = 0.25
+LOCAL = (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What one name's readings are judged against: the name as written and what the article is about."""
+
+    text: str
+    written_as_code: bool = False  # "EU", "U.S.": capitals (and dots) only
+    qualifies: bool = False  # a qualifier follows ("Paris, Texas") and is not just a list of countries
+    qualifiers: tuple[Candidate, ...] = ()
+    dateline_own: frozenset[str] = frozenset()  # keys of the dateline place when this name is the dateline's name
+    dateline: tuple[Candidate, ...] = ()
+    countries: dict[str, float] = field(default_factory=dict)  # the article's countries, weights in [0, 1]
+    admins: dict[str, float] = field(default_factory=dict)  # its provinces (GeoNames admin1 codes)
+    centroid: tuple[float, float] | None = None  # of its confidently placed local places
+    max_population: int = 0  # of this name's candidates
+    primary_population: int = -1  # the biggest town that bears the name as its own (-1: none does)
+    count: int = 1  # how often the article names it
+
+
+def _log_pop(c: Candidate) -> float:
+    return math.log10(max(c.population, 100))
+
+
+def inside(c: Candidate, container: Candidate) -> bool:
+    """Whether ``c`` lies in ``container`` (a country or province), by codes."""
+    if container.feature is Feature.COUNTRY:
+        return bool(c.country_code) and c.country_code == container.country_code and c.key != container.key
+    if container.feature is Feature.ADMIN1:
+        return bool(c.admin1) and c.admin1 == container.admin1 and c.key != container.key
+    return False
+
+
+def _small_town_outside_named_province(c: Candidate, s: Situation) -> float:
+    """A story about the US that names no Kentucky means Paris, France, not Paris, Kentucky."""
+    if c.feature is Feature.CITY and c.population < SMALL_TOWN_POPULATION and not s.admins.get(c.admin1):
+        return s.countries.get(c.country_code, 0.0)
+    return 0.0
+
+
+def _stray(c: Candidate, s: Situation) -> float:
+    """A village abroad ("Heathrow, Florida" in a London story) is rarely meant."""
+    return float(
+        bool(s.countries)
+        and c.feature is Feature.CITY
+        and c.population < STRAY_TOWN_POPULATION
+        and s.countries.get(c.country_code, 0.0) < STRAY_COUNTRY_WEIGHT
+    )
+
+
+def _near_article(c: Candidate, s: Situation) -> float:
+    if s.centroid is None or c.feature not in LOCAL:
+        return 0.0
+    return math.exp(-haversine_km(c.lat, c.lon, *s.centroid) / SPATIAL_SCALE_KM)
+
+
+def _near_dateline(c: Candidate, s: Situation) -> float:
+    """Closeness to the dateline place; a country or province that contains it is as close as can be."""
+    if not s.dateline or c.key in s.dateline_own:
+        return 0.0
+    d = s.dateline[0]
+    if inside(d, c):
+        return 1.0
+    if c.feature not in LOCAL:
+        return 0.0
+    return math.exp(-haversine_km(c.lat, c.lon, d.lat, d.lon) / DATELINE_SCALE_KM)
+
+
+FeatureFn = Callable[[Candidate, int, Situation], float]
+
+# (name, function of (candidate, how the name matched, situation), why it is here)
+FEATURES: list[tuple[str, FeatureFn, str]] = [
+    ("log_population", lambda c, k, s: _log_pop(c), "bigger places are named more often"),
+    (
+        "population_gap",
+        lambda c, k, s: _log_pop(c) - math.log10(max(s.max_population, 100)),
+        "a bare well-known name is its biggest bearer, not a small namesake",
+    ),
+    ("country", lambda c, k, s: float(c.feature is Feature.COUNTRY), "kind of feature"),
+    ("province", lambda c, k, s: float(c.feature is Feature.ADMIN1), "a state is not its same-named city"),
+    ("district", lambda c, k, s: float(c.feature is Feature.ADMIN2), "kind of feature"),
+    ("region", lambda c, k, s: float(c.feature is Feature.REGION), "kind of feature"),
+    ("water", lambda c, k, s: float(c.feature is Feature.WATER), "a named sea is what its bare name means"),
+    ("capital", lambda c, k, s: float(c.capital), "national capitals are in the news"),
+    ("primary_name", lambda c, k, s: float(k == NAME), "the name a place bears today"),
+    (
+        "country_by_its_own_name",
+        lambda c, k, s: float(c.feature is Feature.COUNTRY and k == NAME),
+        '"Mexico" is the country, not the state or city that also bears the name',
+    ),
+    ("alternate_name", lambda c, k, s: float(k == ALT), "a historical or foreign name is a weaker match"),
+    (
+        "alternate_while_a_bigger_place_bears_it",
+        lambda c, k, s: float(k == ALT and c.feature is Feature.CITY and c.population < s.primary_population),
+        "an old name (Alexandria for Mashhad) loses to a bigger town that bears the name today",
+    ),
+    ("abbreviation", lambda c, k, s: float(k >= ABBR), "matched as a code or abbreviation"),
+    (
+        "written_as_code",
+        lambda c, k, s: float(s.written_as_code and k >= ABBR),
+        '"EU" written in capitals is the European Union, not the town of Eu',
+    ),
+    (
+        "country_abbreviation",
+        lambda c, k, s: float(c.feature is Feature.COUNTRY and k >= ABBR),
+        '"U.S.", "UK": abbreviations of countries are the usual ones',
+    ),
+    ("article_country", lambda c, k, s: s.countries.get(c.country_code, 0.0), "the countries the article is about"),
+    (
+        "small_town_outside_named_province",
+        lambda c, k, s: _small_town_outside_named_province(c, s),
+        "the article's country is weaker evidence for a small town in a province it does not name",
+    ),
+    ("article_province", lambda c, k, s: s.admins.get(c.admin1, 0.0), "the provinces the article is about"),
+    ("dateline_place", lambda c, k, s: float(c.key in s.dateline_own), '"KABUL (AP) -": the dateline\'s own name'),
+    (
+        "dateline_country",
+        lambda c, k, s: float(any(c.country_code and c.country_code == d.country_code for d in s.dateline)),
+        "the dateline sets the scene",
+    ),
+    ("near_dateline", lambda c, k, s: _near_dateline(c, s), "local places are near the dateline"),
+    (
+        "qualifier",
+        lambda c, k, s: float(s.qualifies and any(inside(c, q) for q in s.qualifiers)),
+        '"Paris, Texas", "Springfield, IL": the qualifier contains the place',
+    ),
+    ("near_article_places", lambda c, k, s: _near_article(c, s), "an article's places are near each other"),
+    ("stray_abroad", lambda c, k, s: _stray(c, s), "a village abroad is rarely what an article means"),
+    (
+        "country_repeated",
+        lambda c, k, s: float(c.feature is Feature.COUNTRY) * math.log(s.count),
+        "a name said many times is more often the country",
+    ),
+]
+FEATURE_NAMES = [name for name, _, _ in FEATURES]
+
+
+def feature_vector(c: Candidate, kind: int, s: Situation, names: Sequence[str] = FEATURE_NAMES) -> list[float]:
+    """The values of ``names`` (all features by default) for one reading."""
+    wanted = set(names)
+    return [fn(c, kind, s) for name, fn, _ in FEATURES if name in wanted]
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A conditional logit over standardised features, with a calibration of its choice probabilities.
+
+    A reading's score is w . (x - mean) / scale; a name's readings share out probability by softmax over their
+    scores; that probability p is then calibrated to the chance the reading is right (within 161 km), as
+    sigmoid(a * logit(p) + b + w . (x - mean) / scale), fitted out of fold, since a gazetteer that lacks the
+    place makes the softmax overconfident. Plain Python at run time (vectors have a couple of dozen entries);
+    trained by :func:`fit` and :func:`fit_calibration`.
+    """
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    calibration: tuple[float, ...] = (1.0, 0.0)  # a, b, then one weight per feature (see fit_calibration)
+
+    def columns(self) -> list[int]:
+        """Where this model's features are in :data:`FEATURE_NAMES` (an ablated model has fewer)."""
+        return [FEATURE_NAMES.index(n) for n in self.names]
+
+    def contributions(self, x: Sequence[float]) -> list[float]:
+        """Each feature's share of the score (0 for a feature at its average value)."""
+        return [w * (v - m) / s for w, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)]
+
+    def logit(self, x: Sequence[float]) -> float:
+        return sum(self.contributions(x))
+
+    def calibrated(self, p: float, x: Sequence[float]) -> float:
+        """The chance that a reading with choice probability ``p`` and features ``x`` is right."""
+        p = min(max(p, 1e-6), 1 - 1e-6)
+        a, b, *w = self.calibration
+        z = a * math.log(p / (1 - p)) + b
+        if w:
+            z += sum(wi * (v - m) / s for wi, v, m, s in zip(w, x, self.mean, self.scale, strict=True))
+        return sigmoid(z)
+
+    def to_json(self) -> dict:
+        return {
+            "model": "conditional logit over standardised ranking features (geo/features.py), Platt-calibrated",
+            "names": list(self.names),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "calibration": list(self.calibration),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Ranker:
+        return cls(
+            names=tuple(data["names"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(data["coef"]),
+            calibration=tuple(data.get("calibration", (1.0, 0.0))),
+        )
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> Ranker:
+        """The shipped model; its features must be ones this code knows."""
+        ranker = cls.from_json(json.loads(path.read_text()))
+        unknown = set(ranker.names) - set(FEATURE_NAMES)
+        if unknown:
+            raise ValueError(f"{path}: features this code does not know: {sorted(unknown)}")
+        return ranker
+
+
+def softmax(scores: Sequence[float]) -> list[float]:
+    top = max(scores)
+    weights = [math.exp(s - top) for s in scores]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def fit(
+    choices: Sequence[tuple[Sequence[Sequence[float]], Sequence[int]]],
+    names: Sequence[str] = FEATURE_NAMES,
+    l2: float = 1.0,
+) -> Ranker:
+    """Conditional logit by Newton's method (numpy only): each choice is (candidate rows, which are right).
+
+    The target spreads evenly over a choice's right readings; a choice with none right, or only one
+    candidate, says nothing about which reading to prefer and is left out (calibration accounts for it).
+    """
+    import numpy as np
+
+    rows, target, starts = [], [], []
+    for x, right in choices:
+        if len(right) < 2 or not any(right):
+            continue
+        starts.append(len(rows))
+        rows.extend(x)
+        target.extend(r / sum(right) for r in right)
+    f = len(names)
+    if not rows:
+        return Ranker(tuple(names), (0.0,) * f, (1.0,) * f, (0.0,) * f)
+    x = np.asarray(rows, dtype=float)
+    q = np.asarray(target)
+    first = np.asarray(starts)
+    group = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(x))))
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    beta = np.zeros(f)
+    for _ in range(30):
+        s = z @ beta
+        e = np.exp(s - np.maximum.reduceat(s, first)[group])
+        p = e / np.add.reduceat(e, first)[group]
+        grad = z.T @ (p - q) + l2 * beta
+        zp = z * p[:, None]
+        per_group = np.add.reduceat(zp, first, axis=0)
+        hess = z.T @ zp - per_group.T @ per_group + l2 * np.eye(f)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-6:
+            break
+    return Ranker(
+        names=tuple(names),
+        mean=tuple(float(v) for v in mean),
+        scale=tuple(float(v) for v in scale),
+        coef=tuple(float(v) for v in beta),
+    )
+
+
+def fit_calibration(
+    model: Ranker,
+    probabilities: Sequence[float],
+    rows: Sequence[Sequence[float]],
+    right: Sequence[int],
+    l2: float = 1.0,
+) -> tuple[float, ...]:
+    """Logistic regression of "the top reading is right" on logit(p) and the reading's standardised features.
+
+    p alone does not know that a gazetteer lacking the place leaves one confident wrong reading; the
+    features (a small town, an old name, a country the article is not about) do. Returns (a, b, w...) for
+    sigmoid(a * logit(p) + b + w . (x - mean) / scale).
+    """
+    import numpy as np
+
+    p = np.clip(np.asarray(probabilities, dtype=float), 1e-6, 1 - 1e-6)
+    x = (np.asarray(rows, dtype=float) - np.asarray(model.mean)) / np.asarray(model.scale)
+    z = np.hstack([np.log(p / (1 - p))[:, None], np.ones((len(p), 1)), x])
+    y = np.asarray(right, dtype=float)
+    penalty = np.full(z.shape[1], l2)
+    penalty[:2] = 1e-6  # logit(p) and the intercept are not shrunk
+    beta = np.zeros(z.shape[1])  # from zero: Newton from elsewhere can overshoot where p is near 1
+    for _ in range(50):
+        mu = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
+        grad = z.T @ (mu - y) + penalty * beta
+        hess = (z * (mu * (1 - mu))[:, None]).T @ z + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return tuple(float(v) for v in beta)

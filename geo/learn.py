@@ -1,0 +1,215 @@
+"""Learning the ranker from annotated news, and judging it honestly.
+
+The resolver's pass-two features (``geo.features``) do not depend on the model, so each document is resolved
+once given its gold spans with the features recorded; training, cross-validation and ablation then work on
+those cached rows and never re-parse. Folds are split by document (fixed seed): every figure for a
+development document comes from a model that did not see it. ``python -m geo train`` fits the shipped
+model on all development documents and writes ``geo/data/ranker.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from geo.features import FEATURE_NAMES, Ranker, fit, fit_calibration, softmax
+from geo.geometry import haversine_km
+
+ACC_KM = 161.0
+FOLDS = 5
+SEED = 13
+DEV_CORPORA = ("gwn", "trnews")  # may be trained on; anything else (TUD) is only measured
+CALIBRATION_BINS = 10
+_N = len(FEATURE_NAMES)
+NEUTRAL = Ranker(tuple(FEATURE_NAMES), (0.0,) * _N, (1.0,) * _N, (0.0,) * _N)  # all readings alike
+
+
+@dataclass
+class Choice:
+    """One gold toponym's candidate readings (pass two): which are right (for training) and which are within
+    161 km of gold (for scoring)."""
+
+    x: list[list[float]]
+    right: list[int]
+    near: list[int] | None = None  # None: the same as ``right``
+
+
+@dataclass
+class DocRows:
+    """A document's recorded choices; gold toponyms the resolver had no candidates for count as misses."""
+
+    doc_id: str
+    corpus: str
+    choices: list[Choice] = field(default_factory=list)
+    no_candidates: int = 0
+
+
+def record_document(engine, doc: dict) -> DocRows:
+    """Resolve ``doc`` given its gold spans and keep pass two's features for each gold toponym."""
+    resolver = engine.resolver
+    resolver.recorder = []
+    chooser = resolver.choose_ranker
+    resolver.choose_ranker = lambda _: NEUTRAL  # the features do not depend on the model; the shipped one may be stale
+    try:
+        engine.resolve(doc["text"], [(t["start"], t["end"]) for t in doc["toponyms"]])
+        groups = resolver.recorder
+    finally:
+        resolver.recorder = None
+        resolver.choose_ranker = chooser
+    by_span = {span: g for g in groups for span in g["spans"]}
+    rows = DocRows(doc["id"], doc.get("corpus", ""))
+    for t in doc["toponyms"]:
+        if t.get("lat") is None:
+            continue
+        g = by_span.get((t["start"], t["end"]))
+        if g is None:
+            rows.no_candidates += 1
+            continue
+        near = [int(haversine_km(t["lat"], t["lon"], lat, lon) <= ACC_KM) for lat, lon in g["points"]]
+        rows.choices.append(Choice(g["x"], _right(t, g), near))
+    return rows
+
+
+def _right(gold: dict, group: dict) -> list[int]:
+    """Which candidates are right: the gold GeoNames entry where it is among them, else any within 161 km.
+
+    Within 161 km alone would teach that an odd alternate name of a suburb ("City of London" for London,
+    a town near Washington that GeoNames also calls "Washington") is as good as the place itself.
+    """
+    if gold.get("geonameid") is not None and gold["geonameid"] in group["ids"]:
+        return [int(i == gold["geonameid"]) for i in group["ids"]]
+    return [int(haversine_km(gold["lat"], gold["lon"], lat, lon) <= ACC_KM) for lat, lon in group["points"]]
+
+
+def fold_of(doc_ids: Sequence[str], folds: int = FOLDS, seed: int = SEED) -> dict[str, int]:
+    """Each document's fold: a seeded shuffle dealt round-robin, so folds are split by document."""
+    order = sorted(set(doc_ids))
+    random.Random(seed).shuffle(order)
+    return {doc_id: i % folds for i, doc_id in enumerate(order)}
+
+
+def _choices(docs: Sequence[DocRows], names: Sequence[str]) -> list[tuple[list[list[float]], list[int]]]:
+    columns = [FEATURE_NAMES.index(n) for n in names]
+    return [([[row[i] for i in columns] for row in c.x], c.right) for d in docs for c in d.choices]
+
+
+def train(docs: Sequence[DocRows], names: Sequence[str] = FEATURE_NAMES, calibrate: bool = True) -> Ranker:
+    """A ranker fitted on ``docs`` (right: within 161 km of gold), its confidence calibrated out of fold.
+
+    The calibration is fitted on the top readings of ``docs`` each scored by a model trained on the other
+    (inner) folds, so it learns how sure a model should be about documents it did not see.
+    """
+    model = fit(_choices(docs, names), names)
+    if not calibrate:
+        return model
+    folds = fold_of([d.doc_id for d in docs], seed=SEED + 1)
+    probabilities, tops, right = [], [], []
+    for f in set(folds.values()):
+        inner = fit(_choices([d for d in docs if folds[d.doc_id] != f], names), names)
+        for x, r in _choices([d for d in docs if folds[d.doc_id] == f], names):
+            p = softmax([inner.logit(row) for row in x])
+            best = max(range(len(p)), key=p.__getitem__)
+            probabilities.append(p[best])
+            tops.append(x[best])
+            right.append(r[best])
+    if 0 < sum(right) < len(right):
+        model = replace(model, calibration=fit_calibration(model, probabilities, tops, right))
+    return model
+
+
+def fold_models(
+    docs: Sequence[DocRows], names: Sequence[str] = FEATURE_NAMES, calibrate: bool = True
+) -> dict[str, Ranker]:
+    """For each document, a ranker trained on the other folds only."""
+    folds = fold_of([d.doc_id for d in docs])
+    models = {f: train([d for d in docs if folds[d.doc_id] != f], names, calibrate) for f in set(folds.values())}
+    return {d.doc_id: models[folds[d.doc_id]] for d in docs}
+
+
+def ranking_accuracy(docs: Sequence[DocRows], model_for: dict[str, Ranker]) -> float:
+    """Share of gold toponyms with candidates whose best-scored candidate is within 161 km."""
+    right = total = 0
+    for d in docs:
+        model = model_for[d.doc_id]
+        columns = model.columns()
+        total += len(d.choices)
+        for choice in d.choices:
+            scores = [model.logit([row[i] for i in columns]) for row in choice.x]
+            right += (choice.near or choice.right)[max(range(len(scores)), key=scores.__getitem__)]
+    return right / total if total else 0.0
+
+
+def ablation(docs: Sequence[DocRows]) -> list[tuple[str, dict[str, float]]]:
+    """Out-of-fold ranking accuracy per corpus with all features, then with each one left out (retrained)."""
+    corpora = sorted({d.corpus for d in docs})
+
+    def scores(names: Sequence[str]) -> dict[str, float]:
+        models = fold_models(docs, names, calibrate=False)
+        return {c: ranking_accuracy([d for d in docs if d.corpus == c], models) for c in corpora}
+
+    out = [("(all features)", scores(FEATURE_NAMES))]
+    for name in FEATURE_NAMES:
+        out.append((name, scores([n for n in FEATURE_NAMES if n != name])))
+    return out
+
+
+def ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    corpora = list(rows[0][1])
+    full = rows[0][1]
+    head = "| feature removed | " + " | ".join(f"{c} ranking acc@161 | {c} change" for c in corpora) + " |\n"
+    head += "|---|" + "---|---|" * len(corpora) + "\n"
+    lines = []
+    for name, got in rows:
+        cells = " | ".join(f"{got[c]:.1%} | {100 * (got[c] - full[c]):+.1f} pt" for c in corpora)
+        lines.append(f"| {name} | {cells} |")
+    return head + "\n".join(lines) + "\n"
+
+
+def expected_calibration_error(confidences: Sequence[float], right: Sequence[bool], bins: int = CALIBRATION_BINS):
+    """ECE over equal-width bins, and the reliability table: (low, high, count, mean confidence, accuracy)."""
+    table = []
+    n = len(confidences)
+    ece = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [
+            (c, r) for c, r in zip(confidences, right, strict=True) if low <= c < high or (b == bins - 1 and c == 1.0)
+        ]
+        if not members:
+            table.append((low, high, 0, 0.0, 0.0))
+            continue
+        conf = sum(c for c, _ in members) / len(members)
+        acc = sum(r for _, r in members) / len(members)
+        ece += len(members) / n * abs(acc - conf)
+        table.append((low, high, len(members), conf, acc))
+    return ece, table
+
+
+def main(args: argparse.Namespace) -> int:
+    """Fit the shipped ranker on all development documents and write it."""
+    from geo.batch import engine_from_options, progress_bar
+    from geo.bench import DEFAULT_EVAL_DIR, load_corpus
+
+    paths = [Path(p) for p in args.corpora] or [DEFAULT_EVAL_DIR / f"{c}.jsonl" for c in DEV_CORPORA]
+    for p in paths:
+        if p.stem not in DEV_CORPORA:
+            print(f"train: {p} is not a development corpus; refusing to train on it", file=sys.stderr)
+            return 2
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        print("train: no development corpus found; nothing to train on", file=sys.stderr)
+        return 1
+    engine = engine_from_options(args.cache_dir, progress=progress_bar())
+    docs = [record_document(engine, d) for p in paths for d in load_corpus(p)]
+    model = train(docs)
+    model.save(args.model)
+    models = fold_models(docs)
+    for corpus in sorted({d.corpus for d in docs}):
+        mine = [d for d in docs if d.corpus == corpus]
+        print(f"{corpus}: {len(mine)} documents, out-of-fold ranking acc@161 {ranking_accuracy(mine, models):.1%}")
+    print(f"wrote {args.model}")
+    return 0

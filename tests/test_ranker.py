@@ -1,0 +1,132 @@
+"""The learned ranker: its features, the shipped model file, fitting, folds and the calibration measure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from geo.features import (
+    FEATURE_NAMES,
+    FEATURES,
+    MODEL_PATH,
+    Ranker,
+    Situation,
+    feature_vector,
+    fit,
+    fit_calibration,
+)
+from geo.learn import Choice, DocRows, expected_calibration_error, fold_models, fold_of, ranking_accuracy, train
+from geo.model import Candidate, Feature
+
+PARIS_FR = Candidate(2988507, "Paris", 48.85, 2.35, Feature.CITY, "FR", "FR.11", 2_138_551, capital=True)
+PARIS_KY = Candidate(4303602, "Paris", 38.21, -84.25, Feature.CITY, "US", "US.KY", 9_846)
+KENTUCKY = Candidate(6254925, "Kentucky", 37.5, -85.0, Feature.ADMIN1, "US", "US.KY", 4_339_367)
+
+
+def value(name: str, c: Candidate, s: Situation, kind: int = 0) -> float:
+    return feature_vector(c, kind, s)[FEATURE_NAMES.index(name)]
+
+
+def test_features_are_declared_once_with_unique_names():
+    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == len(FEATURES)
+    assert all(callable(fn) and why for _, fn, why in FEATURES)
+
+
+def test_a_qualifier_speaks_for_the_place_inside_it():
+    s = Situation("Paris", qualifies=True, qualifiers=(KENTUCKY,), max_population=PARIS_FR.population)
+    assert value("qualifier", PARIS_KY, s) == 1.0 and value("qualifier", PARIS_FR, s) == 0.0
+    assert value("population_gap", PARIS_FR, s) == 0.0 and value("population_gap", PARIS_KY, s) < -2
+
+
+def test_a_small_town_in_the_articles_country_but_an_unnamed_province_is_told_apart():
+    s = Situation("Paris", countries={"US": 1.0}, max_population=PARIS_FR.population)
+    assert value("small_town_outside_named_province", PARIS_KY, s) == 1.0
+    named = Situation("Paris", countries={"US": 1.0}, admins={"US.KY": 1.0})
+    assert value("small_town_outside_named_province", PARIS_KY, named) == 0.0
+    assert value("article_province", PARIS_KY, named) == 1.0
+    assert value("stray_abroad", PARIS_KY, Situation("Paris", countries={"FR": 1.0})) == 1.0
+
+
+def test_the_shipped_model_loads_and_knows_every_feature_it_uses():
+    ranker = Ranker.load(MODEL_PATH)
+    assert set(ranker.names) <= set(FEATURE_NAMES) and len(ranker.coef) == len(ranker.names)
+    assert len(ranker.calibration) == 2 + len(ranker.names)
+    x = feature_vector(PARIS_FR, 0, Situation("Paris", max_population=PARIS_FR.population))
+    x = [x[i] for i in ranker.columns()]
+    assert 0.0 < ranker.calibrated(0.9, x) < 1.0
+    assert ranker.calibrated(0.99, x) > ranker.calibrated(0.4, x)  # surer choices are surer readings
+
+
+def test_fit_learns_which_feature_marks_the_right_reading():
+    names = ["log_population", "capital"]
+    # Each choice: a capital and a bigger non-capital town; the capital is right, so "capital" must outweigh size.
+    choices = [([[6.0, 1.0], [6.5, 0.0], [4.0, 0.0]], [1, 0, 0]), ([[5.0, 1.0], [5.2, 0.0]], [1, 0])] * 10
+    choices += [([[5.0, 0.0], [3.0, 0.0]], [1, 0])] * 10  # without a capital, the bigger town
+    model = fit(choices, names, l2=0.1)
+    assert model.coef[1] > 0 and model.coef[0] > 0
+    assert model.logit([5.0, 1.0]) > model.logit([5.2, 0.0]) and model.logit([5.0, 0.0]) > model.logit([3.0, 0.0])
+    assert Ranker.from_json(model.to_json()) == model
+    assert model.logit([6.0, 1.0]) == pytest.approx(sum(model.contributions([6.0, 1.0])))
+
+
+def test_calibration_learns_how_often_the_top_reading_is_right():
+    model = fit([([[1.0], [0.0]], [1, 0]), ([[0.0], [1.0]], [0, 1])], ["capital"])
+    # Readings chosen with p = 0.9 are right 9 times in 10; with p = 0.6, 6 in 10.
+    ps = [0.9] * 10 + [0.6] * 10
+    right = [1] * 9 + [0] + [1] * 6 + [0] * 4
+    calibrated = replace(model, calibration=fit_calibration(model, ps, [[0.5]] * 20, right, l2=100.0))
+    assert calibrated.calibrated(0.9, [0.5]) == pytest.approx(0.9, abs=0.02)
+    assert calibrated.calibrated(0.6, [0.5]) == pytest.approx(0.6, abs=0.02)
+
+
+def test_folds_split_by_document_and_no_model_sees_its_own_document():
+    ids = [f"d{i}" for i in range(23)]
+    folds = fold_of(ids)
+    assert folds == fold_of(list(reversed(ids)))  # the split depends on the documents, not their order
+    assert set(folds.values()) == set(range(5)) and all(3 <= list(folds.values()).count(f) <= 5 for f in range(5))
+    n = len(FEATURE_NAMES)
+    pop = FEATURE_NAMES.index("log_population")
+
+    def doc(i: int) -> DocRows:
+        big, small = [0.0] * n, [0.0] * n
+        big[pop], small[pop] = 6.0 + i / 100, 3.0
+        return DocRows(f"d{i}", "t", [Choice([big, small], [1, 0])])
+
+    docs = [doc(i) for i in range(23)]
+    models = fold_models(docs)
+    for d in docs:
+        # Each document's model is the one trained on exactly the documents of the other folds.
+        assert models[d.doc_id] == train([e for e in docs if folds[e.doc_id] != folds[d.doc_id]])
+    assert ranking_accuracy(docs, models) == 1.0
+
+
+def test_expected_calibration_error_on_a_hand_example():
+    # Bin 0.2-0.3: two readings at 0.25, one right (accuracy 0.5, gap 0.25); bin 0.9-1.0: two at 0.95 (and
+    # 1.0 belongs to the last bin), all right (mean confidence 0.9667, gap 0.0333).
+    confidences = [0.25, 0.25, 0.95, 0.95, 1.0]
+    right = [True, False, True, True, True]
+    ece, table = expected_calibration_error(confidences, right)
+    assert ece == pytest.approx(2 / 5 * 0.25 + 3 / 5 * (1 - (0.95 + 0.95 + 1.0) / 3))
+    assert len(table) == 10 and table[2][2] == 2 and table[9][2] == 3 and table[9][4] == 1.0
+    assert expected_calibration_error([0.7, 0.7], [True, False])[0] == pytest.approx(0.2)
+
+
+def test_mentions_keep_why_their_reading_won(engine):
+    result = engine.parse("Officials met in Paris, Kentucky, on Monday.")
+    paris = next(m for m in result.mentions if m.text == "Paris")
+    assert paris.candidate is not None and paris.candidate.admin1 == "US.KY"
+    why = dict(paris.why)
+    assert set(why) <= set(FEATURE_NAMES) and why["qualifier"] > 0
+
+
+def test_training_refuses_a_held_out_corpus(tmp_path, capsys):
+    import argparse
+
+    from geo.learn import main
+
+    held_out = tmp_path / "tud.jsonl"
+    held_out.write_text("")
+    args = argparse.Namespace(corpora=[str(held_out)], model=tmp_path / "m.json", cache_dir=None, geocoder="offline")
+    assert main(args) == 2 and not (tmp_path / "m.json").exists()
+    assert "not a development corpus" in capsys.readouterr().err
