@@ -36,7 +36,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from geo.geometry import haversine_km
-from geo.learn import DEV_CORPORA, ablation, ablation_table, expected_calibration_error, fold_models, record_document
+from geo.learn import (
+    DEV_CORPORA,
+    ablation,
+    ablation_table,
+    expected_calibration_error,
+    fold_models,
+    ranking_accuracy,
+    record_document,
+)
 from geo.learn import train as train_ranker
 from geo.model import LOW_CONFIDENCE
 
@@ -362,4 +370,29 @@ def main(args: argparse.Namespace) -> int:
         print(f"{s.corpus}: errors {s.errors}")
         print(f"  most missed: {s.missed_top[:10]}")
         print(f"  most spurious: {s.spurious_top[:10]}")
+    return 0
+
+
+def train_main(args: argparse.Namespace) -> int:
+    """Fit the shipped ranker on all development documents and write it (``python -m geo train``)."""
+    from geo.batch import engine_from_options, progress_bar
+
+    paths = [Path(p) for p in args.corpora] or [DEFAULT_EVAL_DIR / f"{c}.jsonl" for c in DEV_CORPORA]
+    for p in paths:
+        if p.stem not in DEV_CORPORA:
+            print(f"train: {p} is not a development corpus; refusing to train on it", file=sys.stderr)
+            return 2
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        print("train: no development corpus found; nothing to train on", file=sys.stderr)
+        return 1
+    engine = engine_from_options(args.cache_dir, progress=progress_bar())
+    docs = [record_document(engine, d) for p in paths for d in load_corpus(p)]
+    model = train_ranker(docs)
+    model.save(args.model)
+    models = fold_models(docs)
+    for corpus in sorted({d.corpus for d in docs}):
+        mine = [d for d in docs if d.corpus == corpus]
+        print(f"{corpus}: {len(mine)} documents, out-of-fold ranking acc@161 {ranking_accuracy(mine, models):.1%}")
+    print(f"wrote {args.model}")
     return 0

@@ -299,8 +299,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from geo.bench import train_main
     from geo.features import MODEL_PATH
-    from geo.learn import main as train_main
 
     args.model = args.model or MODEL_PATH
     return train_main(args)

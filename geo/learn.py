@@ -9,12 +9,9 @@ model on all development documents and writes ``geo/data/ranker.json``.
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from geo.features import FEATURE_NAMES, Ranker, fit, fit_calibration, softmax
 from geo.geometry import haversine_km
@@ -187,29 +184,3 @@ def expected_calibration_error(confidences: Sequence[float], right: Sequence[boo
         ece += len(members) / n * abs(acc - conf)
         table.append((low, high, len(members), conf, acc))
     return ece, table
-
-
-def main(args: argparse.Namespace) -> int:
-    """Fit the shipped ranker on all development documents and write it."""
-    from geo.batch import engine_from_options, progress_bar
-    from geo.bench import DEFAULT_EVAL_DIR, load_corpus
-
-    paths = [Path(p) for p in args.corpora] or [DEFAULT_EVAL_DIR / f"{c}.jsonl" for c in DEV_CORPORA]
-    for p in paths:
-        if p.stem not in DEV_CORPORA:
-            print(f"train: {p} is not a development corpus; refusing to train on it", file=sys.stderr)
-            return 2
-    paths = [p for p in paths if p.exists()]
-    if not paths:
-        print("train: no development corpus found; nothing to train on", file=sys.stderr)
-        return 1
-    engine = engine_from_options(args.cache_dir, progress=progress_bar())
-    docs = [record_document(engine, d) for p in paths for d in load_corpus(p)]
-    model = train(docs)
-    model.save(args.model)
-    models = fold_models(docs)
-    for corpus in sorted({d.corpus for d in docs}):
-        mine = [d for d in docs if d.corpus == corpus]
-        print(f"{corpus}: {len(mine)} documents, out-of-fold ranking acc@161 {ranking_accuracy(mine, models):.1%}")
-    print(f"wrote {args.model}")
-    return 0

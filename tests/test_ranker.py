@@ -123,7 +123,7 @@ def test_mentions_keep_why_their_reading_won(engine):
 def test_training_refuses_a_held_out_corpus(tmp_path, capsys):
     import argparse
 
-    from geo.learn import main
+    from geo.bench import train_main as main
 
     held_out = tmp_path / "tud.jsonl"
     held_out.write_text("")
