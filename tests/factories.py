@@ -144,3 +144,16 @@ def hostile_result() -> Result:
         alt = Alternative(Candidate(800 + i, name + " alt", -5.0, -5.0, Feature.ADMIN1, "X"), 0.2)
         mentions.append(mention(text, name, cand, confidence=0.3 + 0.1 * i, alternatives=(alt,)))
     return result_from(text, mentions, title="<script>alert('title')</script>")
+
+
+def doc_with_ents(nlp, text: str, ents: Sequence[tuple[str, str]]):
+    """``nlp``'s tokens of ``text`` with exactly ``ents`` as the model's entities: (phrase, label) pairs in
+    text order, each phrase found after the previous one. Tests the rules apart from what a model predicts."""
+    doc = nlp.make_doc(text)
+    spans, at = [], 0
+    for phrase, label in ents:
+        at = text.index(phrase, at)
+        spans.append(doc.char_span(at, at + len(phrase), label=label))
+        at += len(phrase)
+    doc.ents = spans
+    return doc

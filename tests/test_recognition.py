@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from geo.recognize import SPAN_KEY
+from tests.factories import doc_with_ents
 
 
 @pytest.fixture(scope="module")
@@ -194,13 +195,7 @@ def labelled(nlp, text, ents):
     """The component's toponyms (text, label) for ``text`` when the model has labelled exactly ``ents``:
     (phrase, label) pairs in text order, each phrase found after the previous one. This tests the rules
     apart from what a given model version predicts."""
-    doc = nlp.make_doc(text)
-    spans, at = [], 0
-    for phrase, label in ents:
-        at = text.index(phrase, at)
-        spans.append(doc.char_span(at, at + len(phrase), label=label))
-        at += len(phrase)
-    doc.ents = spans
+    doc = doc_with_ents(nlp, text, ents)
     doc = nlp.get_pipe("dateline_toponyms")(nlp.get_pipe("sentencizer")(doc))
     return [(s.text, s.label_, s.start_char) for s in doc.spans[SPAN_KEY]]
 

@@ -21,6 +21,7 @@ from geo.recognize import (
     load_pipeline,
     name_tables,
 )
+from tests.factories import doc_with_ents
 
 # Exercises most stages: a demonym, a model place, a gazetteer name the model missed, an organisation
 # named like a place, a surname, a comma-joined entity, a ", D.C." to extend and a dotted abbreviation.
@@ -41,20 +42,9 @@ def blank():
     return spacy.blank("en")
 
 
-def doc_with(blank, text: str, ents: list[tuple[str, str]]) -> Doc:
-    doc = blank.make_doc(text)
-    spans, at = [], 0
-    for phrase, label in ents:
-        at = text.index(phrase, at)
-        spans.append(doc.char_span(at, at + len(phrase), label=label))
-        at += len(phrase)
-    doc.ents = spans
-    return doc
-
-
 def run(gazetteer, blank, disabled: frozenset[str] = frozenset(), text: str = TEXT, ents=ENTS) -> Doc:
     finder = ToponymFinder(str(gazetteer.path), RecognitionSettings(disabled_rules=disabled))
-    return finder(doc_with(blank, text, ents))
+    return finder(doc_with_ents(blank, text, ents))
 
 
 def decided(doc: Doc) -> list[tuple[str, str, str]]:
