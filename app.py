@@ -361,12 +361,11 @@ with st.sidebar:
         # The files are made when a button is clicked (deferred data), not on every rerun: a file made
         # ahead is replaced by the next rerun, and a browser still holding its address gets a 404.
         st.header("Download")
-        exported = list(results)
-        st.download_button("GeoJSON (for GIS tools)", lambda: json.dumps(to_geojson(exported), ensure_ascii=False,
-                                                                       indent=1),
+        st.download_button("GeoJSON (for GIS tools)",
+                           lambda: json.dumps(to_geojson(results), ensure_ascii=False, indent=1),
                            file_name="dateline-places.geojson", mime="application/geo+json", width="stretch",
                            on_click="ignore", key="download_geojson")
-        st.download_button("CSV (for spreadsheets)", lambda: to_csv(exported), file_name="dateline-places.csv",
+        st.download_button("CSV (for spreadsheets)", lambda: to_csv(results), file_name="dateline-places.csv",
                            mime="text/csv", width="stretch", on_click="ignore", key="download_csv")
 
 st.divider()

@@ -157,7 +157,6 @@ CHANGED_JS = f"""(before) => {{
   return !!el && strip(el.textContent) !== before;
 }}"""
 MAP_IFRAME = "iframe[title='streamlit_folium.st_folium']"
-COUNT_JS = "() => window.__GLOBAL_DATA__ ? window.__GLOBAL_DATA__.last_object_clicked_count : -1"
 CLICKED_JS = f"""() => {{
   const strip = {STRIP_JS};
   const d = window.__GLOBAL_DATA__ || {{}};
@@ -176,7 +175,7 @@ class Session:
         self.articles = 0
         self.covered = 0
         self.missed = 0
-        self.sent: list[float] = []
+        self.sent = 0  # websocket messages this page has sent to the app
 
     async def run(self) -> None:
         context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
@@ -213,7 +212,7 @@ class Session:
         """A closed app connection means the reader saw "Connecting…" and lost what they clicked meanwhile."""
         opened = time.monotonic()
         if "/_stcore/stream" in ws.url:
-            ws.on("framesent", lambda _payload: self.sent.append(time.monotonic()))
+            ws.on("framesent", lambda _payload: setattr(self, "sent", self.sent + 1))
             ws.on("close", lambda _ws: self.errors.append(
                 f"websocket closed after {time.monotonic() - opened:.0f} s"))
 
@@ -269,9 +268,9 @@ class Session:
         if not names:
             return
         target = self.rng.choice(names)
-        clicks_before = await inner.evaluate(COUNT_JS)
+        clicks_before = (await inner.evaluate(CLICKED_JS))["count"]
         started = time.perf_counter()
-        clicked_at = time.monotonic()
+        sent_before = self.sent
         try:
             await inner.locator("path.dl-place").nth(target["index"]).click(timeout=15_000)
         except Exception:
@@ -286,7 +285,7 @@ class Session:
         except Exception as exc:
             now = await page.evaluate(TITLE_JS)
             iframes = len(await page.query_selector_all(MAP_IFRAME))
-            sent = sum(t > clicked_at for t in self.sent)
+            sent = self.sent - sent_before
             raise TimeoutError(
                 f"the marker took the click on {clicked['name']!r} but after 60 s the panel still shows {now!r} "
                 f"({iframes} map iframes; {sent} messages sent to the server since the click)"
