@@ -863,31 +863,3 @@ class Gazetteer:
             built_at=meta.get("built_at", ""),
             sources=json.loads(meta.get("sources", "{}")),
         )
-
-
-# A named sea, like a country, is what its bare name in news usually means ("Red Sea", "Atlantic").
-FEATURE_PRIOR = {
-    Feature.COUNTRY: 1.2,
-    Feature.REGION: 0.3,
-    Feature.ADMIN1: 0.0,
-    Feature.ADMIN2: 0.1,
-    Feature.CITY: 0.0,
-    Feature.WATER: 1.2,
-}
-MATCH_PRIOR = {NAME: 0.25, ALT: 0.0, ABBR: -0.6, CODE: -0.6}
-
-
-def prior(candidate: Candidate, match_kind: int = NAME) -> float:
-    """Context-free plausibility of a reading: size, kind of feature, how the name matched.
-
-    Roughly log10(population)/2, so a city of 1M scores 3 and a hamlet of 500
-    about 1.3; countries and regions get a bonus since a bare "Georgia" or
-    "Middle East" in news far more often means them than a same-named town.
-    """
-    score = math.log10(max(candidate.population, 100)) / 2
-    score += FEATURE_PRIOR.get(candidate.feature, 0.0) + MATCH_PRIOR.get(match_kind, 0.0)
-    if candidate.feature is Feature.COUNTRY and match_kind >= ABBR:
-        score += 0.6  # "U.S.", "UK": abbreviations of countries are the usual ones
-    if candidate.capital:
-        score += 0.8
-    return score

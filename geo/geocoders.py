@@ -21,7 +21,8 @@ from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 
 from geo.cache import GeocodeCache
-from geo.gazetteer import Gazetteer, prior
+from geo.features import prior
+from geo.gazetteer import Gazetteer
 from geo.model import Candidate, Feature
 from geo.names import variants
 

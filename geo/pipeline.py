@@ -20,6 +20,7 @@ from spacy.tokens import Doc
 
 from geo.cache import CorrectionStore, GeocodeCache
 from geo.dateline import find_dateline
+from geo.features import ARTICLE
 from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, ProgressCallback
 from geo.geocoders import CandidateSource
 from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
@@ -30,7 +31,6 @@ from geo.textio import MAX_CHARS, replace_surrogates
 
 CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text
 DEMONYM_TOWN_POPULATION = 100_000
-DATELINE_WEIGHT = 3.0  # a dateline counts like three more mentions of its country
 
 
 class InputTooLarge(ValueError):
@@ -202,9 +202,9 @@ class Engine:
         weights: Counter[str] = Counter()
         for m in mentions:
             if m.candidate and m.candidate.country_code:
-                weight = 1.0 if m.candidate.feature is Feature.COUNTRY else 0.7
+                weight = ARTICLE.focus_country if m.candidate.feature is Feature.COUNTRY else ARTICLE.focus_place
                 if dateline and m.start < dateline.end:
-                    weight += DATELINE_WEIGHT
+                    weight += ARTICLE.focus_dateline
                 weights[m.candidate.country_code] += weight
         if not weights:
             return None

@@ -23,17 +23,21 @@ from functools import cache
 
 from geo.cache import CorrectionStore
 from geo.dateline import Dateline, find_dateline
-from geo.features import Ranker, Situation, feature_vector, softmax
+from geo.features import (
+    ARTICLE,
+    FIRST_LOOK_TEMPERATURE,
+    Ranker,
+    Situation,
+    feature_vector,
+    first_look_score,
+    prior,
+    softmax,
+)
 from geo.features import inside as _inside
-from geo.gazetteer import ABBR, ALT, NAME, Gazetteer, prior
+from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
 from geo.model import LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind
 from geo.names import ADMIN_WORDS, country_stems, normalize, variants
 
-# Pass one only (what the article is about); the readings shown are weighed by the learned ranker.
-W_DATELINE = 0.8
-W_QUALIFIER = 4.0
-W_CODE = 1.5
-TEMPERATURE = 0.6
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
 # Placed at the nearest place the article names: shown as low confidence. Measured (python -m geo bench, before
@@ -288,7 +292,8 @@ class Resolver:
         )
 
     def _first_look(self, name: _Name, ctx: _Context) -> list[Ranked]:
-        """Pass one, before the article's countries are known: prior, dateline and qualifier only.
+        """Pass one, before the article's countries are known: prior, dateline and qualifier only
+        (``geo.features.FIRST_LOOK``).
 
         Its only use is to learn what the article is about (``_votes``); the readings shown come from the
         learned ranker in pass two.
@@ -296,37 +301,18 @@ class Resolver:
         cands = self._candidates(name)
         if not cands:
             return []
-        written_as_code = _looks_like_code(name.toponyms[0].text)
-        qualifies = self._qualifies(name, cands)
-        scores = []
-        for c, kind in cands:
-            score = prior(c, kind)
-            if written_as_code and kind >= ABBR:
-                score += W_CODE
-            if name.norm == ctx.dateline_name and any(c.key == d.key for d in ctx.dateline):
-                score += 2 * W_DATELINE
-            elif any(c.country_code and c.country_code == d.country_code for d in ctx.dateline):
-                score += W_DATELINE
-            if qualifies and any(_inside(c, q) for quals in name.qualifiers for q in quals):
-                score += W_QUALIFIER
-            scores.append(score)
+        situation = self._situation(name, cands, ctx)
+        scores = [first_look_score(c, kind, situation) for c, kind in cands]
         top = max(scores)
-        weights = [math.exp((s - top) / TEMPERATURE) for s in scores]
+        weights = [math.exp((s - top) / FIRST_LOOK_TEMPERATURE) for s in scores]
         total = sum(weights)
         return sorted(
             (Ranked(c, w / total) for (c, _), w in zip(cands, weights, strict=True)), key=lambda r: -r.probability
         )
 
-    def _rank(self, name: _Name, ctx: _Context, record: bool = False) -> list[Ranked]:
-        """Pass two: each reading's probability of being right, by the learned ranker (geo.features)."""
-        cands = self._candidates(name)
-        if not cands:
-            return []
-        if self.choose_ranker is not None and self._text is not None:
-            ranker = self.choose_ranker(self._text)
-        else:
-            ranker = self.ranker
-        situation = Situation(
+    def _situation(self, name: _Name, cands: list[tuple[Candidate, int]], ctx: _Context) -> Situation:
+        """What ``name``'s readings are judged against, in either pass."""
+        return Situation(
             text=name.toponyms[0].text,
             written_as_code=_looks_like_code(name.toponyms[0].text),
             qualifies=self._qualifies(name, cands),
@@ -342,6 +328,17 @@ class Resolver:
             ),
             count=len(name.toponyms),
         )
+
+    def _rank(self, name: _Name, ctx: _Context, record: bool = False) -> list[Ranked]:
+        """Pass two: each reading's probability of being right, by the learned ranker (geo.features)."""
+        cands = self._candidates(name)
+        if not cands:
+            return []
+        if self.choose_ranker is not None and self._text is not None:
+            ranker = self.choose_ranker(self._text)
+        else:
+            ranker = self.ranker
+        situation = self._situation(name, cands, ctx)
         rows = [feature_vector(c, kind, situation) for c, kind in cands]
         if record and self.recorder is not None:
             self.recorder.append(
@@ -588,12 +585,13 @@ def _votes(ranked: list[Ranked], count: int) -> _Votes:
     top, confidence = ranked[0].candidate, ranked[0].probability
     weight = count * confidence
     if top.country_code:
-        votes.countries[top.country_code] += weight * (1.0 if top.feature is Feature.COUNTRY else 0.5)
+        share = ARTICLE.vote_country if top.feature is Feature.COUNTRY else ARTICLE.vote_place_country
+        votes.countries[top.country_code] += weight * share
     if top.feature is Feature.ADMIN1:
-        votes.admins[top.admin1] += weight
+        votes.admins[top.admin1] += ARTICLE.vote_province * weight
     elif top.admin1:
-        votes.admins[top.admin1] += 0.5 * weight
-    if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > 0.6:
+        votes.admins[top.admin1] += ARTICLE.vote_place_province * weight
+    if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > ARTICLE.anchor_confidence:
         votes.points = (top.lat * weight, top.lon * weight, weight)
     return votes
 

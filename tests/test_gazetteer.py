@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from geo.gazetteer import ABBR, BUILD_VERSION, CODE, Gazetteer, prior
+from geo.features import prior
+from geo.gazetteer import ABBR, BUILD_VERSION, CODE, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import Feature
 from geo.names import normalize

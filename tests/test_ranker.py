@@ -130,3 +130,30 @@ def test_training_refuses_a_held_out_corpus(tmp_path, capsys):
     args = argparse.Namespace(corpora=[str(held_out)], model=tmp_path / "m.json", cache_dir=None, geocoder="offline")
     assert main(args) == 2 and not (tmp_path / "m.json").exists()
     assert "not a development corpus" in capsys.readouterr().err
+
+
+def test_first_pass_weights_are_named_features():
+    """Pass one's hand-set weights name features of the one list (or its own few), so nothing is weighed
+    anywhere else."""
+    from geo.features import _FUNCTIONS, FEATURE_NAMES, FIRST_LOOK
+
+    names = [name for name, _, _ in FIRST_LOOK]
+    assert len(names) == len(set(names))
+    assert all(name in _FUNCTIONS for name in names)
+    assert sum(name in FEATURE_NAMES for name in names) >= len(names) - 1
+    assert all(why for _, _, why in FIRST_LOOK)
+
+
+def test_prior_prefers_the_country_and_the_capital():
+    """The context-free score orders a bare name's readings: the country over a bigger same-named state, an own
+    name over an abbreviation."""
+    from geo.features import prior
+    from geo.gazetteer import ABBR, NAME
+    from geo.model import Candidate, Feature
+
+    country = Candidate(geonameid=1, name="Georgia", lat=42.0, lon=43.5, country_code="GE",
+                        feature=Feature.COUNTRY, population=3_700_000)
+    state = Candidate(geonameid=2, name="Georgia", lat=33.0, lon=-83.5, country_code="US",
+                      feature=Feature.ADMIN1, population=10_000_000, admin1="GA")
+    assert prior(country) > prior(state)
+    assert prior(state, NAME) > prior(state, ABBR)

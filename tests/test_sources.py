@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from geo.gazetteer import GazetteerError, prior
+from geo.features import prior
+from geo.gazetteer import GazetteerError
 from geo.geometry import haversine_km
 from geo.model import Feature
 from geo.sources import geonames_places, load_plain_pickle, representative_point
