@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 
 from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
-from geo.names import country_stems, is_latin, normalize
+from geo.names import COMPASS_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
 from geo.sources import GazetteerError  # defined with the data readers, the lower layer; re-exported here
 
 if TYPE_CHECKING:
@@ -638,14 +638,6 @@ def _add_regions(
     for entry in curated["regions"]:
         if not entry.get("alias_of"):
             add(entry["name"], entry["members"], entry["aliases"])
-
-
-COMPASS_WORDS = frozenset({"north", "south", "east", "west", "central"})
-# Words that alone do not name a region: "South", "Western Region", "Nord-Ovest", "Region 1".
-GENERIC_REGION_WORDS = COMPASS_WORDS | frozenset(
-    "northern southern eastern western northeast northwest southeast southwest mid region regions area zone "
-    "nord sud est ouest ovest norte sur oeste este centre centro".split()
-)
 
 
 def _demonym_forms(name: str, demonym: str, region_words: set[str]) -> list[str]:

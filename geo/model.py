@@ -69,12 +69,22 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """One ranking feature's part in choosing a reading over its rival (geo.features)."""
+
+    feature: str
+    share: float  # of the log-odds gap between the two readings: positive speaks for this one
+    value: float  # the feature's value for this reading...
+    rival_value: float  # ...and for the rival
+
+
+@dataclass(frozen=True, slots=True)
 class Alternative:
     """A candidate that lost, with the score it got (for the user to pick instead)."""
 
     candidate: Candidate
     confidence: float
-    why: tuple[tuple[str, float], ...] = ()  # each ranking feature's share of the log-odds (geo.features)
+    why: tuple[Reason, ...] = ()  # each ranking feature's share of its log-odds gap to the chosen reading
 
 
 class MentionKind(StrEnum):
@@ -100,7 +110,9 @@ class Mention:
     # True when nothing knows the name itself and the reading is only where it probably is: the nearest place the
     # article names (a river, a street), or the place one word of a longer name is ("Toronto's Pearson Airport").
     approximate: bool = False
-    why: tuple[tuple[str, float], ...] = ()  # the chosen reading's ranking features and their share of the log-odds
+    # Each ranking feature's share of the chosen reading's log-odds lead over the runner-up (geo.features);
+    # empty when the name has one reading.
+    why: tuple[Reason, ...] = ()
 
     @property
     def resolved(self) -> bool:
@@ -153,6 +165,13 @@ class Place:
     @property
     def alternatives(self) -> tuple[Alternative, ...]:
         return self.mentions[0].alternatives if self.mentions else ()
+
+    @property
+    def why(self) -> tuple[Reason, ...]:
+        """Why the reading won: each ranking feature's share of its score, from the surest mention (empty when
+        the reading is the user's correction)."""
+        sure = max(self.mentions, key=lambda m: m.confidence, default=None)
+        return sure.why if sure is not None and not sure.corrected else ()
 
     @property
     def surface_forms(self) -> list[str]:

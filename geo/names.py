@@ -1,4 +1,6 @@
-"""Name normalisation shared by the gazetteer, the recogniser and the resolver.
+"""Name normalisation, and the word lists the data readers, gazetteer, recogniser and resolver share.
+
+Every shared word list lives here (the recogniser's own lists and cut-offs are its ``RecognitionSettings``).
 
 One function decides when two spellings are "the same name", so the index
 built from GeoNames and the lookups made from article text always agree:
@@ -131,3 +133,17 @@ ADMIN_WORDS = frozenset(
         "voivodeship",
     ]
 )
+
+COMPASS_WORDS = frozenset({"north", "south", "east", "west", "central"})
+# Words that alone do not name a region: "South", "Western Region", "Nord-Ovest", "Region 1".
+GENERIC_REGION_WORDS = COMPASS_WORDS | frozenset(
+    "northern southern eastern western northeast northwest southeast southwest mid region regions area zone "
+    "nord sud est ouest ovest norte sur oeste este centre centro".split()
+)
+
+# Words that make a marine polygon's name a water body's name ("Gulf of Aden", "Storfjorden").
+WATER_WORDS = frozenset(
+    "sea seas ocean gulf bay bight strait straits channel sound passage inlet fjord basin entrance reef "
+    "lake lakes river golfo golfe bahia baia lagoa lago estrecho canal seno haff bucht zee guba ozero".split()
+)
+WATER_SUFFIXES = ("fjorden", "sund", "kat", "rak")

@@ -38,9 +38,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from geo.dateline import find_datelines
-from geo.gazetteer import CODE, COMPASS_WORDS, Gazetteer
+from geo.gazetteer import CODE, Gazetteer
 from geo.model import Feature
-from geo.names import ADMIN_WORDS, GENERIC_WORDS, country_stems, normalize
+from geo.names import ADMIN_WORDS, COMPASS_WORDS, GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
 DROPPED_KEY = "toponyms_dropped"  # what a rule turned down, each span's ``id_`` the rule's name
@@ -98,7 +98,7 @@ class RecognitionSettings:
     demonym_endings: tuple[str, ...] = ("an", "ese", "ish", "i", "ic", "er")
     generic_words: frozenset[str] = GENERIC_WORDS  # names of regions that are mostly ordinary words (names.py)
     admin_words: frozenset[str] = ADMIN_WORDS  # "province" after a name (names.py; the resolver reads them too)
-    compass_words: frozenset[str] = COMPASS_WORDS  # "North American" (gazetteer.py builds regions with them)
+    compass_words: frozenset[str] = COMPASS_WORDS  # "North American" (names.py; the gazetteer builds regions with them)
     disabled_rules: frozenset[str] = frozenset()  # names from RULES, switched off (the bench's ablation)
 
     def __post_init__(self) -> None:

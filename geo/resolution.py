@@ -35,7 +35,7 @@ from geo.features import (
 )
 from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
-from geo.model import LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind
+from geo.model import LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import ADMIN_WORDS, country_stems, normalize, variants
 
 MAX_ALTERNATIVES = 3
@@ -55,11 +55,12 @@ STRAY_COUNTRY_WEIGHT = 0.25
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """One reading of a name with its probability of being right and each feature's share of the log-odds."""
+    """One reading of a name with its probability of being right and each feature's share of its lead over (or
+    gap to) its rival reading."""
 
     candidate: Candidate
     probability: float
-    why: tuple[tuple[str, float], ...] = ()
+    why: tuple[Reason, ...] = ()
 
     def alternative(self) -> Alternative:
         return Alternative(self.candidate, round(self.probability, 4), self.why)
@@ -359,11 +360,7 @@ class Resolver:
         best = order[0]
         sure = ranker.calibrated(chances[best], xs[best]) / chances[best]
         return [
-            Ranked(
-                cands[i][0],
-                min(1.0, chances[i] * sure),
-                tuple(zip(ranker.names, (round(v, 3) for v in shares[i]), strict=True)),
-            )
+            Ranked(cands[i][0], min(1.0, chances[i] * sure), _why(ranker.names, xs, shares, i, order))
             for i in order
         ]
 
@@ -575,6 +572,20 @@ VOTE_EPSILON = 1e-9  # what is left of a vote after subtracting it again
 def _minus(total: Counter[str], own: Counter[str]) -> Counter[str]:
     left = Counter({k: v - own.get(k, 0.0) for k, v in total.items()})
     return Counter({k: v for k, v in left.items() if v > VOTE_EPSILON})
+
+
+def _why(
+    names: tuple[str, ...], xs: list[list[float]], shares: list[list[float]], i: int, order: list[int]
+) -> tuple[Reason, ...]:
+    """Each feature's share of the gap between reading ``i`` and its rival: for the winner, the runner-up (why
+    it won); for any other, the winner (why it lost). A name with one reading has nothing to explain."""
+    if len(order) < 2:
+        return ()
+    rival = order[1] if i == order[0] else order[0]
+    return tuple(
+        Reason(name, round(shares[i][f] - shares[rival][f], 3), xs[i][f], xs[rival][f])
+        for f, name in enumerate(names)
+    )
 
 
 def _votes(ranked: list[Ranked], count: int) -> _Votes:

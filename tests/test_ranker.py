@@ -116,8 +116,13 @@ def test_mentions_keep_why_their_reading_won(engine):
     result = engine.parse("Officials met in Paris, Kentucky, on Monday.")
     paris = next(m for m in result.mentions if m.text == "Paris")
     assert paris.candidate is not None and paris.candidate.admin1 == "US.KY"
-    why = dict(paris.why)
-    assert set(why) <= set(FEATURE_NAMES) and why["qualifier"] > 0
+    why = {r.feature: r for r in paris.why}
+    assert set(why) <= set(FEATURE_NAMES)
+    # The qualifier is what lifts it over the runner-up (Paris, France): this reading is in Kentucky, the rival
+    # is not.
+    assert why["qualifier"].share > 0 and why["qualifier"].value > why["qualifier"].rival_value
+    # A runner-up's reasons are its gap to the winner: they add up to a loss.
+    assert paris.alternatives and sum(r.share for r in paris.alternatives[0].why) < 0
 
 
 def test_training_refuses_a_held_out_corpus(tmp_path, capsys):

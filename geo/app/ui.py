@@ -35,9 +35,10 @@ from markupsafe import Markup
 
 from geo.app.mapview import MapLayer, approximate_text, excerpt_html, highlight_html, is_low_confidence, kind_of
 from geo.cache import Correction
+from geo.features import FEATURES
 from geo.gazetteer import ProgressCallback
 from geo.geocoders import online_geocoder
-from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Result
+from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Reason, Result
 from geo.pipeline import Engine
 from geo.textio import InputError, check_size, clean_text, read_upload
 
@@ -433,6 +434,49 @@ def country_name(engine: Engine, code: str) -> str:
     return country.name if country else code
 
 
+FEATURE_WHY = {name: why for name, _, why in FEATURES}
+REASONS_SHOWN = 3  # the strongest few each way; the rest are small
+
+
+def reasons(why: Iterable[Reason], shown: int = REASONS_SHOWN) -> tuple[list[Reason], list[Reason]]:
+    """The features that weighed most for and against a reading against its rival, strongest first; features
+    that barely moved it are left out."""
+    moved = [r for r in why if abs(r.share) >= 0.05]
+    pro = sorted((r for r in moved if r.share > 0), key=lambda r: -r.share)[:shown]
+    con = sorted((r for r in moved if r.share < 0), key=lambda r: r.share)[:shown]
+    return pro, con
+
+
+def reasons_html(why: Iterable[Reason], rival: str = "") -> Markup:
+    """One escaped line saying why the ranker chose a reading over ``rival`` (the runner-up); each feature's
+    own why is its tooltip. A feature the rival has more of is named as the rival's ("stray abroad (America,
+    AR)")."""
+    pro, con = reasons(why)
+    if not pro and not con:
+        return Markup("")
+
+    def items(rows: list[Reason]) -> Markup:
+        return Markup(", ").join(
+            Markup('<span class="dl-reason" title="{}">{}{} {:+.1f}</span>').format(
+                FEATURE_WHY.get(r.feature, ""),
+                r.feature.replace("_", " "),
+                Markup(" ({})").format(rival or "rival") if r.rival_value > r.value else "",
+                r.share,
+            )
+            for r in rows
+        )
+
+    parts = []
+    if pro:
+        parts.append(Markup("for: {}").format(items(pro)))
+    if con:
+        parts.append(Markup("against: {}").format(items(con)))
+    over = Markup(" over {}").format(rival) if rival else Markup("")
+    return Markup('<div class="dl-card-sub dl-why">Why this reading{} · {}</div>').format(
+        over, Markup(" · ").join(parts)
+    )
+
+
 def place_card_html(place: Place, *, country: str, article_title: str, color: str) -> str:
     """Escaped HTML header of the side panel: name, where, how often, how sure."""
     c = place.candidate
@@ -446,6 +490,11 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
     times = "once" if place.count == 1 else f"{place.count} times"
     forms = [f for f in place.surface_forms if f != c.name]
     written = Markup(" · written {}").format(", ".join(forms)) if forms else Markup("")
+    only_reading = (
+        Markup('<div class="dl-card-sub dl-why">The only reading considered for this name</div>')
+        if not (corrected or place.approximate or place.alternatives)
+        else Markup("")
+    )
     near = (
         Markup('<div class="dl-card-sub dl-approximate-note">{}</div>').format(approximate_text(place))
         if place.approximate
@@ -458,11 +507,21 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
         "{near}"
         '<div class="dl-card-sub">Mentioned {times} in <i>{article}</i>{written}</div>'
         '<div class="dl-card-sub">Confidence <b>{conf}%</b>{badges}</div>'
+        "{why}"
         "</div>"
     ).format(color=color, name=c.name, kind=kind_label(c).capitalize(),
              country=Markup(" in {}").format(country) if country else "",
              lat=c.lat, lon=c.lon, near=near, times=times, article=article_title, written=written,
-             conf=round(place.confidence * 100), badges=badges))
+             conf=round(place.confidence * 100), badges=badges,
+             why=reasons_html(place.why, rival=runner_up(place)) or only_reading))
+
+
+def runner_up(place: Place) -> str:
+    """The reading that came second, as the card names it ("Georgia, US")."""
+    if not place.alternatives:
+        return ""
+    c = place.alternatives[0].candidate
+    return c.name + (f", {c.country_code}" if c.country_code else "")
 
 
 def passages(place: Place, result: Result) -> list[tuple[Excerpt, list[tuple[int, int]]]]:
@@ -504,6 +563,7 @@ CSS = """
   background: rgba(127,127,127,.06); border-radius: 4px;}
 .dl-card-title {font-size: 1.45rem; font-weight: 700; line-height: 1.3;}
 .dl-card-sub {color: rgba(49,51,63,.8); font-size: .92rem; margin-top: .1rem;}
+.dl-reason {border-bottom: 1px dotted rgba(49,51,63,.5); cursor: help;}
 .dl-badge {display: inline-block; margin-left: .5rem; padding: 0 .4rem; border-radius: 3px;
   font-size: .8rem;}
 .dl-warn {background: #fde7e9; color: #b00020;}
