@@ -31,12 +31,12 @@ from tests.factories import (
 )
 
 
-def markers(fg: folium.FeatureGroup) -> list[folium.CircleMarker]:
-    return [c for c in fg._children.values() if isinstance(c, folium.CircleMarker)]
+def markers(fg: folium.FeatureGroup) -> list[mapview.MarkerSpec]:
+    return [m for c in fg._children.values() if isinstance(c, mapview.PlaceMarkers) for m in c.markers]
 
 
-def tip(marker: folium.CircleMarker) -> str:
-    return next(c.text for c in marker._children.values() if isinstance(c, folium.Tooltip))
+def tip(marker: mapview.MarkerSpec) -> str:
+    return marker.tooltip
 
 
 def layer(result=None, color="#1f77b4", label="Article 1") -> MapLayer:
@@ -360,7 +360,7 @@ def test_an_approximate_place_has_its_own_dashed_marker_near_the_known_place():
     by_name = {tip(m): m for m in markers(places_feature_group([lay]))}
     assert set(by_name) == {"Chaman", "Friendship Gate road"}
     road, chaman = by_name["Friendship Gate road"], by_name["Chaman"]
-    assert road.location == chaman.location == [CHAMAN.lat, CHAMAN.lon]
+    assert road.location == chaman.location == (CHAMAN.lat, CHAMAN.lon)
     assert road.options["dashArray"] == "4 4" and "dl-approximate" in road.options["className"]
     assert road.options["fillColor"] == mapview.APPROXIMATE_COLOR
     assert chaman.options["dashArray"] is None and "dl-approximate" not in chaman.options["className"]

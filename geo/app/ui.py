@@ -10,8 +10,9 @@ is expensive lives here, so it can be tested without a browser:
   because building reports progress to the page, and Streamlit would record
   and replay those progress elements if they were made inside a cached call.
 * Parse results are cached per (text, options, corrections revision) with
-  ``st.cache_data``; a saved correction changes the revision, so every text
-  it may affect is parsed again and nothing stale is shown.
+  ``st.cache_resource`` (shared, never copied: nothing here changes a Result);
+  a saved correction changes the revision, so every text it may affect is
+  parsed again and nothing stale is shown.
 * All article and gazetteer text that becomes HTML goes through
   :mod:`markupsafe` or the :mod:`geo.app.mapview` helpers.
 """
@@ -258,7 +259,9 @@ def corrections_revision(engine: Engine) -> str:
     return hashlib.sha1(repr(rows).encode()).hexdigest()
 
 
-@st.cache_data(max_entries=PARSE_CACHE_ENTRIES, show_spinner=False)
+# A resource cache, not a data cache: the app only reads a Result, and st.cache_data would unpickle a fresh copy
+# of every article's Result on every rerun (each click) of every session.
+@st.cache_resource(max_entries=PARSE_CACHE_ENTRIES, show_spinner=False)
 def _parse(text: str, title: str, include_demonyms: bool, choice: str, cache: str, revision: str) -> Result:
     del revision  # only part of the cache key
     return get_engine(Path(cache), choice).parse(text, title=title, include_demonyms=include_demonyms)
