@@ -6,10 +6,11 @@ panning and zooming never rebuild the map, and :func:`place_at` turns a click
 reported by streamlit-folium back into the place that was clicked.
 
 Escaping: every string that comes from an article or a gazetteer is escaped
-with :func:`markupsafe.escape` before it becomes HTML. Folium then puts popup
-and tooltip HTML inside JavaScript template literals (backtick strings) without
-neutralising ``${`` or backslashes, so :func:`_js_template_safe` additionally
-turns those characters into HTML entities, which render as the same text.
+with :func:`markupsafe.escape` before it becomes HTML. Tooltips go into
+JavaScript template literals (backtick strings, as folium writes them), so
+:func:`_js_template_safe` additionally turns ``${``, backticks and backslashes
+into HTML entities, which render as the same text; popups go in as JSON string
+literals that cannot close a ``<script>`` element (:func:`_js_string`).
 """
 
 from __future__ import annotations
