@@ -578,14 +578,14 @@ def _why(
     names: tuple[str, ...], xs: list[list[float]], shares: list[list[float]], i: int, order: list[int]
 ) -> tuple[Reason, ...]:
     """Each feature's share of the gap between reading ``i`` and its rival: for the winner, the runner-up (why
-    it won); for any other, the winner (why it lost). A name with one reading has nothing to explain."""
+    it won); for any other, the winner (why it lost). Features on which the two readings agree are left out
+    (most of them, for most pairs: kept, they were the bulk of a cached article's memory). A name with one
+    reading has nothing to explain."""
     if len(order) < 2:
         return ()
     rival = order[1] if i == order[0] else order[0]
-    return tuple(
-        Reason(name, round(shares[i][f] - shares[rival][f], 3), xs[i][f], xs[rival][f])
-        for f, name in enumerate(names)
-    )
+    gaps = ((f, round(shares[i][f] - shares[rival][f], 3)) for f in range(len(names)))
+    return tuple(Reason(names[f], gap, xs[i][f], xs[rival][f]) for f, gap in gaps if gap)
 
 
 def _votes(ranked: list[Ranked], count: int) -> _Votes:
