@@ -13,7 +13,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from geo.features import FEATURE_NAMES, Ranker, fit, fit_calibration, softmax
+from geo.features import (
+    APPROXIMATE_NAMES,
+    FEATURE_NAMES,
+    ApproximateModel,
+    Ranker,
+    fit,
+    fit_approximate,
+    fit_calibration,
+    softmax,
+)
 from geo.geometry import haversine_km
 
 ACC_KM = 161.0
@@ -69,6 +78,103 @@ def record_document(engine, doc: dict) -> DocRows:
         near = [int(haversine_km(t["lat"], t["lon"], lat, lon) <= ACC_KM) for lat, lon in g["points"]]
         rows.choices.append(Choice(g["x"], _right(t, g), near))
     return rows
+
+
+@dataclass
+class ApproximateRows:
+    """A document's approximate readings (given its gold spans): their features and whether each is within 161 km."""
+
+    doc_id: str
+    corpus: str
+    x: list[list[float]] = field(default_factory=list)
+    right: list[int] = field(default_factory=list)
+    how: list[str] = field(default_factory=list)
+
+
+def record_approximate(engine, doc: dict) -> ApproximateRows:
+    """Resolve ``doc`` given its gold spans, with whatever rankers the resolver is set to use, and keep the
+    features of each approximate reading of a gold toponym with coordinates.
+
+    Which readings are approximate and where they are put depends on the ranker, not on the approximate
+    model (that only sets their confidence afterwards), so the bench records them with the out-of-fold rankers.
+    """
+    resolver = engine.resolver
+    resolver.approximate_recorder = []
+    try:
+        engine.resolve(doc["text"], [(t["start"], t["end"]) for t in doc["toponyms"]])
+        found = {r["span"]: r for r in resolver.approximate_recorder}
+    finally:
+        resolver.approximate_recorder = None
+    rows = ApproximateRows(doc["id"], doc.get("corpus", ""))
+    for t in doc["toponyms"]:
+        r = found.get((t["start"], t["end"]))
+        if r is None or t.get("lat") is None:
+            continue
+        rows.x.append(r["x"])
+        rows.right.append(int(haversine_km(t["lat"], t["lon"], *r["point"]) <= ACC_KM))
+        rows.how.append(r["how"])
+    return rows
+
+
+def train_approximate(docs: Sequence[ApproximateRows], names: Sequence[str] = APPROXIMATE_NAMES):
+    """The approximate readings' calibration fitted on ``docs``."""
+    return fit_approximate([x for d in docs for x in d.x], [r for d in docs for r in d.right], names)
+
+
+def approximate_fold_models(
+    docs: Sequence[ApproximateRows], names: Sequence[str] = APPROXIMATE_NAMES
+) -> dict[str, ApproximateModel | None]:
+    """For each document, the approximate calibration trained on the other folds (the ranker's folds)."""
+    folds = fold_of([d.doc_id for d in docs])
+    models = {f: train_approximate([d for d in docs if folds[d.doc_id] != f], names) for f in set(folds.values())}
+    return {d.doc_id: models[folds[d.doc_id]] for d in docs}
+
+
+def with_approximate(rankers: dict[str, Ranker], models: dict[str, ApproximateModel | None]) -> dict[str, Ranker]:
+    """Each document's ranker carrying its document's approximate calibration."""
+    return {doc_id: replace(r, approximate=models.get(doc_id)) for doc_id, r in rankers.items()}
+
+
+def approximate_ablation(docs: Sequence[ApproximateRows]) -> list[tuple[str, dict[str, tuple[float, float]]]]:
+    """Per corpus, the out-of-fold log loss and ECE of approximate readings' calibrated confidence (not capped),
+    with all features, then with each one left out (retrained); first row: the fixed old guess (0.45)."""
+    import math
+
+    corpora = sorted({d.corpus for d in docs})
+
+    def measure(confidence: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+        out = {}
+        for c in corpora:
+            ps = [p for d in docs if d.corpus == c for p in confidence[d.doc_id]]
+            ys = [y for d in docs if d.corpus == c for y in d.right]
+            if not ps:
+                out[c] = (0.0, 0.0)
+                continue
+            loss = -sum(math.log(p if y else 1 - p) for p, y in zip(ps, ys, strict=True)) / len(ps)
+            out[c] = (loss, expected_calibration_error(ps, [bool(y) for y in ys])[0])
+        return out
+
+    def scores(names: Sequence[str]) -> dict[str, tuple[float, float]]:
+        models = approximate_fold_models(docs, names)
+        return measure(
+            {d.doc_id: [models[d.doc_id].probability(x) if models[d.doc_id] else 0.45 for x in d.x] for d in docs}
+        )
+
+    out = [("(fixed 0.45)", measure({d.doc_id: [0.45] * len(d.x) for d in docs}))]
+    out.append(("(all features)", scores(APPROXIMATE_NAMES)))
+    for name in APPROXIMATE_NAMES:
+        out.append((name, scores([n for n in APPROXIMATE_NAMES if n != name])))
+    return out
+
+
+def approximate_ablation_table(rows: list[tuple[str, dict[str, tuple[float, float]]]]) -> str:
+    corpora = list(rows[0][1])
+    head = "| approximate feature removed | " + " | ".join(f"{c} log loss | {c} ECE" for c in corpora) + " |\n"
+    head += "|---|" + "---|---|" * len(corpora) + "\n"
+    lines = [
+        f"| {name} | " + " | ".join(f"{got[c][0]:.3f} | {got[c][1]:.3f}" for c in corpora) + " |" for name, got in rows
+    ]
+    return head + "\n".join(lines) + "\n"
 
 
 def _right(gold: dict, group: dict) -> list[int]:

@@ -280,3 +280,34 @@ def test_a_correction_of_an_approximate_reading_is_not_approximate():
     m = Mention(0, 7, "Station", "FAC", candidate=near, confidence=0.25, approximate=True)
     fixed = with_candidate(m, near)
     assert fixed.corrected and not fixed.approximate and fixed.confidence == 1.0
+
+
+def test_an_approximate_readings_confidence_is_learned_but_stays_under_the_flag(engine):
+    """However sure the approximate model is, a guess is shown below the low-confidence line; an unsure one lower."""
+    from dataclasses import replace
+
+    from geo.features import APPROXIMATE_NAMES, ApproximateModel
+    from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
+
+    n = len(APPROXIMATE_NAMES)
+    text = "Crowds gathered at Chicago Union Station and on Royal Street in New Orleans, Louisiana, on Friday."
+    spans = _spans(text, ["Chicago Union Station", "Royal Street", "New Orleans", "Louisiana"])
+    resolver = engine.resolver
+    shipped = resolver.ranker
+
+    def confidences(intercept: float) -> list[float]:
+        model = ApproximateModel(tuple(APPROXIMATE_NAMES), (0.0,) * n, (1.0,) * n, (0.0,) * n, intercept)
+        resolver.ranker = replace(shipped, approximate=model)
+        resolver.approximate_recorder = []
+        try:
+            r = engine.resolve(text, spans)
+            hows = {rec["span"]: rec["how"] for rec in resolver.approximate_recorder}
+        finally:
+            resolver.ranker = shipped
+            resolver.approximate_recorder = None
+        assert [m.approximate for m in r.mentions] == [True, True, False, False]
+        assert hows == {spans[0]: "part", spans[1]: "backoff"}
+        return [m.confidence for m in r.mentions[:2]]
+
+    assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+    assert confidences(-2.0) == [pytest.approx(0.1192, abs=1e-4)] * 2
