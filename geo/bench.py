@@ -42,14 +42,14 @@ from geo.learn import (
     ablation_table,
     approximate_ablation,
     approximate_ablation_table,
-    approximate_fold_models,
     expected_calibration_error,
     fold_models,
     ranking_accuracy,
     record_approximate,
     record_document,
     train_approximate,
-    with_approximate,
+    train_demonym,
+    with_learned,
 )
 from geo.learn import train as train_ranker
 from geo.model import LOW_CONFIDENCE
@@ -380,12 +380,12 @@ def main(args: argparse.Namespace) -> int:
         by_text = {d["text"]: by_doc[r.doc_id] for (_, d), r in zip(dev, rows, strict=True)}
         everything = train_ranker(rows)
         engine.resolver.choose_ranker = lambda text: by_text.get(text, everything)
-        # Approximate readings, as the out-of-fold rankers make them; their confidence is then learned out of fold
-        # too (the same document folds), and the model for other corpora on all of them.
+        # Approximate readings and demonyms, as the out-of-fold rankers make them; their confidence is then learned
+        # out of fold too (the same document folds), and for other corpora on all of them.
         approximate = [record_approximate(engine, d) for _, d in dev]
-        by_doc = with_approximate(by_doc, approximate_fold_models(approximate))
+        by_doc = with_learned(by_doc, approximate)
         by_text.update({d["text"]: by_doc[r.doc_id] for (_, d), r in zip(dev, rows, strict=True)})
-        everything = replace(everything, approximate=train_approximate(approximate))
+        everything = replace(everything, approximate=train_approximate(approximate), demonym=train_demonym(approximate))
         ablated = ablation_table(ablation(rows))
         approximate_ablated = approximate_ablation_table(approximate_ablation(approximate))
     scores = []
@@ -440,7 +440,7 @@ def train_main(args: argparse.Namespace) -> int:
         approximate = [record_approximate(engine, d) for d in raw]
     finally:
         engine.resolver.choose_ranker = None
-    model = replace(model, approximate=train_approximate(approximate))
+    model = replace(model, approximate=train_approximate(approximate), demonym=train_demonym(approximate))
     model.save(args.model)
     for corpus in sorted({d.corpus for d in docs}):
         mine = [d for d in docs if d.corpus == corpus]

@@ -332,6 +332,7 @@ class Ranker:
     coef: tuple[float, ...]
     calibration: tuple[float, ...] = (1.0, 0.0)  # a, b, then one weight per feature (see fit_calibration)
     approximate: ApproximateModel | None = None  # the chance an approximate reading is right (None: a fixed guess)
+    demonym: float | None = None  # the chance a demonym read as its country is right (None: a fixed guess)
 
     def columns(self) -> list[int]:
         """Where this model's features are in :data:`FEATURE_NAMES` (an ablated model has fewer)."""
@@ -364,6 +365,8 @@ class Ranker:
         }
         if self.approximate is not None:
             data["approximate"] = self.approximate.to_json()
+        if self.demonym is not None:
+            data["demonym"] = self.demonym
         return data
 
     @classmethod
@@ -375,6 +378,7 @@ class Ranker:
             coef=tuple(data["coef"]),
             calibration=tuple(data.get("calibration", (1.0, 0.0))),
             approximate=ApproximateModel.from_json(data["approximate"]) if data.get("approximate") else None,
+            demonym=float(data["demonym"]) if data.get("demonym") is not None else None,
         )
 
     def save(self, path: Path = MODEL_PATH) -> None:

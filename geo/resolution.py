@@ -46,6 +46,7 @@ BACKOFF_CONFIDENCE = 0.45
 APPROXIMATE_MAX_CONFIDENCE = round(LOW_CONFIDENCE - 0.01, 2)
 NEAR_KM = 161.0  # "near" for the article's places, as for the accuracy the calibration predicts
 assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+DEMONYM_CONFIDENCE = 0.9  # "Afghan" as Afghanistan, without a learned rate (Ranker.demonym)
 PROVINCE_TOWN_SHARE = 0.1
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
 STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
@@ -134,6 +135,11 @@ class Resolver:
         if self.choose_ranker is not None and self._text is not None:
             return self.choose_ranker(self._text)
         return self.ranker
+
+    def demonym_confidence(self) -> float:
+        """How often a demonym read as its country is right: learned with the ranker (out of fold in the bench)."""
+        learned = self._current_ranker().demonym
+        return DEMONYM_CONFIDENCE if learned is None else learned
 
     def resolve(
         self,
@@ -535,12 +541,14 @@ def _nearest_local_backoff(mentions: list[Mention], local: list[Mention]) -> lis
     return out
 
 
-def resolve_demonyms(gazetteer: Gazetteer, toponyms: Iterable[Toponym]) -> list[Mention]:
-    """Demonyms resolve to their country ("Afghan" -> Afghanistan), or stay unresolved."""
+def resolve_demonyms(
+    gazetteer: Gazetteer, toponyms: Iterable[Toponym], confidence: float = DEMONYM_CONFIDENCE
+) -> list[Mention]:
+    """Demonyms resolve to their country ("Afghan" -> Afghanistan) with ``confidence``, or stay unresolved."""
     out = []
     for t in toponyms:
         country = gazetteer.demonym(t.text) or _country_by_stem(gazetteer, t.text)
-        out.append(_mention(t, country, 0.9 if country else 0.0, ()))
+        out.append(_mention(t, country, round(confidence, 4) if country else 0.0, ()))
     return out
 
 

@@ -16,7 +16,16 @@ from geo.features import (
     fit,
     fit_calibration,
 )
-from geo.learn import Choice, DocRows, expected_calibration_error, fold_models, fold_of, ranking_accuracy, train
+from geo.learn import (
+    NEUTRAL,
+    Choice,
+    DocRows,
+    expected_calibration_error,
+    fold_models,
+    fold_of,
+    ranking_accuracy,
+    train,
+)
 from geo.model import Candidate, Feature
 
 PARIS_FR = Candidate(2988507, "Paris", 48.85, 2.35, Feature.CITY, "FR", "FR.11", 2_138_551, capital=True)
@@ -178,7 +187,8 @@ def test_a_ranker_with_an_approximate_model_round_trips_through_json_without_pic
 
     n = len(APPROXIMATE_NAMES)
     approximate = ApproximateModel(tuple(APPROXIMATE_NAMES), (0.5,) * n, (2.0,) * n, (0.1,) * n, -0.3)
-    model = replace(fit([([[1.0], [0.0]], [1, 0]), ([[0.0], [1.0]], [0, 1])], ["capital"]), approximate=approximate)
+    model = fit([([[1.0], [0.0]], [1, 0]), ([[0.0], [1.0]], [0, 1])], ["capital"])
+    model = replace(model, approximate=approximate, demonym=0.97)
     path = tmp_path / "ranker.json"
     model.save(path)
     assert json.loads(path.read_text())["approximate"]["intercept"] == -0.3  # plain JSON
@@ -190,21 +200,30 @@ def test_a_ranker_with_an_approximate_model_round_trips_through_json_without_pic
         Ranker.load(path)
 
 
-def test_the_shipped_model_calibrates_approximate_readings():
+def test_the_shipped_model_calibrates_approximate_readings_and_demonyms():
     from geo.features import APPROXIMATE_NAMES
 
     ranker = Ranker.load(MODEL_PATH)
     assert ranker.approximate is not None and set(ranker.approximate.names) <= set(APPROXIMATE_NAMES)
     assert len(ranker.approximate.coef) == len(ranker.approximate.names)
+    assert ranker.demonym is not None and 0.5 < ranker.demonym < 1.0
 
 
-def test_approximate_models_are_trained_out_of_fold_by_document():
+def test_approximate_and_demonym_confidence_are_learned_out_of_fold_by_document():
     from geo.features import APPROXIMATE_NAMES
-    from geo.learn import ApproximateRows, approximate_fold_models, train_approximate
+    from geo.learn import ApproximateRows, approximate_fold_models, train_approximate, train_demonym, with_learned
 
     n = len(APPROXIMATE_NAMES)
-    docs = [ApproximateRows(f"d{i}", "t", [[float(i % 3)] * n] * 2, [i % 2, 1]) for i in range(23)]
+    docs = [
+        ApproximateRows(f"d{i}", "t", [[float(i % 3)] * n] * 2, [i % 2, 1], demonyms=[1] * i + [0]) for i in range(23)
+    ]
     folds = fold_of([d.doc_id for d in docs])
     models = approximate_fold_models(docs)
+    rankers = with_learned({d.doc_id: NEUTRAL for d in docs}, docs)
     for d in docs:
-        assert models[d.doc_id] == train_approximate([e for e in docs if folds[e.doc_id] != folds[d.doc_id]])
+        others = [e for e in docs if folds[e.doc_id] != folds[d.doc_id]]
+        assert models[d.doc_id] == rankers[d.doc_id].approximate == train_approximate(others)
+        assert rankers[d.doc_id].demonym == train_demonym(others)
+    # Add-one smoothed share of demonyms read right: 1 right of 1 is not certainty.
+    assert train_demonym([ApproximateRows("a", "t", demonyms=[1])]) == pytest.approx(2 / 3)
+    assert train_demonym([ApproximateRows("a", "t")]) is None

@@ -311,3 +311,22 @@ def test_an_approximate_readings_confidence_is_learned_but_stays_under_the_flag(
 
     assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
     assert confidences(-2.0) == [pytest.approx(0.1192, abs=1e-4)] * 2
+
+
+def test_a_demonym_is_read_as_its_country_with_the_learned_confidence(engine):
+    from dataclasses import replace
+
+    from geo.resolution import DEMONYM_CONFIDENCE
+
+    text = "Afghan officials met in Kabul."
+    resolver = engine.resolver
+    shipped = resolver.ranker
+    try:
+        resolver.ranker = replace(shipped, demonym=0.97)
+        afghan = engine.resolve(text, [(0, 6)]).mentions[0]
+        resolver.ranker = replace(shipped, demonym=None)
+        fixed = engine.resolve(text, [(0, 6)]).mentions[0]
+    finally:
+        resolver.ranker = shipped
+    assert afghan.candidate is not None and afghan.candidate.country_code == "AF" and afghan.confidence == 0.97
+    assert fixed.confidence == DEMONYM_CONFIDENCE
