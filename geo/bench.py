@@ -95,6 +95,7 @@ class Scores:
     given_approximate_near: int = 0  # ... of which within 161 km of gold: how far the "approximate" flag means doubt
     ranker: str = ""  # which model ranked: out of fold (development corpora) or trained on all development documents
     ece: float = 0.0  # given gold spans: expected calibration error of the confidence (10 bins)
+    ece_uncapped: float = 0.0  # the same were approximate readings shown at their learned chance (not capped)
     reliability: list[tuple[float, float, int, float, float]] = field(default_factory=list)  # low, high, n, conf, acc
     flagged_wrong: float = 0.0  # share of wrong readings (> 161 km or none) under the low-confidence flag
     flagged_right: float = 0.0  # share of right readings under it
@@ -178,15 +179,22 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     )
     bare_p, bare_r, bare_f1 = _prf(bare_correct, sum(map(len, bare_spans)), sum(len(d["toponyms"]) for d in docs))
 
-    given_out = list(
-        process_records(
+    # Given gold spans, one document at a time, keeping each approximate reading's learned chance before the cap.
+    given_out, uncapped = [], []
+    engine.resolver.approximate_recorder = []
+    try:
+        for line in process_records(
             engine,
             [
                 {"id": d["id"], "text": d["text"], "spans": [[t["start"], t["end"]] for t in d["toponyms"]]}
                 for d in docs
             ],
-        )
-    )
+        ):
+            given_out.append(line)
+            uncapped.append({tuple(r["span"]): r["probability"] for r in engine.resolver.approximate_recorder})
+            engine.resolver.approximate_recorder.clear()
+    finally:
+        engine.resolver.approximate_recorder = None
 
     gold_n = pred_n = correct = 0
     e2e_errors: list[float] = []
@@ -198,8 +206,9 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     approximate = approximate_near = 0
     confidences: list[float] = []
     approximates: list[bool] = []
+    chances: list[float] = []  # the confidence, but an approximate reading's before the cap under the flag
     known_ids = engine.gazetteer.geonameids()
-    for doc, e2e, given in zip(docs, e2e_out, given_out, strict=True):
+    for doc, e2e, given, before_cap in zip(docs, e2e_out, given_out, uncapped, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
         gold = {(t["start"], t["end"]): t for t in doc["toponyms"]}
         gold_n += len(gold)
@@ -217,6 +226,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
             given_errors.append(km)
             confidences.append(m.get("confidence") or 0.0 if m.get("lat") is not None else 0.0)
             approximates.append(bool(m.get("approximate")))
+            chances.append(before_cap.get((t["start"], t["end"]), confidences[-1]))  # approximate ones only
             if m.get("approximate"):
                 approximate += 1
                 approximate_near += km <= ACC_KM
@@ -246,6 +256,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     precision, recall, f1 = _prf(correct, pred_n, gold_n)
     right = [e <= ACC_KM for e in given_errors]
     ece, reliability = expected_calibration_error(confidences, right) if right else (0.0, [])
+    ece_uncapped = expected_calibration_error(chances, right)[0] if right else 0.0
     flagged = [c < LOW_CONFIDENCE for c in confidences]
     n_wrong = right.count(False)
 
@@ -294,6 +305,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         ),
         flag_lines=[flag_shares(line) for line in FLAG_LINES],
         ece=ece,
+        ece_uncapped=ece_uncapped,
         reliability=reliability,
         flagged_wrong=sum(f and not r for f, r in zip(flagged, right, strict=True)) / n_wrong if n_wrong else 0.0,
         flagged_right=(
@@ -329,7 +341,8 @@ def markdown(scores: list[Scores]) -> str:
         for s in scores
     )
     calibration = "".join(
-        f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f}; "
+        f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f} "
+        f"({s.ece_uncapped:.3f} were approximate readings not capped under the flag); "
         f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}) {s.flagged_wrong:.0%}, "
         f"right ones {s.flagged_right:.0%}\n"
         "| confidence | readings | mean confidence | share right |\n|---|---|---|---|\n"

@@ -226,11 +226,13 @@ class Resolver:
             local_count=len({x.candidate.key for x in local}),
         )
         x = approximate_vector(situation)
-        if self.approximate_recorder is not None:
-            self.approximate_recorder.append({"span": span, "point": (place.lat, place.lon), "x": x, "how": how})
         model = self._current_ranker().approximate
         fixed = BACKOFF_CONFIDENCE if how != "part" else m.confidence  # without a learned model
         confidence = fixed if model is None else model.probability(x)
+        if self.approximate_recorder is not None:
+            self.approximate_recorder.append(
+                {"span": span, "point": (place.lat, place.lon), "x": x, "how": how, "probability": confidence}
+            )
         return replace(m, confidence=round(min(confidence, APPROXIMATE_MAX_CONFIDENCE), 4))
 
     def _rank_parts(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
