@@ -25,6 +25,7 @@ from geo.features import (
 )
 from geo.geometry import haversine_km
 from geo.model import MentionKind
+from geo.resolution import BACKOFF_CONFIDENCE
 
 ACC_KM = 161.0
 FOLDS = 5
@@ -157,7 +158,7 @@ def approximate_fold_models(
 
 def approximate_ablation(docs: Sequence[ApproximateRows]) -> list[tuple[str, dict[str, tuple[float, float]]]]:
     """Per corpus, the out-of-fold log loss and ECE of approximate readings' calibrated confidence (not capped),
-    with all features, then with each one left out (retrained); first row: the fixed old guess (0.45)."""
+    with all features, then with each one left out (retrained); first row: the fixed guess (BACKOFF_CONFIDENCE)."""
     import math
 
     corpora = sorted({d.corpus for d in docs})
@@ -177,10 +178,14 @@ def approximate_ablation(docs: Sequence[ApproximateRows]) -> list[tuple[str, dic
     def scores(names: Sequence[str]) -> dict[str, tuple[float, float]]:
         models = approximate_fold_models(docs, names)
         return measure(
-            {d.doc_id: [models[d.doc_id].probability(x) if models[d.doc_id] else 0.45 for x in d.x] for d in docs}
+            {
+                d.doc_id: [models[d.doc_id].probability(x) if models[d.doc_id] else BACKOFF_CONFIDENCE for x in d.x]
+                for d in docs
+            }
         )
 
-    out = [("(fixed 0.45)", measure({d.doc_id: [0.45] * len(d.x) for d in docs}))]
+    fixed = measure({d.doc_id: [BACKOFF_CONFIDENCE] * len(d.x) for d in docs})
+    out = [(f"(fixed {BACKOFF_CONFIDENCE})", fixed)]
     out.append(("(all features)", scores(APPROXIMATE_NAMES)))
     for name in APPROXIMATE_NAMES:
         out.append((name, scores([n for n in APPROXIMATE_NAMES if n != name])))
