@@ -32,7 +32,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from geo.geometry import haversine_km
@@ -40,10 +40,16 @@ from geo.learn import (
     DEV_CORPORA,
     ablation,
     ablation_table,
+    approximate_ablation,
+    approximate_ablation_table,
     expected_calibration_error,
     fold_models,
     ranking_accuracy,
+    record_approximate,
     record_document,
+    train_approximate,
+    train_demonym,
+    with_learned,
 )
 from geo.learn import train as train_ranker
 from geo.model import LOW_CONFIDENCE
@@ -52,6 +58,7 @@ MAX_KM = 20039.0
 ACC_KM = 161.0
 TIMING_CHUNK = 32  # documents per turn when the bare and the full pass take turns
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+FLAG_LINES = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 MISS_KINDS = {
     "wrong_reading": "another place was chosen, though the gold place is in the gazetteer",
     "not_in_gazetteer": "the gold place (its GeoNames id) is not in the offline gazetteer",
@@ -88,9 +95,14 @@ class Scores:
     given_approximate_near: int = 0  # ... of which within 161 km of gold: how far the "approximate" flag means doubt
     ranker: str = ""  # which model ranked: out of fold (development corpora) or trained on all development documents
     ece: float = 0.0  # given gold spans: expected calibration error of the confidence (10 bins)
+    ece_uncapped: float = 0.0  # the same were approximate readings shown at their learned chance (not capped)
     reliability: list[tuple[float, float, int, float, float]] = field(default_factory=list)  # low, high, n, conf, acc
     flagged_wrong: float = 0.0  # share of wrong readings (> 161 km or none) under the low-confidence flag
     flagged_right: float = 0.0  # share of right readings under it
+    given_approximate_confidence: float = 0.0  # mean confidence of the approximate readings
+    # (line, share of wrong readings flagged, share of right ones) were the flag at another line; approximate
+    # readings are always under it (the app flags them whatever the line)
+    flag_lines: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
@@ -167,15 +179,22 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     )
     bare_p, bare_r, bare_f1 = _prf(bare_correct, sum(map(len, bare_spans)), sum(len(d["toponyms"]) for d in docs))
 
-    given_out = list(
-        process_records(
+    # Given gold spans, one document at a time, keeping each approximate reading's learned chance before the cap.
+    given_out, uncapped = [], []
+    engine.resolver.approximate_recorder = []
+    try:
+        for line in process_records(
             engine,
             [
                 {"id": d["id"], "text": d["text"], "spans": [[t["start"], t["end"]] for t in d["toponyms"]]}
                 for d in docs
             ],
-        )
-    )
+        ):
+            given_out.append(line)
+            uncapped.append({tuple(r["span"]): r["probability"] for r in engine.resolver.approximate_recorder})
+            engine.resolver.approximate_recorder.clear()
+    finally:
+        engine.resolver.approximate_recorder = None
 
     gold_n = pred_n = correct = 0
     e2e_errors: list[float] = []
@@ -186,8 +205,10 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     misses: Counter[str] = Counter({kind: 0 for kind in MISS_KINDS})
     approximate = approximate_near = 0
     confidences: list[float] = []
+    approximates: list[bool] = []
+    chances: list[float] = []  # the confidence, but an approximate reading's before the cap under the flag
     known_ids = engine.gazetteer.geonameids()
-    for doc, e2e, given in zip(docs, e2e_out, given_out, strict=True):
+    for doc, e2e, given, before_cap in zip(docs, e2e_out, given_out, uncapped, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
         gold = {(t["start"], t["end"]): t for t in doc["toponyms"]}
         gold_n += len(gold)
@@ -204,6 +225,8 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
             km = _error_km(t, m)
             given_errors.append(km)
             confidences.append(m.get("confidence") or 0.0 if m.get("lat") is not None else 0.0)
+            approximates.append(bool(m.get("approximate")))
+            chances.append(before_cap.get((t["start"], t["end"]), confidences[-1]))  # approximate ones only
             if m.get("approximate"):
                 approximate += 1
                 approximate_near += km <= ACC_KM
@@ -233,8 +256,16 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     precision, recall, f1 = _prf(correct, pred_n, gold_n)
     right = [e <= ACC_KM for e in given_errors]
     ece, reliability = expected_calibration_error(confidences, right) if right else (0.0, [])
+    ece_uncapped = expected_calibration_error(chances, right)[0] if right else 0.0
     flagged = [c < LOW_CONFIDENCE for c in confidences]
     n_wrong = right.count(False)
+
+    def flag_shares(line: float) -> tuple[float, float, float]:
+        under = [c < line or a for c, a in zip(confidences, approximates, strict=True)]
+        wrong = sum(u and not r for u, r in zip(under, right, strict=True))
+        fine = sum(u and r for u, r in zip(under, right, strict=True))
+        return line, wrong / n_wrong if n_wrong else 0.0, fine / right.count(True) if any(right) else 0.0
+
     worst.sort(key=lambda w: -w["km"])
     tps = tokens / seconds if seconds else 0.0
     bare_tps = tokens / bare_seconds if bare_seconds else 0.0
@@ -269,7 +300,12 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         ),
         given_approximate=approximate,
         given_approximate_near=approximate_near,
+        given_approximate_confidence=(
+            statistics.fmean(c for c, a in zip(confidences, approximates, strict=True) if a) if approximate else 0.0
+        ),
+        flag_lines=[flag_shares(line) for line in FLAG_LINES],
         ece=ece,
+        ece_uncapped=ece_uncapped,
         reliability=reliability,
         flagged_wrong=sum(f and not r for f, r in zip(flagged, right, strict=True)) / n_wrong if n_wrong else 0.0,
         flagged_right=(
@@ -305,7 +341,8 @@ def markdown(scores: list[Scores]) -> str:
         for s in scores
     )
     calibration = "".join(
-        f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f}; "
+        f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f} "
+        f"({s.ece_uncapped:.3f} were approximate readings not capped under the flag); "
         f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}) {s.flagged_wrong:.0%}, "
         f"right ones {s.flagged_right:.0%}\n"
         "| confidence | readings | mean confidence | share right |\n|---|---|---|---|\n"
@@ -319,9 +356,15 @@ def markdown(scores: list[Scores]) -> str:
         + ", ".join(f"{kind} {n}" for kind, n in s.given_misses.items())
         + f"; counting the right place as right: {s.given_right_place:.1%}"
         + f"; read approximately: {s.given_approximate}, of which within {ACC_KM:.0f} km: {s.given_approximate_near}"
+        + f" (mean confidence {s.given_approximate_confidence:.3f})"
         for s in scores
     )
-    return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n" + calibration + "\n"
+    lines = "".join(
+        f"\n{s.corpus}, given gold spans, were the low-confidence line elsewhere (approximate readings always"
+        " under it): " + ", ".join(f"< {line:.2f}: wrong {w:.0%} / right {r:.0%}" for line, w, r in s.flag_lines)
+        for s in scores
+    )
+    return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n" + calibration + "\n" + lines + "\n"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -344,13 +387,20 @@ def main(args: argparse.Namespace) -> int:
     # on the other folds (split by document); any other corpus by one trained on all development documents.
     dev = [(p, d) for p in paths if p.stem in DEV_CORPORA for d in load_corpus(p, args.limit)]
     rows = [record_document(engine, d) for _, d in dev]
-    ablated = ""
+    ablated = approximate_ablated = ""
     if rows:
         by_doc = fold_models(rows)
         by_text = {d["text"]: by_doc[r.doc_id] for (_, d), r in zip(dev, rows, strict=True)}
         everything = train_ranker(rows)
         engine.resolver.choose_ranker = lambda text: by_text.get(text, everything)
+        # Approximate readings and demonyms, as the out-of-fold rankers make them; their confidence is then learned
+        # out of fold too (the same document folds), and for other corpora on all of them.
+        approximate = [record_approximate(engine, d) for _, d in dev]
+        by_doc = with_learned(by_doc, approximate)
+        by_text.update({d["text"]: by_doc[r.doc_id] for (_, d), r in zip(dev, rows, strict=True)})
+        everything = replace(everything, approximate=train_approximate(approximate), demonym=train_demonym(approximate))
         ablated = ablation_table(ablation(rows))
+        approximate_ablated = approximate_ablation_table(approximate_ablation(approximate))
     scores = []
     for p in paths:
         s = score_corpus(engine, p, args.limit)
@@ -363,6 +413,11 @@ def main(args: argparse.Namespace) -> int:
         table += (
             "\nAblation, given gold spans: the ranker's out-of-fold acc@161 over gold toponyms that have candidates,"
             " retrained without each feature\n" + ablated
+        )
+    if approximate_ablated:
+        table += (
+            "\nApproximate readings' confidence, given gold spans: out-of-fold log loss and ECE (before the cap"
+            " under the flag), retrained without each feature\n" + approximate_ablated
         )
     (args.out / "bench.md").write_text(table)
     print(table)
@@ -387,10 +442,19 @@ def train_main(args: argparse.Namespace) -> int:
         print("train: no development corpus found; nothing to train on", file=sys.stderr)
         return 1
     engine = engine_from_options(args.cache_dir, progress=progress_bar())
-    docs = [record_document(engine, d) for p in paths for d in load_corpus(p)]
+    raw = [d for p in paths for d in load_corpus(p)]
+    docs = [record_document(engine, d) for d in raw]
     model = train_ranker(docs)
-    model.save(args.model)
     models = fold_models(docs)
+    # Approximate readings as a model that did not see their document makes them, as in the bench.
+    by_text = {d["text"]: models[r.doc_id] for d, r in zip(raw, docs, strict=True)}
+    engine.resolver.choose_ranker = lambda text: by_text.get(text, model)
+    try:
+        approximate = [record_approximate(engine, d) for d in raw]
+    finally:
+        engine.resolver.choose_ranker = None
+    model = replace(model, approximate=train_approximate(approximate), demonym=train_demonym(approximate))
+    model.save(args.model)
     for corpus in sorted({d.corpus for d in docs}):
         mine = [d for d in docs if d.corpus == corpus]
         print(f"{corpus}: {len(mine)} documents, out-of-fold ranking acc@161 {ranking_accuracy(mine, models):.1%}")

@@ -163,6 +163,152 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
 FEATURE_NAMES = [name for name, _, _ in FEATURES]
 
 
+@dataclass(frozen=True)
+class Approximation:
+    """An approximate reading: a name nothing knows (or knows only in part), put at a place the article names.
+
+    ``how`` is how the reading was made: "backoff" (no reading at all: put at the nearest place the article
+    names), "stray" (its only reading was a village abroad, dropped, then backed off) or "part" (one word of a
+    longer name: "Toronto's Pearson Airport" read as Toronto).
+    """
+
+    how: str
+    place: Candidate  # where the name is put: the anchor place, or the reading of the part
+    text: str = ""  # the name as written
+    part_probability: float = 0.0  # "part": the ranker's calibrated probability of the part's reading
+    chars_to_anchor: int = 0  # back-off: characters from this mention to the anchor's mention
+    anchor_after: bool = False  # back-off: no place is named before it, so the anchor is a later one
+    main_country: bool = False  # the place is in the article's main country
+    local_near: float = 1.0  # share of the article's confident local places within 161 km of the place
+    local_count: int = 0  # how many confidently placed local places the article has
+
+
+WIDE_KIND_WORDS = frozenset(
+    "river rivers mountains range valley desert sea lake basin plain plains plateau coast peninsula islands "
+    "ocean gulf delta forest region highlands lowlands".split()
+)
+
+
+def _wide_kind(a: Approximation) -> float:
+    words = a.text.replace("’s", "").replace("'s", "").split()
+    return float(bool(words) and words[-1].lower().strip(".,") in WIDE_KIND_WORDS)
+
+
+ApproximateFn = Callable[[Approximation], float]
+
+# (name, function of the approximation, why it is here): the calibration of approximate readings' confidence.
+APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
+    ("part_of_name", lambda a: float(a.how == "part"), "a known word of a longer name is often where the name is"),
+    ("stray_dropped", lambda a: float(a.how == "stray"), "its only reading, a village abroad, was dropped"),
+    ("part_probability", lambda a: a.part_probability, "how sure the ranker is of the part's reading"),
+    ("at_city", lambda a: float(a.place.feature is Feature.CITY), "a town is a precise place to put a name"),
+    ("at_province", lambda a: float(a.place.feature is Feature.ADMIN1), "a province's point is far from much of it"),
+    ("at_district", lambda a: float(a.place.feature is Feature.ADMIN2), "kind of place it is put at"),
+    (
+        "at_wide_place",
+        lambda a: float(a.place.feature in (Feature.COUNTRY, Feature.REGION, Feature.WATER)),
+        "a country's or a sea's point is far from most places in it",
+    ),
+    ("place_log_population", lambda a: _log_pop(a.place), "a big town's story is about the town"),
+    (
+        "log_chars_to_anchor",
+        lambda a: math.log1p(a.chars_to_anchor) if a.how != "part" else 0.0,
+        "a place named just before is more likely where it is than one named paragraphs away",
+    ),
+    ("anchor_after", lambda a: float(a.anchor_after), "no place is named before it"),
+    ("in_main_country", lambda a: float(a.main_country), "put in the country the article is about"),
+    (
+        "local_places_near",
+        lambda a: a.local_near,
+        "an article whose places are all close together leaves little room to be wrong",
+    ),
+    ("log_local_places", lambda a: math.log1p(a.local_count), "how many places the article places confidently"),
+    ("wide_kind_word", _wide_kind, "a river, range or desert runs far from any one town"),
+]
+APPROXIMATE_NAMES = [name for name, _, _ in APPROXIMATE_FEATURES]
+
+
+def approximate_vector(a: Approximation, names: Sequence[str] = APPROXIMATE_NAMES) -> list[float]:
+    wanted = set(names)
+    return [fn(a) for name, fn, _ in APPROXIMATE_FEATURES if name in wanted]
+
+
+@dataclass(frozen=True)
+class ApproximateModel:
+    """Logistic regression of "the approximate reading is within 161 km" on standardised named features."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    def columns(self) -> list[int]:
+        return [APPROXIMATE_NAMES.index(n) for n in self.names]
+
+    def probability(self, x: Sequence[float]) -> float:
+        """Of a full :func:`approximate_vector` (all approximate features)."""
+        columns = self.columns()
+        z = self.intercept + sum(
+            w * (x[i] - m) / s for w, i, m, s in zip(self.coef, columns, self.mean, self.scale, strict=True)
+        )
+        return sigmoid(z)
+
+    def to_json(self) -> dict:
+        return {
+            "names": list(self.names),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ApproximateModel:
+        return cls(
+            names=tuple(data["names"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(data["coef"]),
+            intercept=float(data["intercept"]),
+        )
+
+
+def fit_approximate(
+    rows: Sequence[Sequence[float]], right: Sequence[int], names: Sequence[str] = APPROXIMATE_NAMES, l2: float = 1.0
+) -> ApproximateModel | None:
+    """Logistic regression by Newton's method on full approximate vectors; None without both outcomes."""
+    import numpy as np
+
+    if not rows or not 0 < sum(right) < len(right):
+        return None
+    columns = [APPROXIMATE_NAMES.index(n) for n in names]
+    x = np.asarray(rows, dtype=float)[:, columns]
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    y = np.asarray(right, dtype=float)
+    penalty = np.full(z.shape[1], l2)
+    penalty[0] = 1e-6  # the intercept is not shrunk
+    beta = np.zeros(z.shape[1])
+    for _ in range(50):
+        mu = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
+        grad = z.T @ (mu - y) + penalty * beta
+        hess = (z * (mu * (1 - mu))[:, None]).T @ z + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return ApproximateModel(
+        names=tuple(names),
+        mean=tuple(float(v) for v in mean),
+        scale=tuple(float(v) for v in scale),
+        coef=tuple(float(v) for v in beta[1:]),
+        intercept=float(beta[0]),
+    )
+
+
 def feature_vector(c: Candidate, kind: int, s: Situation, names: Sequence[str] = FEATURE_NAMES) -> list[float]:
     """The values of ``names`` (all features by default) for one reading."""
     wanted = set(names)
@@ -242,6 +388,8 @@ class Ranker:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     calibration: tuple[float, ...] = (1.0, 0.0)  # a, b, then one weight per feature (see fit_calibration)
+    approximate: ApproximateModel | None = None  # the chance an approximate reading is right (None: a fixed guess)
+    demonym: float | None = None  # the chance a demonym read as its country is right (None: a fixed guess)
 
     def columns(self) -> list[int]:
         """Where this model's features are in :data:`FEATURE_NAMES` (an ablated model has fewer)."""
@@ -264,7 +412,7 @@ class Ranker:
         return sigmoid(z)
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "model": "conditional logit over standardised ranking features (geo/features.py), Platt-calibrated",
             "names": list(self.names),
             "mean": list(self.mean),
@@ -272,6 +420,11 @@ class Ranker:
             "coef": list(self.coef),
             "calibration": list(self.calibration),
         }
+        if self.approximate is not None:
+            data["approximate"] = self.approximate.to_json()
+        if self.demonym is not None:
+            data["demonym"] = self.demonym
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Ranker:
@@ -281,6 +434,8 @@ class Ranker:
             scale=tuple(data["scale"]),
             coef=tuple(data["coef"]),
             calibration=tuple(data.get("calibration", (1.0, 0.0))),
+            approximate=ApproximateModel.from_json(data["approximate"]) if data.get("approximate") else None,
+            demonym=float(data["demonym"]) if data.get("demonym") is not None else None,
         )
 
     def save(self, path: Path = MODEL_PATH) -> None:
@@ -291,6 +446,8 @@ class Ranker:
         """The shipped model; its features must be ones this code knows."""
         ranker = cls.from_json(json.loads(path.read_text()))
         unknown = set(ranker.names) - set(FEATURE_NAMES)
+        if ranker.approximate is not None:
+            unknown |= set(ranker.approximate.names) - set(APPROXIMATE_NAMES)
         if unknown:
             raise ValueError(f"{path}: features this code does not know: {sorted(unknown)}")
         return ranker

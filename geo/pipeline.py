@@ -176,7 +176,11 @@ class Engine:
         answers, notices = self.source.candidates_many([t.text for t in toponyms if t.kind is MentionKind.TOPONYM])
         places_toponyms = [t for t in toponyms if t.kind is MentionKind.TOPONYM]
         resolved, context = self.resolver.resolve(text, places_toponyms, answers)
-        demonyms = resolve_demonyms(self.gazetteer, [t for t in toponyms if t.kind is MentionKind.DEMONYM])
+        demonyms = resolve_demonyms(
+            self.gazetteer,
+            [t for t in toponyms if t.kind is MentionKind.DEMONYM],
+            self.resolver.demonym_confidence(),
+        )
         by_span = {(m.start, m.end): m for m in (*resolved, *demonyms)}
         mentions = (
             [by_span[(t.start, t.end)] for t in toponyms]

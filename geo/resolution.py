@@ -26,8 +26,10 @@ from geo.dateline import Dateline, find_dateline
 from geo.features import (
     ARTICLE,
     FIRST_LOOK_TEMPERATURE,
+    Approximation,
     Ranker,
     Situation,
+    approximate_vector,
     feature_vector,
     first_look_score,
     prior,
@@ -35,18 +37,22 @@ from geo.features import (
 )
 from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
+from geo.geometry import haversine_km
 from geo.model import LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import ADMIN_WORDS, country_stems, normalize, variants
 
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
-# Placed at the nearest place the article names: shown as low confidence. Measured (python -m geo bench, before
-# the learned ranker): 44% to 57% of approximate readings are within 161 km of gold, so just under the line.
+# An approximate reading's confidence is learned (geo.features.ApproximateModel, in the ranker's file): the chance
+# it is within 161 km. Without a learned one (an older model file), a fixed guess: measured before the learned
+# ranker, 44% to 57% of approximate readings were within 161 km of gold.
 BACKOFF_CONFIDENCE = 0.45
-# An approximate reading (backed off, or taken from one word of a longer name) is a guess: below the app's
-# low-confidence line, whatever the ranking of the word said.
-APPROXIMATE_MAX_CONFIDENCE = 0.45
+# An approximate reading (backed off, or taken from one word of a longer name) is a guess: always below the app's
+# low-confidence line, whatever its calibrated chance of being right.
+APPROXIMATE_MAX_CONFIDENCE = round(LOW_CONFIDENCE - 0.01, 2)
+NEAR_KM = 161.0  # "near" for the article's places, as for the accuracy the calibration predicts
 assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+DEMONYM_CONFIDENCE = 0.9  # "Afghan" as Afghanistan, without a learned rate (Ranker.demonym)
 PROVINCE_TOWN_SHARE = 0.1
 LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
 STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
@@ -118,6 +124,7 @@ class Resolver:
         # The benchmark scores each document with a model that did not see it, and records pass two's features.
         self.choose_ranker: Callable[[str], Ranker] | None = None
         self.recorder: list[dict] | None = None
+        self.approximate_recorder: list[dict] | None = None  # approximate readings' features (geo.learn)
         self._text: str | None = None
 
     @property
@@ -130,6 +137,16 @@ class Resolver:
     @ranker.setter
     def ranker(self, ranker: Ranker) -> None:
         self._ranker = ranker
+
+    def _current_ranker(self) -> Ranker:
+        if self.choose_ranker is not None and self._text is not None:
+            return self.choose_ranker(self._text)
+        return self.ranker
+
+    def demonym_confidence(self) -> float:
+        """How often a demonym read as its country is right: learned with the ranker (out of fold in the bench)."""
+        learned = self._current_ranker().demonym
+        return DEMONYM_CONFIDENCE if learned is None else learned
 
     def resolve(
         self,
@@ -152,6 +169,8 @@ class Resolver:
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
 
         mentions_by_span: dict[tuple[int, int], Mention] = {}
+        parts: dict[tuple[int, int], float] = {}  # spans read through part of their name: the part's probability
+        strays: set[tuple[int, int]] = set()  # spans whose only reading, a village abroad, was dropped
         for norm, name in names.items():
             # A name must not vote for itself: its context is what the article's other names say.
             ctx = everyone.without(votes[norm]).context(base)
@@ -164,18 +183,64 @@ class Resolver:
             if partial:
                 # "Chicago Union Station" read as Chicago is near Chicago, not Chicago.
                 mentions = [m if m.corrected else replace(m, approximate=True) for m in mentions]
+                parts.update(((t.start, t.end), ranked[0].probability / PART_CONFIDENCE) for t in name.toponyms)
             if self.backoff:
-                mentions = [_unless_stray(m, ctx.countries) for m in mentions]
+                kept = [_unless_stray(m, ctx.countries) for m in mentions]
+                strays.update((m.start, m.end) for m, k in zip(mentions, kept, strict=True) if k is not m)
+                mentions = kept
             for t, m in zip(name.toponyms, mentions, strict=True):
                 mentions_by_span[(t.start, t.end)] = m
         out = []
         for t in toponyms:
             m = mentions_by_span.get((t.start, t.end))
             out.append(m if m is not None else _mention(t, None, 0.0, ()))
+        local = _local_places(out, context_key)
         if self.backoff:
-            out = _nearest_local_backoff(out, context_key)
-        # Capped last: a partly-named reading still anchors the back-off above, as it did before it was flagged.
-        return [_capped(m) for m in out], context_key
+            out = _nearest_local_backoff(out, local)
+        # Last: a partly-named reading still anchors the back-off above, as it did before it was flagged.
+        return [self._approximate(m, parts, strays, local, context_key) for m in out], context_key
+
+    def _approximate(
+        self,
+        m: Mention,
+        parts: dict[tuple[int, int], float],
+        strays: set[tuple[int, int]],
+        local: list[Mention],
+        main_country: str,
+    ) -> Mention:
+        """An approximate reading's confidence: its learned chance of being right, below the low-confidence line."""
+        if not m.approximate or m.candidate is None:
+            return m
+        span = (m.start, m.end)
+        how = "stray" if span in strays else "part" if span in parts else "backoff"
+        place = m.candidate
+        chars, after = 0, False
+        if how != "part" and local:
+            anchor = _anchor(m, local)
+            after = anchor.start > m.start
+            chars = max(0, anchor.start - m.end if after else m.start - anchor.end)
+        others = {x.candidate.key: x.candidate for x in local if x.candidate.key != place.key}
+        near = sum(haversine_km(place.lat, place.lon, c.lat, c.lon) <= NEAR_KM for c in others.values())
+        situation = Approximation(
+            how=how,
+            place=place,
+            text=m.text,
+            part_probability=parts.get(span, 0.0) if how == "part" else 0.0,
+            chars_to_anchor=chars,
+            anchor_after=after,
+            main_country=bool(main_country) and place.country_code == main_country,
+            local_near=near / len(others) if others else 1.0,
+            local_count=len({x.candidate.key for x in local}),
+        )
+        x = approximate_vector(situation)
+        model = self._current_ranker().approximate
+        fixed = BACKOFF_CONFIDENCE if how != "part" else m.confidence  # without a learned model
+        confidence = fixed if model is None else model.probability(x)
+        if self.approximate_recorder is not None:
+            self.approximate_recorder.append(
+                {"span": span, "point": (place.lat, place.lon), "x": x, "how": how, "probability": confidence}
+            )
+        return replace(m, confidence=round(min(confidence, APPROXIMATE_MAX_CONFIDENCE), 4))
 
     def _rank_parts(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
         """For an unknown multi-word name, a known part of it in the article's countries.
@@ -335,10 +400,7 @@ class Resolver:
         cands = self._candidates(name)
         if not cands:
             return []
-        if self.choose_ranker is not None and self._text is not None:
-            ranker = self.choose_ranker(self._text)
-        else:
-            ranker = self.ranker
+        ranker = self._current_ranker()
         situation = self._situation(name, cands, ctx)
         rows = [feature_vector(c, kind, situation) for c, kind in cands]
         if record and self.recorder is not None:
@@ -447,41 +509,44 @@ def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
     return replace(mention, candidate=None, confidence=0.0, alternatives=kept, approximate=False)
 
 
-def _nearest_local_backoff(mentions: list[Mention], main_country: str = "") -> list[Mention]:
-    """Unplaceable names (streets, buildings, rivers) go to the nearest town or province the article names.
-
-    Places in the article's main country are preferred ("Ghouta" in a Syria story that
-    also names Moscow goes near Damascus); among them the closest mention before it in
-    the text wins, else the closest after it. The confidence stays low so the map flags the guess.
-    """
+def _local_places(mentions: list[Mention], main_country: str = "") -> list[Mention]:
+    """The article's confidently placed towns and provinces, those in its main country if it names any."""
     local = [m for m in mentions if m.candidate is not None and m.candidate.feature in LOCAL and m.confidence >= 0.5]
     home = [m for m in local if m.candidate.country_code == main_country]
-    local = home or local
+    return home or local
+
+
+def _anchor(mention: Mention, local: list[Mention]) -> Mention:
+    """Of ``local`` (not empty), the closest mention before ``mention`` in the text, else the closest after it."""
+    before = [x for x in local if x.start < mention.start]
+    return before[-1] if before else next(x for x in local if x.start > mention.start)
+
+
+def _nearest_local_backoff(mentions: list[Mention], local: list[Mention]) -> list[Mention]:
+    """Unplaceable names (streets, buildings, rivers) go to the nearest town or province the article names.
+
+    ``local`` is :func:`_local_places`: places in the article's main country are preferred ("Ghouta" in a
+    Syria story that also names Moscow goes near Damascus); among them the closest mention before it in
+    the text wins, else the closest after it. The confidence (set afterwards) stays low so the map flags the guess.
+    """
     if not local:
         return mentions
     out = []
     for m in mentions:
         if m.candidate is None and m.kind is MentionKind.TOPONYM and not m.corrected:
-            before = [x for x in local if x.start < m.start]
-            anchor = before[-1] if before else next(x for x in local if x.start > m.start)
-            m = replace(m, candidate=anchor.candidate, confidence=BACKOFF_CONFIDENCE, approximate=True)
+            m = replace(m, candidate=_anchor(m, local).candidate, confidence=BACKOFF_CONFIDENCE, approximate=True)
         out.append(m)
     return out
 
 
-def _capped(mention: Mention) -> Mention:
-    """An approximate reading's confidence kept below the low-confidence line: it is a guess."""
-    if mention.approximate and mention.confidence > APPROXIMATE_MAX_CONFIDENCE:
-        return replace(mention, confidence=APPROXIMATE_MAX_CONFIDENCE)
-    return mention
-
-
-def resolve_demonyms(gazetteer: Gazetteer, toponyms: Iterable[Toponym]) -> list[Mention]:
-    """Demonyms resolve to their country ("Afghan" -> Afghanistan), or stay unresolved."""
+def resolve_demonyms(
+    gazetteer: Gazetteer, toponyms: Iterable[Toponym], confidence: float = DEMONYM_CONFIDENCE
+) -> list[Mention]:
+    """Demonyms resolve to their country ("Afghan" -> Afghanistan) with ``confidence``, or stay unresolved."""
     out = []
     for t in toponyms:
         country = gazetteer.demonym(t.text) or _country_by_stem(gazetteer, t.text)
-        out.append(_mention(t, country, 0.9 if country else 0.0, ()))
+        out.append(_mention(t, country, round(confidence, 4) if country else 0.0, ()))
     return out
 
 

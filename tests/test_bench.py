@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from geo.bench import DEFAULT_EVAL_DIR, main, miss_kind, resolution_metrics, score_corpus
+from geo.model import LOW_CONFIDENCE
+from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
 
 
 def test_metrics():
@@ -73,8 +76,25 @@ def test_approximate_readings_are_counted_with_how_many_were_near_gold(engine, t
         ("New Orleans", 29.95465, -90.07507, 4335045),
         ("Louisiana", 31.00047, -92.0004, 4331987),
     ]
-    scores = score_corpus(engine, made_up_corpus(tmp_path, text, gold), rounds=1)
+    shipped = engine.resolver.ranker
+    try:
+        # An approximate model sure the street is right: shown capped under the flag, measured also as learned.
+        engine.resolver.ranker = replace(shipped, approximate=_sure_approximate_model())
+        scores = score_corpus(engine, made_up_corpus(tmp_path, text, gold), rounds=1)
+    finally:
+        engine.resolver.ranker = shipped
     assert (scores.given_approximate, scores.given_approximate_near) == (1, 1)
+    assert scores.given_approximate_confidence == APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+    assert scores.flagged_right == pytest.approx(1 / 3)  # the street is right but flagged, as a guess always is
+    assert all(shares[2] >= 1 / 3 for shares in scores.flag_lines)  # at any line
+    assert scores.ece_uncapped < scores.ece  # capped at 0.49, it is right: less calibrated than its learned 0.9999
+
+
+def _sure_approximate_model():
+    from geo.features import APPROXIMATE_NAMES, ApproximateModel
+
+    n = len(APPROXIMATE_NAMES)
+    return ApproximateModel(tuple(APPROXIMATE_NAMES), (0.0,) * n, (1.0,) * n, (0.0,) * n, 10.0)
 
 
 def test_a_gold_toponym_without_an_id_is_a_kind_of_its_own():

@@ -16,7 +16,16 @@ from geo.features import (
     fit,
     fit_calibration,
 )
-from geo.learn import Choice, DocRows, expected_calibration_error, fold_models, fold_of, ranking_accuracy, train
+from geo.learn import (
+    NEUTRAL,
+    Choice,
+    DocRows,
+    expected_calibration_error,
+    fold_models,
+    fold_of,
+    ranking_accuracy,
+    train,
+)
 from geo.model import Candidate, Feature
 
 PARIS_FR = Candidate(2988507, "Paris", 48.85, 2.35, Feature.CITY, "FR", "FR.11", 2_138_551, capital=True)
@@ -162,3 +171,91 @@ def test_prior_prefers_the_country_and_the_capital():
                       feature=Feature.ADMIN1, population=10_000_000, admin1="GA")
     assert prior(country) > prior(state)
     assert prior(state, NAME) > prior(state, ABBR)
+
+
+# --------------------------------------------------------------------------- approximate readings' confidence
+
+
+def test_approximate_features_are_declared_once_with_unique_names():
+    from geo.features import APPROXIMATE_FEATURES, APPROXIMATE_NAMES
+
+    assert len(APPROXIMATE_NAMES) == len(set(APPROXIMATE_NAMES)) == len(APPROXIMATE_FEATURES)
+    assert all(callable(fn) and why for _, fn, why in APPROXIMATE_FEATURES)
+
+
+def test_an_approximate_situation_is_described_by_its_named_features():
+    from geo.features import APPROXIMATE_NAMES, Approximation, approximate_vector
+
+    street = Approximation("backoff", PARIS_KY, "Main Street", chars_to_anchor=20, local_near=0.5, local_count=2)
+    x = dict(zip(APPROXIMATE_NAMES, approximate_vector(street), strict=True))
+    assert x["at_city"] == 1.0 and x["part_of_name"] == 0.0 and x["local_places_near"] == 0.5
+    assert x["wide_kind_word"] == 0.0 and x["log_chars_to_anchor"] > 0
+    river = Approximation("part", KENTUCKY, "Kentucky River", part_probability=0.8)
+    x = dict(zip(APPROXIMATE_NAMES, approximate_vector(river), strict=True))
+    assert x["part_of_name"] == 1.0 and x["part_probability"] == 0.8 and x["at_province"] == 1.0
+    assert x["wide_kind_word"] == 1.0 and x["log_chars_to_anchor"] == 0.0
+
+
+def test_fit_approximate_learns_how_often_an_approximate_reading_is_right():
+    from geo.features import APPROXIMATE_NAMES, fit_approximate
+
+    n = len(APPROXIMATE_NAMES)
+    near = APPROXIMATE_NAMES.index("local_places_near")
+    together, apart = [0.0] * n, [0.0] * n
+    together[near] = 1.0
+    # Put in an article whose places are close together, right 8 times in 10; in a spread-out one, 2 in 10.
+    rows = [together] * 50 + [apart] * 50
+    right = [1] * 40 + [0] * 10 + [1] * 10 + [0] * 40
+    model = fit_approximate(rows, right, l2=0.01)
+    assert model.probability(together) == pytest.approx(0.8, abs=0.02)
+    assert model.probability(apart) == pytest.approx(0.2, abs=0.02)
+    assert fit_approximate(rows, [1] * 100) is None  # nothing to learn from one outcome
+
+
+def test_a_ranker_with_an_approximate_model_round_trips_through_json_without_pickle(tmp_path):
+    import json
+
+    from geo.features import APPROXIMATE_NAMES, ApproximateModel
+
+    n = len(APPROXIMATE_NAMES)
+    approximate = ApproximateModel(tuple(APPROXIMATE_NAMES), (0.5,) * n, (2.0,) * n, (0.1,) * n, -0.3)
+    model = fit([([[1.0], [0.0]], [1, 0]), ([[0.0], [1.0]], [0, 1])], ["capital"])
+    model = replace(model, approximate=approximate, demonym=0.97)
+    path = tmp_path / "ranker.json"
+    model.save(path)
+    assert json.loads(path.read_text())["approximate"]["intercept"] == -0.3  # plain JSON
+    assert Ranker.load(path) == model
+    data = json.loads(path.read_text())
+    data["approximate"]["names"][0] = "not_a_feature"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="not_a_feature"):
+        Ranker.load(path)
+
+
+def test_the_shipped_model_calibrates_approximate_readings_and_demonyms():
+    from geo.features import APPROXIMATE_NAMES
+
+    ranker = Ranker.load(MODEL_PATH)
+    assert ranker.approximate is not None and set(ranker.approximate.names) <= set(APPROXIMATE_NAMES)
+    assert len(ranker.approximate.coef) == len(ranker.approximate.names)
+    assert ranker.demonym is not None and 0.5 < ranker.demonym < 1.0
+
+
+def test_approximate_and_demonym_confidence_are_learned_out_of_fold_by_document():
+    from geo.features import APPROXIMATE_NAMES
+    from geo.learn import ApproximateRows, approximate_fold_models, train_approximate, train_demonym, with_learned
+
+    n = len(APPROXIMATE_NAMES)
+    docs = [
+        ApproximateRows(f"d{i}", "t", [[float(i % 3)] * n] * 2, [i % 2, 1], demonyms=[1] * i + [0]) for i in range(23)
+    ]
+    folds = fold_of([d.doc_id for d in docs])
+    models = approximate_fold_models(docs)
+    rankers = with_learned({d.doc_id: NEUTRAL for d in docs}, docs)
+    for d in docs:
+        others = [e for e in docs if folds[e.doc_id] != folds[d.doc_id]]
+        assert models[d.doc_id] == rankers[d.doc_id].approximate == train_approximate(others)
+        assert rankers[d.doc_id].demonym == train_demonym(others)
+    # Add-one smoothed share of demonyms read right: 1 right of 1 is not certainty.
+    assert train_demonym([ApproximateRows("a", "t", demonyms=[1])]) == pytest.approx(2 / 3)
+    assert train_demonym([ApproximateRows("a", "t")]) is None

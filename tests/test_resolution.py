@@ -280,3 +280,53 @@ def test_a_correction_of_an_approximate_reading_is_not_approximate():
     m = Mention(0, 7, "Station", "FAC", candidate=near, confidence=0.25, approximate=True)
     fixed = with_candidate(m, near)
     assert fixed.corrected and not fixed.approximate and fixed.confidence == 1.0
+
+
+def test_an_approximate_readings_confidence_is_learned_but_stays_under_the_flag(engine):
+    """However sure the approximate model is, a guess is shown below the low-confidence line; an unsure one lower."""
+    from dataclasses import replace
+
+    from geo.features import APPROXIMATE_NAMES, ApproximateModel
+    from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
+
+    n = len(APPROXIMATE_NAMES)
+    text = "Crowds gathered at Chicago Union Station and on Royal Street in New Orleans, Louisiana, on Friday."
+    spans = _spans(text, ["Chicago Union Station", "Royal Street", "New Orleans", "Louisiana"])
+    resolver = engine.resolver
+    shipped = resolver.ranker
+
+    def confidences(intercept: float) -> list[float]:
+        model = ApproximateModel(tuple(APPROXIMATE_NAMES), (0.0,) * n, (1.0,) * n, (0.0,) * n, intercept)
+        resolver.ranker = replace(shipped, approximate=model)
+        resolver.approximate_recorder = []
+        try:
+            r = engine.resolve(text, spans)
+            hows = {rec["span"]: rec["how"] for rec in resolver.approximate_recorder}
+        finally:
+            resolver.ranker = shipped
+            resolver.approximate_recorder = None
+        assert [m.approximate for m in r.mentions] == [True, True, False, False]
+        assert hows == {spans[0]: "part", spans[1]: "backoff"}
+        return [m.confidence for m in r.mentions[:2]]
+
+    assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+    assert confidences(-2.0) == [pytest.approx(0.1192, abs=1e-4)] * 2
+
+
+def test_a_demonym_is_read_as_its_country_with_the_learned_confidence(engine):
+    from dataclasses import replace
+
+    from geo.resolution import DEMONYM_CONFIDENCE
+
+    text = "Afghan officials met in Kabul."
+    resolver = engine.resolver
+    shipped = resolver.ranker
+    try:
+        resolver.ranker = replace(shipped, demonym=0.97)
+        afghan = engine.resolve(text, [(0, 6)]).mentions[0]
+        resolver.ranker = replace(shipped, demonym=None)
+        fixed = engine.resolve(text, [(0, 6)]).mentions[0]
+    finally:
+        resolver.ranker = shipped
+    assert afghan.candidate is not None and afghan.candidate.country_code == "AF" and afghan.confidence == 0.97
+    assert fixed.confidence == DEMONYM_CONFIDENCE
