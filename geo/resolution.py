@@ -26,6 +26,9 @@ from geo.dateline import Dateline, find_dateline
 from geo.features import (
     ARTICLE,
     FIRST_LOOK_TEMPERATURE,
+    LOCAL,
+    STRAY_COUNTRY_WEIGHT,
+    STRAY_TOWN_POPULATION,
     Approximation,
     Ranker,
     Situation,
@@ -54,9 +57,6 @@ NEAR_KM = 161.0  # "near" for the article's places, as for the accuracy the cali
 assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
 DEMONYM_CONFIDENCE = 0.9  # "Afghan" as Afghanistan, without a learned rate (Ranker.demonym)
 PROVINCE_TOWN_SHARE = 0.1
-LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
-STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
-STRAY_COUNTRY_WEIGHT = 0.25
 
 
 @dataclass(frozen=True, slots=True)
