@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ast
+import functools
 import json
 import subprocess
 import sys
@@ -32,24 +32,51 @@ def test_parsing_loads_no_ui_library(cache_dir):
     assert not any(m.startswith("geo.app") for m in report["modules"])
 
 
+# Read in a fresh interpreter: CPython 3.11's ast.parse can fail with "SystemError: AST constructor recursion
+# depth mismatch" in a process where other threads have run (python/cpython#106905), as they have here after
+# the app and server tests.
+_IMPORTS_SCRIPT = """
+import ast, json, sys
+out = {}
+for name in sys.argv[1:]:
+    tree = ast.parse(open(name, encoding="utf-8").read())
+    roots, geo = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(a.name.split(".")[0] for a in node.names)
+            geo.update(a.name for a in node.names if a.name.split(".")[0] == "geo")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            roots.add(node.module.split(".")[0])
+            if node.module.split(".")[0] == "geo":
+                geo.add(node.module)
+                geo.update(node.module + "." + a.name for a in node.names)
+    out[name] = {"roots": sorted(roots), "geo": sorted(geo)}
+print(json.dumps(out))
+"""
+
+
+@functools.cache
+def _imports() -> dict[str, dict[str, list[str]]]:
+    """For every module under geo/: the top-level packages it imports and the geo modules (and names) it imports,
+    at any depth (lazy imports inside functions count)."""
+    files = [str(p) for p in sorted((ROOT / "geo").rglob("*.py"))]
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_SCRIPT, *files], capture_output=True, text=True, timeout=120, check=True
+    )
+    return json.loads(done.stdout)
+
+
 def _geo_imports(path: Path) -> set[str]:
-    """The geo modules a file imports, at any depth (lazy imports inside functions count)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "geo":
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.split(".")[0] == "geo")
-    return found
+    return set(_imports()[str(path)]["geo"])
+
+
+def _import_roots(path: Path) -> set[str]:
+    return set(_imports()[str(path)]["roots"])
 
 
 def test_engine_modules_import_neither_the_app_nor_a_ui_library():
     for path in ENGINE_MODULES:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert roots.isdisjoint(UI_LIBRARIES), path.name
+        assert _import_roots(path).isdisjoint(UI_LIBRARIES), path.name
         assert not any(m.startswith("geo.app") for m in _geo_imports(path)), path.name
 
 
