@@ -136,12 +136,14 @@ for article_id in shown:
     article = available[article_id]
     try:
         with reading, st.spinner(f"Reading {ui.md_escape(ui.short_label(article.title))}…"):
-            result = ui.parse(cache, choice, article, include_demonyms=include_demonyms, revision=revision)
+            result = ui.parse(cache, choice, article, include_demonyms=include_demonyms, revision=revision,
+                              state=state)
     except (InputError, ValueError) as exc:
         reading.error(ui.md_escape(f"{article.title}: {exc}"))
         continue
     results.append(result)
     ids.append(article_id)
+ui.keep_parsed(state, shown)
 
 colors = [ui.article_color(a, order) for a in ids]
 layers = [MapLayer(r, c, ui.short_label(available[a].title)) for r, c, a in zip(results, colors, ids, strict=True)]

@@ -272,6 +272,22 @@ def test_reasons_are_the_strongest_features_each_way_and_escaped():
     assert ui.reasons_html([]) == ""
 
 
+def test_a_session_keeps_the_results_it_shows_and_only_those():
+    """Each session keeps its shown articles' results, so another session's new articles (which may push them
+    out of the shared cache) never make its next click wait for a parse; hidden or outdated ones go."""
+    state: dict = {}
+    first = ui.article_from_paste(BORDER_TEXT, "Border")
+    second = ui.article_from_paste(HOSTILE_TEXT, "Hostile")
+    engine_dir = ui.cache_dir()
+    a = ui.parse(engine_dir, ui.OFFLINE, first, include_demonyms=False, revision="r1", state=state)
+    ui.parse(engine_dir, ui.OFFLINE, second, include_demonyms=False, revision="r1", state=state)
+    assert ui.parse(engine_dir, ui.OFFLINE, first, include_demonyms=False, revision="r1", state=state) is a
+    ui.parse(engine_dir, ui.OFFLINE, first, include_demonyms=False, revision="r2", state=state)  # a correction
+    ui.keep_parsed(state, [first.id])
+    assert [key[0] for key in state[ui.PARSED]] == [first.id]
+    assert [key[-1] for key in state[ui.PARSED]] == ["r2"]
+
+
 def test_upload_helper_reads_each_file_once():
     state: dict = {}
     ui.init_state(state, ui.seed_articles())

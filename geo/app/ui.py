@@ -54,6 +54,7 @@ GEOCODERS = (OFFLINE, NOMINATIM)
 # Outline colour per article (distinct from the marker fill colours, which encode the kind of place).
 ARTICLE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 PARSE_CACHE_ENTRIES = 64  # parse results kept in memory (one per text and option set)
+PARSED = "parsed"  # session state: (article id, title, geocoder, demonyms, corrections) -> the Result shown
 MAX_LABEL_CHARS = 40  # article labels in tooltips and the legend
 ZOOM_FOR = {
     Feature.CITY: 8,
@@ -267,9 +268,37 @@ def _parse(text: str, title: str, include_demonyms: bool, choice: str, cache: st
     return get_engine(Path(cache), choice).parse(text, title=title, include_demonyms=include_demonyms)
 
 
-def parse(engine_dir: Path, choice: str, article: Article, *, include_demonyms: bool, revision: str) -> Result:
-    """The engine's reading of an article, computed once per text, options and corrections."""
-    return _parse(article.text, article.title, include_demonyms, choice, str(engine_dir), revision)
+def parse(
+    engine_dir: Path,
+    choice: str,
+    article: Article,
+    *,
+    include_demonyms: bool,
+    revision: str,
+    state: MutableMapping[str, Any] | None = None,
+) -> Result:
+    """The engine's reading of an article, computed once per text, options and corrections.
+
+    With the session's ``state``, the session also keeps the results it shows (``PARSED``; see
+    :func:`keep_parsed`): the shared cache holds a bounded number of results for all sessions, and when many
+    readers each show many articles, one session's new articles would evict another's, whose next click
+    would then wait for its articles to be parsed again.
+    """
+    key = (article.id, article.title, choice, include_demonyms, revision)
+    memo = state.setdefault(PARSED, {}) if state is not None else {}
+    if key not in memo:
+        memo[key] = _parse(article.text, article.title, include_demonyms, choice, str(engine_dir), revision)
+    return memo[key]
+
+
+def keep_parsed(state: MutableMapping[str, Any], article_ids: Iterable[str]) -> None:
+    """Forget the session's results for articles no longer shown, and all but the newest of each shown one
+    (older ones were read with other options or before a correction)."""
+    wanted = set(article_ids)
+    memo = state.get(PARSED, {})
+    newest = {key[0]: key for key in memo}  # insertion order: the last key of an article is its newest
+    for key in [k for k in memo if k[0] not in wanted or newest[k[0]] != k]:
+        del memo[key]
 
 
 def context_of(result: Result) -> str:
