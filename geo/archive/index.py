@@ -30,7 +30,7 @@ from geo.archive.store import FORMAT, PartitionTables, Store, StoreError, partit
 from geo.batch import engine_from_options, process_records
 
 if TYPE_CHECKING:
-    from geo.pipeline import Engine
+    from geo import Engine
 
 PLUGIN_NAME = "dateline-engine"
 DEFAULT_PARTITION_SIZE = 200
@@ -117,37 +117,39 @@ class EnginePlugin(WorkerPlugin):
     """A Dask worker plugin holding the worker's engine, loaded once on first use and shared by its tasks.
 
     Loading happens in the first task's thread rather than in ``setup`` (which runs on the worker's event
-    loop), so a slow gazetteer open never stalls the worker's heartbeats.
+    loop), so a slow gazetteer open never stalls the worker's heartbeats. The plugin is idempotent and named
+    after its cache folder: on a long-lived cluster (``--scheduler``) later runs reuse the loaded engines.
     """
 
-    name = PLUGIN_NAME
+    idempotent = True
 
-    def __init__(self, settings: WorkerSettings) -> None:
-        self.settings = settings
+    def __init__(self, cache_dir: str | None) -> None:
+        self.cache_dir = cache_dir
+        self.name = plugin_name(cache_dir)
         self._engine: Engine | None = None
-        self._lock: threading.Lock | None = None
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings}
+        return {"cache_dir": self.cache_dir}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["settings"])
-
-    def setup(self, worker: Any) -> None:
-        self._lock = threading.Lock()
+        self.__init__(state["cache_dir"])
 
     def teardown(self, worker: Any) -> None:
         self._engine = None
 
     def engine(self) -> Engine:
-        with self._lock or threading.Lock():
+        with self._lock:
             if self._engine is None:
-                cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-                self._engine = engine_from_options(cache)
+                self._engine = engine_from_options(Path(self.cache_dir) if self.cache_dir else None)
             return self._engine
 
 
-_LOCAL_PLUGINS: dict[WorkerSettings, EnginePlugin] = {}
+def plugin_name(cache_dir: str | None) -> str:
+    return f"{PLUGIN_NAME}:{cache_dir or ''}"
+
+
+_LOCAL_PLUGINS: dict[str | None, EnginePlugin] = {}
 
 
 def _plugin(settings: WorkerSettings) -> tuple[EnginePlugin, str]:
@@ -158,11 +160,10 @@ def _plugin(settings: WorkerSettings) -> tuple[EnginePlugin, str]:
         worker = get_worker()
     except (ImportError, ValueError):
         worker = None
-    if worker is not None and PLUGIN_NAME in worker.plugins:
-        return worker.plugins[PLUGIN_NAME], str(worker.address)
-    plugin = _LOCAL_PLUGINS.setdefault(settings, EnginePlugin(settings))
-    plugin.setup(None)
-    return plugin, f"pid {os.getpid()}"
+    name = plugin_name(settings.cache_dir)
+    if worker is not None and name in worker.plugins:
+        return worker.plugins[name], str(worker.address)
+    return _LOCAL_PLUGINS.setdefault(settings.cache_dir, EnginePlugin(settings.cache_dir)), f"pid {os.getpid()}"
 
 
 def geoparse_partition(name: str, articles: Sequence[Article], settings: WorkerSettings) -> PartitionOutcome:
@@ -230,10 +231,19 @@ def partitions(options: IndexOptions, on_skip: Callable[[Skipped], None]) -> Ite
         yield partition_name(index, chunk, settings), chunk
 
 
+def local_cluster(workers: int) -> Any:
+    """A LocalCluster of ``workers`` single-threaded worker processes (spaCy is fastest one process per core)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
+
+
 @contextmanager
 def _client(options: IndexOptions) -> Iterator[Any]:
     """A Dask client: on the given scheduler, or on a LocalCluster of single-threaded worker processes."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if options.scheduler:
         try:
@@ -243,14 +253,7 @@ def _client(options: IndexOptions) -> Iterator[Any]:
         with client:
             yield client
         return
-    workers = options.workers or os.cpu_count() or 1
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    cluster = local_cluster(options.workers or os.cpu_count() or 1)
     try:
         with Client(cluster) as client:
             yield client
@@ -307,7 +310,8 @@ def _run(
         batch_size=options.batch_size,
     )
     try:
-        client.register_plugin(EnginePlugin(settings), name=PLUGIN_NAME)
+        plugin = EnginePlugin(settings.cache_dir)
+        client.register_plugin(plugin, name=plugin.name)
     except Exception as exc:  # the plugin is plain Python; a failure here is the cluster's
         raise ClusterError(f"cannot set up the Dask workers: {_one_line(exc)}") from exc
     limit = max(2, 2 * max(report.workers, 1))  # a few partitions per worker: bounded driver memory

@@ -128,9 +128,8 @@ def partition_tables(name: str, articles: Sequence[Article], lines: Iterable[dic
             docs[field].append(value)
         for m in line["mentions"]:
             mentions["doc_id"].append(article.id)
-            mentions["country_code"].append(m["country_code"] or None)
             for field in mentions:
-                if field not in ("doc_id", "country_code"):
+                if field != "doc_id":
                     mentions[field].append(m[field])
     return PartitionTables(
         documents=pa.table(docs, schema=documents_schema()),
