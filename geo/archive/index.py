@@ -96,6 +96,7 @@ class IndexReport:
     skipped: int = 0  # bad input items
     failed: int = 0  # articles whose geoparsing raised
     seconds: float = 0.0
+    busy_seconds: float = 0.0  # the workers' time inside partitions (seconds x workers - this = overhead)
     workers: int = 0
     peak_rss: dict[str, int] = field(default_factory=dict)  # per worker
     rss_samples: list[tuple[str, int, int]] = field(default_factory=list)  # (worker, articles done there, rss)
@@ -232,12 +233,20 @@ def partitions(options: IndexOptions, on_skip: Callable[[Skipped], None]) -> Ite
 
 
 def local_cluster(workers: int) -> Any:
-    """A LocalCluster of ``workers`` single-threaded worker processes (spaCy is fastest one process per core)."""
+    """A LocalCluster of ``workers`` single-threaded worker processes (spaCy is fastest one process per core).
+
+    Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also switches off glibc's adaptive mmap
+    threshold: spaCy then maps and unmaps its arrays on every batch, about 10 % slower here for ~100 MB less
+    RSS per worker. The engine bounds its own memory (spaCy memory zones), so workers keep glibc's default
+    (a value set in the environment still wins).
+    """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    )
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
 
 
 @contextmanager
@@ -339,6 +348,7 @@ def _run(
         report.articles += documents.num_rows
         report.failed += len(outcome.failed)
         report.chars += sum(documents.column("chars").to_pylist())
+        report.busy_seconds += outcome.seconds
         report.peak_rss[outcome.worker] = max(report.peak_rss.get(outcome.worker, 0), outcome.peak_rss)
         done_per_worker[outcome.worker] = done_per_worker.get(outcome.worker, 0) + documents.num_rows
         report.rss_samples.append((outcome.worker, done_per_worker[outcome.worker], outcome.rss))
