@@ -67,6 +67,16 @@ def engine_from_options(
         raise EngineStartError(f"cannot start the engine: {exc}") from exc
 
 
+def ensure_gazetteer(cache_dir: Path | None, progress: Callable[[float, str], None] | None = None) -> None:
+    """Build the gazetteer now if it is missing or outdated, so that many worker processes do not each build it."""
+    from geo.gazetteer import Gazetteer, GazetteerError
+
+    try:
+        Gazetteer.open(cache_dir, progress)
+    except (GazetteerError, OSError) as exc:
+        raise EngineStartError(f"cannot start the engine: {exc}") from exc
+
+
 def mention_record(m: Mention) -> dict[str, Any]:
     """One mention in the batch contract's shape."""
     c = m.candidate

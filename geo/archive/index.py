@@ -27,7 +27,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from geo.archive.sources import Article, Skipped, check_sources, read_articles
 from geo.archive.store import FORMAT, PartitionTables, Store, StoreError, partition_name, partition_tables
-from geo.batch import engine_from_options, process_records
+from geo.batch import engine_from_options, ensure_gazetteer, process_records, progress_bar
 
 if TYPE_CHECKING:
     from geo import Engine
@@ -299,6 +299,8 @@ def run_index(options: IndexOptions, out: IO[str] | None = None) -> IndexReport:
     report.finished_before = len(planned) - len(pending)
     if not pending:
         return report
+    if not options.scheduler:  # local workers share this cache folder: build a missing gazetteer once, here
+        ensure_gazetteer(options.cache_dir, progress_bar() if options.progress else None)
     started = time.perf_counter()
     with _client(options) as client:
         report.workers = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
