@@ -398,3 +398,40 @@ def test_places_per_month_and_the_query_command(indexed):
                        (["places", "--from", "June"], 2)):
         done = run_cli("query", str(store), *args)
         assert done.returncode == code and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+
+
+@pytest.mark.slow
+def test_a_killed_workers_partitions_are_redone(cache_dir, cluster, engine, tmp_path):
+    """SIGKILL one worker process mid-run: Dask reruns its partition elsewhere and the store is whole.
+
+    Last in the module: the nanny restarts the worker, which loads the engine again.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed import Client
+
+    from geo.archive.index import IndexOptions, run_index
+
+    source = tmp_path / "many.jsonl"
+    texts = [a["text"] for a in ARTICLES]
+    source.write_text(
+        "".join(json.dumps({"id": f"w{i}", "text": texts[i % len(texts)]}) + "\n" for i in range(KILL_ARTICLES)),
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    with Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+    options = IndexOptions(sources=(source,), store=store, cache_dir=cache_dir, scheduler=cluster, partition_size=2,
+                           progress=False)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run_index, options, io.StringIO())
+        deadline = time.monotonic() + 120
+        while len(list((store / "documents").glob("part-*.parquet"))) < 2:
+            assert not running.done(), running.result()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(pids[0], signal.SIGKILL)
+        report = running.result(timeout=300)
+    assert report.partitions == KILL_ARTICLES // 2 and report.failed_partitions == 0
+    articles, _ = read_all([source])
+    assert_store_equals_batch(store, batch_output(engine, articles, tmp_path))

@@ -257,12 +257,15 @@ def _client(options: IndexOptions) -> Iterator[Any]:
     if options.scheduler:
         try:
             client = Client(options.scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}") from exc
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {options.scheduler}: {_one_line(exc)}") from exc
         with client:
             yield client
         return
-    cluster = local_cluster(options.workers or os.cpu_count() or 1)
+    try:
+        cluster = local_cluster(options.workers or os.cpu_count() or 1)
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        raise ClusterError(f"cannot start local Dask workers: {_one_line(exc)}") from exc
     try:
         with Client(cluster) as client:
             yield client
