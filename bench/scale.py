@@ -7,15 +7,17 @@ The collection is synthetic: the development corpora (``../shared/eval/*.jsonl``
 copied into the repository) repeated under new ids, with made-up dates, until there are ``--articles``.
 Each configuration runs on the same file:
 
-* ``batch``: ``python -m geo batch`` in a subprocess; its time is the one it reports (after the engine has
-  loaded), its peak RSS the process's own;
+* ``batch``: the ``geo batch`` loop (:func:`geo.batch.process_records`, JSON lines written) in a process of
+  its own, timed after the engine has loaded and run a few articles; its peak RSS is the process's own;
 * ``index N``: ``geo.archive.index.run_index`` on a LocalCluster of N single-threaded workers that have
   already loaded the engine (a small warm-up run), writing a fresh store; its time is the run's wall time,
   Parquet writes and scheduling included. Peak and current RSS come from each worker after each partition.
 
 Reported: articles/s, tokens/s (spaCy's English tokenizer), speed-up and scaling efficiency against
-``batch``, peak RSS per worker, and each worker's RSS growth from the partition at which it had done 2,000
-articles (or half its share, on smaller runs) to its last. Results go to bench/results/scale-<n>.{json,md}.
+``batch``, CPU time per article (workers and driver together: the overhead of Dask and Parquet, and a
+figure that a busy machine disturbs far less than wall time), peak RSS per worker, and each worker's RSS
+growth from the partition at which it had done 2,000 articles (or half its share, on smaller runs) to its
+last. Results go to bench/results/scale-<n>.{json,md}.
 The machine may be shared: the figures are indicative.
 """
 
@@ -25,7 +27,6 @@ import argparse
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -70,23 +71,40 @@ def synthetic_collection(path: Path, articles: int) -> tuple[int, int]:
     return chars, total_tokens
 
 
-def run_batch(source: Path, out: Path, cache_dir: Path | None) -> dict:
-    """``python -m geo batch`` in its own process: the time it reports and its peak RSS."""
-    command = [sys.executable, "-m", "geo"]
+def batch_child(source: Path, cache_dir: Path | None) -> None:
+    """In a fresh process: the ``geo batch`` loop (``process_records``, JSON lines written) over ``source``,
+    timed after the engine has loaded; prints wall and CPU seconds and the process's peak RSS as JSON."""
+    import resource
+
+    from geo.batch import engine_from_options, json_line, process_records
+
+    engine = engine_from_options(cache_dir)
+    records = [json.loads(line) for line in source.open(encoding="utf-8")]
+    list(process_records(engine, records[:4]))  # the same warm-up the index workers get
+    started, cpu = time.perf_counter(), time.process_time()
+    with open(os.devnull, "w") as out:
+        for line in process_records(engine, ({"id": r["id"], "text": r["text"]} for r in records)):
+            out.write(json_line(line) + "\n")
+    result = {
+        "articles": len(records),
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    print(json.dumps(result))
+
+
+def run_batch(source: Path, cache_dir: Path | None) -> dict:
+    """The single-process ``geo batch`` loop, in its own process (so its RSS is its own)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--batch-child", str(source)]
     if cache_dir:
         command += ["--cache-dir", str(cache_dir)]
-    command += ["batch", str(source), "-o", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with open(out.with_suffix(".log"), "w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    text = out.with_suffix(".log").read_text()
-    if process.returncode != 0:
-        raise SystemExit(f"scale: geo batch failed:\n{text[-2000:]}")
-    found = re.search(r"(\d+) documents, [\d,]+ characters in ([\d.]+) s", text)
-    assert found, text[-500:]
-    return {"articles": int(found.group(1)), "seconds": float(found.group(2)), "peak_rss": usage.ru_maxrss * 1024}
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"scale: the batch run failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _warm(name: str, dask_worker=None) -> None:
@@ -109,10 +127,10 @@ def run_index(
         common = {"cache_dir": cache_dir, "scheduler": cluster.scheduler_address, "progress": False}
         warm_store = store.with_name(store.name + "-warmup")
         index(IndexOptions(sources=(warmup,), store=warm_store, partition_size=1, **common), out=io.StringIO())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         options = IndexOptions(sources=(source,), store=store, partition_size=partition_size, **common)
         report = index(options, out=sys.stderr)
-        seconds = time.perf_counter() - started
+        seconds, driver_cpu = time.perf_counter() - started, time.process_time() - cpu  # driver: scheduler, Parquet
     growth = {}
     for worker in report.peak_rss:
         samples = [(done, rss) for w, done, rss in report.rss_samples if w == worker]
@@ -132,6 +150,9 @@ def run_index(
         "failed": report.failed,
         "seconds": seconds,
         "busy_seconds": report.busy_seconds,
+        "cpu_seconds": report.cpu_seconds + driver_cpu,
+        "worker_cpu_seconds": report.cpu_seconds,
+        "driver_cpu_seconds": driver_cpu,
         "peak_rss": report.peak_rss,
         "rss_growth": growth,
         "store_bytes": sum(p.stat().st_size for p in store.rglob("*.parquet")),
@@ -146,7 +167,11 @@ def main() -> int:
     parser.add_argument("--partition-size", type=int, default=200)
     parser.add_argument("--work-dir", type=Path, default=None, help="where the collection and stores go (temporary)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--batch-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.batch_child:
+        batch_child(args.batch_child, args.cache_dir)
+        return 0
 
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         work = Path(tmp)
@@ -155,13 +180,14 @@ def main() -> int:
         warmup = work / "warmup.jsonl"
         warmup.write_text("".join(source.open(encoding="utf-8").readline() for _ in range(4)), encoding="utf-8")
         print(f"scale: {args.articles} articles, {chars:,} characters, {tokens:,} tokens", file=sys.stderr)
-        runs = {"batch": run_batch(source, work / "batch.jsonl", args.cache_dir)}
+        runs = {"batch": run_batch(source, args.cache_dir)}
         print(f"scale: batch {runs['batch']}", file=sys.stderr)
         for n in args.workers:
             runs[f"index {n}"] = run_index(source, warmup, work / f"store-{n}", n, args.cache_dir, args.partition_size)
             print(f"scale: index {n}: {runs[f'index {n}']['seconds']:.1f} s", file=sys.stderr)
 
     base = args.articles / runs["batch"]["seconds"]
+    cpu_base = runs["batch"]["cpu_seconds"] / runs["batch"]["articles"]
     rows = []
     for name, run in runs.items():
         rate = run["articles"] / run["seconds"]
@@ -177,6 +203,8 @@ def main() -> int:
                 "tokens_per_s": round(rate * tokens / args.articles),
                 "speedup": round(rate / base, 2),
                 "efficiency": round(rate / base / workers, 2),
+                "cpu_ms_per_article": round(1000 * run["cpu_seconds"] / run["articles"], 1),
+                "cpu_vs_batch": round(run["cpu_seconds"] / run["articles"] / cpu_base, 2),
                 "peak_rss_mb_per_worker": round(max(peaks) / 1e6),
                 "rss_growth_pct": round(100 * max(growth, key=abs), 1) if growth else None,
             }
@@ -195,8 +223,11 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"scale-{args.articles}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    header = "| run | workers | s | articles/s | tokens/s | speed-up | efficiency | peak RSS/worker MB | RSS growth % |"
-    lines = [header, "|" + "---|" * 9]
+    header = (
+        "| run | workers | s | articles/s | tokens/s | speed-up | efficiency | CPU ms/article | CPU vs batch "
+        "| peak RSS/worker MB | RSS growth % |"
+    )
+    lines = [header, "|" + "---|" * 11]
     for r in rows:
         lines.append("| " + " | ".join(str(v) for v in r.values()) + " |")
     lines.append("")

@@ -81,6 +81,7 @@ class PartitionOutcome:
     rss: int  # the worker's resident memory after the partition, bytes
     peak_rss: int
     seconds: float
+    cpu_seconds: float  # the worker process's CPU time during the partition (all its threads)
 
 
 @dataclass(slots=True)
@@ -97,6 +98,7 @@ class IndexReport:
     failed: int = 0  # articles whose geoparsing raised
     seconds: float = 0.0
     busy_seconds: float = 0.0  # the workers' time inside partitions (seconds x workers - this = overhead)
+    cpu_seconds: float = 0.0  # the workers' CPU time inside partitions (less sensitive to a busy machine)
     workers: int = 0
     peak_rss: dict[str, int] = field(default_factory=dict)  # per worker
     rss_samples: list[tuple[str, int, int]] = field(default_factory=list)  # (worker, articles done there, rss)
@@ -169,7 +171,7 @@ def _plugin(settings: WorkerSettings) -> tuple[EnginePlugin, str]:
 
 def geoparse_partition(name: str, articles: Sequence[Article], settings: WorkerSettings) -> PartitionOutcome:
     """Geoparse one partition with this worker's engine (a pure task: the same input gives the same tables)."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     plugin, worker = _plugin(settings)
     engine = plugin.engine()
     failed: list[tuple[str, str]] = []
@@ -191,6 +193,7 @@ def geoparse_partition(name: str, articles: Sequence[Article], settings: WorkerS
         rss=_rss(),
         peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu,
     )
 
 
@@ -354,6 +357,7 @@ def _run(
         report.failed += len(outcome.failed)
         report.chars += sum(documents.column("chars").to_pylist())
         report.busy_seconds += outcome.seconds
+        report.cpu_seconds += outcome.cpu_seconds
         report.peak_rss[outcome.worker] = max(report.peak_rss.get(outcome.worker, 0), outcome.peak_rss)
         done_per_worker[outcome.worker] = done_per_worker.get(outcome.worker, 0) + documents.num_rows
         report.rss_samples.append((outcome.worker, done_per_worker[outcome.worker], outcome.rss))
