@@ -185,6 +185,23 @@ def test_partition_names_follow_the_articles_and_the_options(corpus):
     assert name != partition_name(0, articles[1:3], {"demonyms": False})
 
 
+def test_an_article_that_fails_is_reported_with_its_id_and_left_out(engine, cache_dir):
+    """A partition run in this process (no cluster): the engine raising on one article spoils only that one."""
+    from geo.archive import index
+    from geo.archive.sources import Article
+    from tests.test_any_text import _FailsOn
+
+    articles = [Article("ok-1", "Rain in Oslo."), Article("bad-1", "BOOM in Paris."), Article("ok-2", "Sun in Rome.")]
+    settings = index.WorkerSettings(cache_dir=str(cache_dir), demonyms=False, batch_size=8)
+    plugin = index.EnginePlugin(settings.cache_dir)
+    plugin._engine = _FailsOn(engine, "BOOM", RuntimeError("broke"))
+    with mock.patch.dict(index._LOCAL_PLUGINS, {settings.cache_dir: plugin}):
+        outcome = index.geoparse_partition("part-000000-test", articles, settings)
+    assert outcome.failed == (("bad-1", "RuntimeError: broke"),)
+    assert outcome.tables.documents.column("id").to_pylist() == ["ok-1", "ok-2"]
+    assert set(outcome.tables.mentions.column("doc_id").to_pylist()) == {"ok-1", "ok-2"}
+
+
 # -- the cluster ---------------------------------------------------------------------------------------------
 
 
