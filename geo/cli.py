@@ -1,8 +1,10 @@
 """``python -m geo``: parse an article, geoparse a JSONL batch, manage the gazetteer.
 
 Errors are one line on stderr with a distinct exit code, never a traceback:
-2 usage, 3 unreadable input file, 4 bad input content, 5 gazetteer/model
-problem, 6 output not writable.
+2 usage (for ``index``: also a missing or unreadable source, a store of other sources),
+3 unreadable input file, 4 bad input content (for ``query``: a query that cannot run),
+5 gazetteer/model/cluster problem, 6 output not writable; ``index`` exits 1 when some
+partitions failed (rerunning it retries them).
 """
 
 from __future__ import annotations
