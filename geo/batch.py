@@ -1,4 +1,4 @@
-"""Batch processing shared by the command line, the bench and (later) the archive indexer.
+"""Batch processing shared by the command line, the bench and the archive indexer (``geo.archive``).
 
 One JSONL contract: a record ``{"id", "text"[, "spans"]}`` in, a line ``{"id", "mentions": [...]}``
 out (:func:`mention_record`). :func:`process_records` is the one loop that turns records into lines,
@@ -67,6 +67,16 @@ def engine_from_options(
         raise EngineStartError(f"cannot start the engine: {exc}") from exc
 
 
+def ensure_gazetteer(cache_dir: Path | None, progress: Callable[[float, str], None] | None = None) -> None:
+    """Build the gazetteer now if it is missing or outdated, so that many worker processes do not each build it."""
+    from geo.gazetteer import Gazetteer, GazetteerError
+
+    try:
+        Gazetteer.open(cache_dir, progress)
+    except (GazetteerError, OSError) as exc:
+        raise EngineStartError(f"cannot start the engine: {exc}") from exc
+
+
 def mention_record(m: Mention) -> dict[str, Any]:
     """One mention in the batch contract's shape."""
     c = m.candidate
@@ -86,8 +96,14 @@ def mention_record(m: Mention) -> dict[str, Any]:
     }
 
 
-def output_lines(engine: Engine, records: list[dict], demonyms: bool, batch_size: int) -> Iterator[dict]:
-    """Batch-contract output lines for ``records``, in order; plain texts are recognised with ``nlp.pipe``."""
+def output_lines(
+    engine: Engine, records: list[dict], demonyms: bool, batch_size: int, details: bool = False
+) -> Iterator[dict]:
+    """Batch-contract output lines for ``records``, in order; plain texts are recognised with ``nlp.pipe``.
+
+    ``details`` adds what an archive store keeps beyond the contract: ``focus_country``, ``places`` (the
+    number of distinct places) and each mention's ``sentence_start``/``sentence_end``.
+    """
     plain = [r for r in records if r.get("spans") is None]
     results = engine.parse_many([r["text"] for r in plain], include_demonyms=demonyms, batch_size=batch_size)
     for record in records:
@@ -98,6 +114,11 @@ def output_lines(engine: Engine, records: list[dict], demonyms: bool, batch_size
             result = engine.resolve(record["text"], [tuple(s) for s in record["spans"]])
             mentions = result.mentions
         line = {"id": record.get("id"), "mentions": [mention_record(m) for m in mentions]}
+        if details:
+            for m, out in zip(mentions, line["mentions"], strict=True):
+                out["sentence_start"], out["sentence_end"] = m.sentence_start, m.sentence_end
+            line["focus_country"] = result.focus.country_code if result.focus else None
+            line["places"] = len(result.places)
         if result.notices:
             line["notices"] = result.notices
         yield line
@@ -110,19 +131,21 @@ def process_records(
     demonyms: bool = False,
     batch_size: int = 32,
     on_error: Callable[[dict, Exception], None] | None = None,
+    details: bool = False,
 ) -> Iterator[dict]:
     """Batch-contract output lines for valid records, each yielded as soon as its document is done.
 
     A document whose processing raises is handed to ``on_error(record, exc)`` and left out, so one
     document can never stop a run; the other documents of its batch are redone one at a time. Without
-    ``on_error`` the exception propagates (the benchmark wants every document or none).
+    ``on_error`` the exception propagates (the benchmark wants every document or none). ``details``: see
+    :func:`output_lines`.
     """
     pending: list[dict] = []
 
     def flush() -> Iterator[dict]:
         done = 0
         try:
-            for line in output_lines(engine, pending, demonyms, batch_size):
+            for line in output_lines(engine, pending, demonyms, batch_size, details):
                 done += 1
                 yield line
         except Exception:
@@ -130,7 +153,7 @@ def process_records(
                 raise
             for record in pending[done:]:
                 try:
-                    yield from output_lines(engine, [record], demonyms, batch_size)
+                    yield from output_lines(engine, [record], demonyms, batch_size, details)
                 except Exception as exc:  # this document's own failure: report it, go on with the rest
                     on_error(record, exc)
         pending.clear()

@@ -1,8 +1,10 @@
 """``python -m geo``: parse an article, geoparse a JSONL batch, manage the gazetteer.
 
 Errors are one line on stderr with a distinct exit code, never a traceback:
-2 usage, 3 unreadable input file, 4 bad input content, 5 gazetteer/model
-problem, 6 output not writable.
+2 usage (for ``index``: also a missing or unreadable source, a store of other sources),
+3 unreadable input file, 4 bad input content (for ``query``: a query that cannot run),
+5 gazetteer/model/cluster problem, 6 output not writable; ``index`` exits 1 when some
+partitions failed (rerunning it retries them).
 """
 
 from __future__ import annotations
@@ -269,6 +271,34 @@ def build_parser() -> argparse.ArgumentParser:
     geocoder_options(p)
     p.set_defaults(func=cmd_batch)
 
+    p = sub.add_parser("index", help="geoparse an archive on Dask into a Parquet store (documents, mentions)")
+    p.add_argument("sources", nargs="+", help=".jsonl[.gz], .parquet or .csv[.gz] files, or folders of .txt/.md/.html")
+    p.add_argument("-o", "--output", required=True, help="the store folder (rerunning the command resumes it)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--partition-size", type=int, default=200, help="articles per partition (one file each)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--text-column", default="text", help="the text field of CSV, Parquet and JSONL sources")
+    p.add_argument("--demonyms", action="store_true", help="also store demonyms (Afghan -> Afghanistan)")
+    p.add_argument("--overwrite", action="store_true", help="replace partitions of other sources in the store")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("query", help="query a store built by index (DuckDB)")
+    p.add_argument("store")
+    p.add_argument(
+        "what", choices=["places", "articles", "months", "sql"],
+        help="places by number of articles; articles naming PLACE; places per month; any SQL",
+    )
+    p.add_argument("place", nargs="?", default=None, help="a place name or GeoNames id (for sql: the query)")
+    p.add_argument("--from", dest="date_from", default=None, help="articles dated on or after (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", default=None, help="articles dated on or before (YYYY-MM-DD)")
+    p.add_argument("--country", default=None, help="places in this country (ISO code, e.g. AF)")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--per-month", type=int, default=5, help="places listed per month (months)")
+    p.add_argument("--format", choices=["table", "csv", "json", "geojson"], default="table")
+    p.set_defaults(func=cmd_query)
+
     p = sub.add_parser("gazetteer", help="build or describe the offline gazetteer")
     p.add_argument("action", choices=["build", "info"])
     p.set_defaults(func=cmd_gazetteer)
@@ -290,6 +320,74 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--geocoder", default="offline", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_train)
     return parser
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Geoparse an archive into a Parquet store on Dask; exit 1 if some partitions failed (a rerun retries them)."""
+    from geo.archive.index import ClusterError, IndexOptions, run_index
+    from geo.archive.sources import SourceError
+    from geo.archive.store import StoreError
+
+    options = IndexOptions(
+        sources=tuple(Path(s) for s in args.sources),
+        store=Path(args.output),
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        partition_size=args.partition_size,
+        batch_size=args.batch_size,
+        demonyms=args.demonyms,
+        text_column=args.text_column,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    try:
+        report = run_index(options)
+    except (SourceError, StoreError) as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    except ClusterError as exc:
+        raise CliError(str(exc), EXIT_SETUP) from exc
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_WRITE) from exc
+    print(report.summary(), file=sys.stderr)
+    return 1 if report.failed_partitions else 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from geo.archive import query
+    from geo.archive.store import StoreError
+
+    try:
+        filters = query.Filters(
+            date_from=date.fromisoformat(args.date_from) if args.date_from else None,
+            date_to=date.fromisoformat(args.date_to) if args.date_to else None,
+            country=args.country,
+        )
+    except ValueError as exc:
+        raise CliError(f"--from/--to need a date like 2024-05-31 ({exc})", EXIT_USAGE) from exc
+    store = Path(args.store)
+    try:
+        if args.what == "places":
+            rows = query.top_places(store, filters, limit=args.limit)
+        elif args.what == "articles":
+            if not args.place:
+                raise CliError("articles needs a place: a name or a GeoNames id", EXIT_USAGE)
+            rows = query.articles_naming(store, args.place, filters, limit=args.limit)
+        elif args.what == "months":
+            rows = query.places_per_month(store, args.place, filters, per_month=args.per_month)
+        else:
+            if not args.place:
+                raise CliError('sql needs a query, e.g. "SELECT count(*) FROM documents"', EXIT_USAGE)
+            rows = query.run_sql(store, args.place)
+        out = query.render(rows, args.format)
+    except StoreError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    except query.QueryError as exc:
+        raise CliError(str(exc), EXIT_INPUT) from exc
+    sys.stdout.write(out)
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

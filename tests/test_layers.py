@@ -93,3 +93,29 @@ def test_no_import_cycle_between_engine_modules():
 
     cycles = sorted(name for name in names if reaches(name, name, set()))
     assert cycles == []
+
+
+ARCHIVE_MODULES = sorted((ROOT / "geo" / "archive").glob("*.py"))
+ARCHIVE_USES = ("geo.batch", "geo.textio")  # the batch contract and text reading; the rest is the public geo API
+
+
+def test_the_archive_wraps_the_engine_and_only_the_command_line_imports_it():
+    """geo.archive builds on geo.batch and the public API, never on engine internals; the engine never needs it."""
+    import geo
+
+    assert ARCHIVE_MODULES
+    for path in ARCHIVE_MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert roots.isdisjoint(UI_LIBRARIES), path.name
+        for module in _geo_imports(path):
+            if module.startswith("geo.archive") or module == "geo":
+                continue
+            uses = module in ARCHIVE_USES or module.rpartition(".")[0] in ARCHIVE_USES
+            public = module.count(".") == 1 and module.split(".")[1] in geo.__all__
+            assert uses or public, f"{path.name} imports {module}"
+    for path in sorted((ROOT / "geo").rglob("*.py")):
+        if "archive" in path.relative_to(ROOT / "geo").parts or path.name == "cli.py":
+            continue
+        assert not any(m.startswith("geo.archive") for m in _geo_imports(path)), path.name
