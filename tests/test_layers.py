@@ -105,10 +105,7 @@ def test_the_archive_wraps_the_engine_and_only_the_command_line_imports_it():
 
     assert ARCHIVE_MODULES
     for path in ARCHIVE_MODULES:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert roots.isdisjoint(UI_LIBRARIES), path.name
+        assert _import_roots(path).isdisjoint(UI_LIBRARIES), path.name
         for module in _geo_imports(path):
             if module.startswith("geo.archive") or module == "geo":
                 continue
