@@ -14,10 +14,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.gazetteer import ABBR, ALT, NAME
 from geo.geometry import haversine_km
 from geo.model import Candidate, Feature
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
 SPATIAL_SCALE_KM = 1000.0
@@ -291,15 +295,7 @@ def fit_approximate(
     y = np.asarray(right, dtype=float)
     penalty = np.full(z.shape[1], l2)
     penalty[0] = 1e-6  # the intercept is not shrunk
-    beta = np.zeros(z.shape[1])
-    for _ in range(50):
-        mu = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
-        grad = z.T @ (mu - y) + penalty * beta
-        hess = (z * (mu * (1 - mu))[:, None]).T @ z + np.diag(penalty)
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.max(np.abs(step)) < 1e-8:
-            break
+    beta = _penalised_logistic(z, y, penalty)
     return ApproximateModel(
         names=tuple(names),
         mean=tuple(float(v) for v in mean),
@@ -539,7 +535,16 @@ def fit_calibration(
     y = np.asarray(right, dtype=float)
     penalty = np.full(z.shape[1], l2)
     penalty[:2] = 1e-6  # logit(p) and the intercept are not shrunk
-    beta = np.zeros(z.shape[1])  # from zero: Newton from elsewhere can overshoot where p is near 1
+    beta = _penalised_logistic(z, y, penalty)
+    return tuple(float(v) for v in beta)
+
+
+def _penalised_logistic(z: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """Coefficients of a logistic regression of ``y`` on the columns of ``z`` with an L2 penalty per column, by
+    Newton's method from zero (from elsewhere it can overshoot where a column is a near-certain logit)."""
+    import numpy as np
+
+    beta = np.zeros(z.shape[1])
     for _ in range(50):
         mu = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
         grad = z.T @ (mu - y) + penalty * beta
@@ -548,4 +553,4 @@ def fit_calibration(
         beta -= step
         if np.max(np.abs(step)) < 1e-8:
             break
-    return tuple(float(v) for v in beta)
+    return beta
