@@ -308,17 +308,24 @@ def test_a_store_of_other_sources_is_refused_unless_overwritten(indexed, tmp_pat
 KILL_ARTICLES = 60
 
 
+def _many_articles(tmp_path: Path, prefix: str) -> Path:
+    """A JSONL source of KILL_ARTICLES articles (the sample texts over and over, ids ``prefix0``, ``prefix1``...),
+    enough partitions to stop a run part-way."""
+    source = tmp_path / "many.jsonl"
+    texts = [a["text"] for a in ARTICLES]
+    source.write_text(
+        "".join(json.dumps({"id": f"{prefix}{i}", "text": texts[i % len(texts)]}) + "\n" for i in range(KILL_ARTICLES)),
+        encoding="utf-8",
+    )
+    return source
+
+
 @pytest.mark.slow
 def test_killed_mid_run_the_rerun_finishes_the_store(cache_dir, cluster, engine, tmp_path):
     """Kill ``geo index`` once some partitions are written; the same command finishes the store."""
     from geo.archive.index import IndexOptions, run_index
 
-    source = tmp_path / "many.jsonl"
-    texts = [a["text"] for a in ARTICLES]
-    source.write_text(
-        "".join(json.dumps({"id": f"k{i}", "text": texts[i % len(texts)]}) + "\n" for i in range(KILL_ARTICLES)),
-        encoding="utf-8",
-    )
+    source = _many_articles(tmp_path, "k")
     store = tmp_path / "store"
     command = [sys.executable, "-m", "geo", "--cache-dir", str(cache_dir), "index", str(source), "-o", str(store),
                "--scheduler", cluster, "--partition-size", "1", "--quiet"]
@@ -429,12 +436,7 @@ def test_a_killed_workers_partitions_are_redone(cache_dir, cluster, engine, tmp_
 
     from geo.archive.index import IndexOptions, run_index
 
-    source = tmp_path / "many.jsonl"
-    texts = [a["text"] for a in ARTICLES]
-    source.write_text(
-        "".join(json.dumps({"id": f"w{i}", "text": texts[i % len(texts)]}) + "\n" for i in range(KILL_ARTICLES)),
-        encoding="utf-8",
-    )
+    source = _many_articles(tmp_path, "w")
     store = tmp_path / "store"
     with Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
