@@ -27,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,6 +168,9 @@ def main() -> int:
     parser.add_argument("--partition-size", type=int, default=200)
     parser.add_argument("--work-dir", type=Path, default=None, help="where the collection and stores go (temporary)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep-store", type=Path, default=None, help="move the last index run's store here (for the Collection view)"
+    )
     parser.add_argument("--batch-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.batch_child:
@@ -185,6 +189,9 @@ def main() -> int:
         for n in args.workers:
             runs[f"index {n}"] = run_index(source, warmup, work / f"store-{n}", n, args.cache_dir, args.partition_size)
             print(f"scale: index {n}: {runs[f'index {n}']['seconds']:.1f} s", file=sys.stderr)
+        if args.keep_store and args.workers:
+            shutil.rmtree(args.keep_store, ignore_errors=True)
+            shutil.move(work / f"store-{args.workers[-1]}", args.keep_store)
 
     base = args.articles / runs["batch"]["seconds"]
     cpu_base = runs["batch"]["cpu_seconds"] / runs["batch"]["articles"]
