@@ -7,13 +7,14 @@ and HTML building live in :mod:`geo.app.ui`, the map in :mod:`geo.app.mapview`.
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import streamlit as st
 from markupsafe import Markup
 from streamlit_folium import st_folium
 
-from geo.app import ui
+from geo.app import collection, ui
 from geo.app.mapview import (
     FitOnce,
     MapLayer,
@@ -37,7 +38,16 @@ st.set_page_config(page_title="Dateline", page_icon="🗺️", layout="wide")
 state = st.session_state
 seeds = ui.seed_articles()
 ui.init_state(state, seeds)
+collection.init_state(state, sys.argv[1:])
+ui.keep_widget_state(state, (ui.SHOWN, "opt_demonyms", "opt_hide_low", "opt_geocoder", *collection.WIDGETS))
 st.html(ui.CSS)
+
+with st.sidebar:
+    view_mode = st.radio("View", collection.VIEWS, key=collection.VIEW_MODE, horizontal=True,
+                         help="One article at a time, or a whole archive indexed with python -m geo index.")
+if view_mode == collection.COLLECTION_VIEW:
+    collection.show(state, offline=ui.offline_assets_wanted())
+    st.stop()
 
 
 # --------------------------------------------------------------------------- sidebar: input
@@ -85,8 +95,8 @@ with st.sidebar:
     )
 
     st.header("Options")
-    include_demonyms = st.toggle("Include demonyms (“Afghan”, “Russian”)", value=False, key="opt_demonyms")
-    hide_low = st.toggle("Hide low-confidence places", value=False, key="opt_hide_low")
+    include_demonyms = st.toggle("Include demonyms (“Afghan”, “Russian”)", key="opt_demonyms")
+    hide_low = st.toggle("Hide low-confidence places", key="opt_hide_low")
     choice = st.radio("Geocoder", ui.GEOCODERS, key="opt_geocoder")
     if choice == ui.NOMINATIM:
         st.caption(

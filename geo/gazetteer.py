@@ -753,6 +753,11 @@ class Gazetteer:
         )
         return self._candidate(row) if row else None
 
+    def country_names(self) -> dict[str, str]:
+        """ISO alpha-2 code -> the country's name, for every country."""
+        rows = self._con().execute("SELECT country_code, name FROM places WHERE feature='country'").fetchall()
+        return dict(rows)
+
     def admin1(self, admin1_code: str) -> Candidate | None:
         row = self._con().execute("SELECT * FROM places WHERE feature='admin1' AND admin1=?", (admin1_code,)).fetchone()
         return self._candidate(row) if row else None

@@ -157,3 +157,20 @@ def doc_with_ents(nlp, text: str, ents: Sequence[tuple[str, str]]):
         at += len(phrase)
     doc.ents = spans
     return doc
+
+
+def write_store(engine, articles, path, per_partition: int = 2):
+    """A Parquet store of ``articles`` (geo.archive.sources.Article) geoparsed in this process with ``engine``:
+    what ``geo index`` writes, without starting a cluster (for tests of the store's readers)."""
+    from geo.archive.store import Store, partition_name, partition_tables
+    from geo.batch import process_records
+
+    store = Store(path)
+    settings = {"format": 1, "demonyms": False}
+    store.create(settings)
+    for index, first in enumerate(range(0, len(articles), per_partition)):
+        chunk = articles[first : first + per_partition]
+        lines = process_records(engine, (a.as_record() for a in chunk), details=True)
+        name = partition_name(index, chunk, settings)
+        store.write(name, partition_tables(name, chunk, lines))
+    return path

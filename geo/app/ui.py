@@ -150,6 +150,18 @@ def init_state(state: MutableMapping[str, Any], seeds: list[Article]) -> None:
         state[SHOWN] = default
 
 
+def keep_widget_state(state: MutableMapping[str, Any], keys: Iterable[str]) -> None:
+    """Keep these widgets' values while the other view is shown.
+
+    Streamlit forgets a widget's value on a run that does not draw it; a value the script sets itself is
+    kept. Re-setting each one at the top of every run keeps the articles shown and the collection's filters
+    across a switch of views.
+    """
+    for key in keys:
+        if key in state:
+            state[key] = state[key]
+
+
 def remember(state: MutableMapping[str, Any], article: Article, *, show: bool = True) -> None:
     """Keep an uploaded/pasted article for the session and (by default) put it on the map.
 
