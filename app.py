@@ -91,7 +91,9 @@ with st.sidebar:
     state[ui.SHOWN] = [a for a in state[ui.SHOWN] if a in available]
     shown: list[str] = st.multiselect(
         "On the map", options=order, key=ui.SHOWN,
-        format_func=lambda a: available[a].title, help="Each article gets its own outline colour.",
+        format_func=lambda a: available[a].title, max_selections=ui.MAX_SHOWN,
+        help=f"Each article gets its own outline colour; up to {ui.MAX_SHOWN} at once (a new article takes "
+             "the place of the one shown longest).",
     )
 
     st.header("Options")

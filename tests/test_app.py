@@ -288,6 +288,17 @@ def test_a_session_keeps_the_results_it_shows_and_only_those():
     assert [key[-1] for key in state[ui.PARSED]] == ["r2"]
 
 
+def test_the_map_holds_as_many_articles_as_there_are_colours_and_the_session_keeps_all():
+    state: dict = {}
+    ui.init_state(state, ui.seed_articles())
+    pasted = [ui.article_from_paste(f"Talks number {i} were held in Doha.") for i in range(ui.MAX_SHOWN + 2)]
+    for article in pasted:
+        ui.remember(state, article)
+    assert len(state[ui.SHOWN]) == ui.MAX_SHOWN == len(ui.ARTICLE_COLORS)
+    assert state[ui.SHOWN] == [a.id for a in pasted[-ui.MAX_SHOWN :]]  # the newest, in the order added
+    assert list(state[ui.ARTICLES]) == [a.id for a in pasted]  # none is lost: they stay in the list
+
+
 def test_upload_helper_reads_each_file_once():
     state: dict = {}
     ui.init_state(state, ui.seed_articles())

@@ -53,6 +53,7 @@ GEOCODERS = (OFFLINE, NOMINATIM)
 
 # Outline colour per article (distinct from the marker fill colours, which encode the kind of place).
 ARTICLE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+MAX_SHOWN = len(ARTICLE_COLORS)  # articles on the map at once: each keeps a colour of its own
 PARSE_CACHE_ENTRIES = 64  # parse results kept in memory (one per text and option set)
 PARSED = "parsed"  # session state: (article id, title, geocoder, demonyms, corrections) -> the Result shown
 MAX_LABEL_CHARS = 40  # article labels in tooltips and the legend
@@ -165,12 +166,14 @@ def keep_widget_state(state: MutableMapping[str, Any], keys: Iterable[str]) -> N
 def remember(state: MutableMapping[str, Any], article: Article, *, show: bool = True) -> None:
     """Keep an uploaded/pasted article for the session and (by default) put it on the map.
 
-    Must run before the "articles on the map" multiselect is drawn in this run.
+    Must run before the "articles on the map" multiselect is drawn in this run. At most :data:`MAX_SHOWN`
+    articles are on the map: a new one takes the place of the one shown longest, which stays in the
+    session's list (nothing is lost) and comes back when picked again.
     """
     if article.origin != "seed":
         state[ARTICLES] = {**state.get(ARTICLES, {}), article.id: article}
     if show and article.id not in state.get(SHOWN, []):
-        state[SHOWN] = [*state.get(SHOWN, []), article.id]
+        state[SHOWN] = [*state.get(SHOWN, []), article.id][-MAX_SHOWN:]
 
 
 def add_upload(state: MutableMapping[str, Any], file_id: str, name: str, data: bytes) -> Article | None:
