@@ -23,7 +23,10 @@ are the fields of :class:`RecognitionSettings`; ``disabled_rules`` switches rule
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
+import json
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -290,9 +293,10 @@ def _gazetteer_stamp(path: str) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-@lru_cache(maxsize=4)
-def _cached_tables(path: str, stamp: tuple[int, int], settings: RecognitionSettings) -> NameTables:
-    gazetteer = Gazetteer(Path(path))
+TABLES_FORMAT = 1  # bump when NameTables or the queries behind it change
+
+
+def _read_tables(gazetteer: Gazetteer, settings: RecognitionSettings) -> NameTables:
     return NameTables(
         names=gazetteer.recognisable_names(settings.min_population),
         demonyms=frozenset(gazetteer.demonym_names()),
@@ -308,8 +312,48 @@ def _cached_tables(path: str, stamp: tuple[int, int], settings: RecognitionSetti
     )
 
 
+def _tables_file(path: str, stamp: tuple[int, int], settings: RecognitionSettings) -> Path:
+    """Where the tables of this gazetteer file and these settings are kept: beside the gazetteer, named by a
+    digest of the file's stamp and one of the settings that change the tables."""
+    built = hashlib.sha1(repr((TABLES_FORMAT, stamp)).encode()).hexdigest()[:12]
+    key = (settings.min_population, settings.abbreviation_population, settings.long_abbreviation_population)
+    tuned = hashlib.sha1(repr(key).encode()).hexdigest()[:8]
+    return Path(path).with_name(f"{Path(path).stem}.names-{built}-{tuned}.json")
+
+
+@lru_cache(maxsize=4)
+def _cached_tables(path: str, stamp: tuple[int, int], settings: RecognitionSettings) -> NameTables:
+    """Read from the JSON file beside the gazetteer (a fraction of a second) or, the first time, from the
+    gazetteer's SQL (seconds: it groups every name of every place), then written there for the next start."""
+    saved = _tables_file(path, stamp, settings)
+    try:
+        data = json.loads(saved.read_text(encoding="utf-8"))
+        return NameTables(
+            names=data["names"], demonyms=frozenset(data["demonyms"]), abbreviations=data["abbreviations"],
+            codes=frozenset(data["codes"]), qualifier_abbreviations=frozenset(data["qualifier_abbreviations"]),
+            containers=frozenset(data["containers"]), areas=frozenset(data["areas"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not written yet, or unreadable: read the gazetteer
+    tables = _read_tables(Gazetteer(Path(path)), settings)
+    data = {f.name: (sorted(v) if isinstance(v, frozenset) else v)
+            for f in dataclasses.fields(tables) for v in [getattr(tables, f.name)]}
+    try:
+        temporary = saved.with_name(f".{saved.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, saved)
+        current = saved.name.rsplit("-", 1)[0]
+        for stale in saved.parent.glob(f"{Path(path).stem}.names-*.json"):
+            if not stale.name.startswith(current):  # an earlier build of the gazetteer
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only cache folder: every start reads the gazetteer, as before
+    return tables
+
+
 def name_tables(path: str, settings: RecognitionSettings) -> NameTables:
-    """The name tables of the gazetteer at ``path``: engines of one process share them (about 5 s each)."""
+    """The name tables of the gazetteer at ``path``: engines of one process share them, and later processes
+    read them from a file beside the gazetteer (see :func:`_cached_tables`)."""
     keyed = dataclasses.replace(settings, disabled_rules=frozenset())  # rules do not change the tables
     return _cached_tables(path, _gazetteer_stamp(path), keyed)
 

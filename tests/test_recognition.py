@@ -281,3 +281,33 @@ def test_a_province_abbreviation_after_a_town_keeps_its_dot(nlp):
     assert [t for t, *_ in found] == ["Melville", "Sask.", "Red Deer", "Alta."]
     # Without a town and a comma before it, the abbreviation alone is not taken.
     assert [t for t, *_ in labelled(nlp, "They moved to Sask. last year.", [])] == []
+
+
+def test_name_tables_are_kept_beside_the_gazetteer_and_a_bad_copy_is_redone(gazetteer):
+    """A new process reads the recognition tables from a file, not from the gazetteer's SQL; a file that is
+    damaged is ignored, and written again."""
+    import dataclasses
+    import json
+
+    from geo.recognize import RecognitionSettings, _cached_tables, _tables_file, name_tables
+
+    path = str(gazetteer.path)
+    settings = RecognitionSettings(min_population=4999)  # a key no other test uses
+    name_tables(path, RecognitionSettings())
+    stamp = (gazetteer.path.stat().st_mtime_ns, gazetteer.path.stat().st_size)
+    default = _tables_file(path, stamp, RecognitionSettings())
+    first = name_tables(path, settings)
+    (saved,) = [p for p in gazetteer.path.parent.glob("*.names-*.json") if p.name == _tables_file(
+        path, (gazetteer.path.stat().st_mtime_ns, gazetteer.path.stat().st_size), settings).name]
+    try:
+        assert set(json.loads(saved.read_text(encoding="utf-8"))) == {f.name for f in dataclasses.fields(first)}
+        _cached_tables.cache_clear()
+        assert name_tables(path, settings) == first  # from the file
+        assert default.exists()  # the tables of other settings stay
+        saved.write_text('{"names": [', encoding="utf-8")
+        _cached_tables.cache_clear()
+        assert name_tables(path, settings) == first  # from the gazetteer again
+        assert json.loads(saved.read_text(encoding="utf-8"))["names"] == first.names
+    finally:
+        saved.unlink(missing_ok=True)
+        _cached_tables.cache_clear()
