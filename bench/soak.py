@@ -336,8 +336,16 @@ async def _drive(url: str, sessions: int, minutes: float, chromium: str, server_
         "server_rss_max_mb": max(m for _, m in rss),
         "server_rss_after_2_min_mb": late[0] if late else None,
         "server_rss_end_mb": rss[-1][1],
+        "server_rss_second_half_mb_per_min": _slope([(t, m) for t, m in rss if t >= minutes * 30]),
         "server_rss": rss,
     }
+
+
+def _slope(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares growth in MB per minute of (seconds, MB) samples: ~0 when memory is flat."""
+    if len(points) < 3:
+        return None
+    return round(60 * statistics.linear_regression([t for t, _ in points], [m for _, m in points]).slope, 1)
 
 
 def soak_app(args: argparse.Namespace) -> dict:
