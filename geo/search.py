@@ -164,7 +164,10 @@ def search(gazetteer: Gazetteer, text: str, limit: int = SEARCH_LIMIT) -> list[C
     ranked = [c for _, _, c in sorted(scored.values(), key=lambda s: (-s[0], -s[1]))]
     wanted = normalize(qualifier)
     if wanted:
-        narrowed = [c for c in ranked if _in_area(gazetteer, c, wanted)]
+        # The qualifier may be any name or abbreviation the gazetteer has for a province or country ("N.J.").
+        areas = {a.admin1 if a.feature is Feature.ADMIN1 else a.country_code for a in gazetteer.lookup(qualifier)
+                 if a.feature in (Feature.ADMIN1, Feature.COUNTRY)} - {""}
+        narrowed = [c for c in ranked if {c.admin1, c.country_code} & areas or _in_area(gazetteer, c, wanted)]
         ranked = narrowed or ranked
     return ranked[:limit]
 
