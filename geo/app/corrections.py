@@ -10,6 +10,7 @@ or typed: a gazetteer search (fuzzy) or coordinates (:mod:`geo.search`). Everyth
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,7 @@ import streamlit as st
 
 from geo.app import ui
 from geo.model import Candidate, Place, Result
+from geo.names import normalize
 from geo.pipeline import Engine
 from geo.search import Found, find
 
@@ -34,25 +36,37 @@ class Target:
     context: str
 
 
+def spellings(place: Place) -> list[tuple[str, ...]]:
+    """The marker's spellings as the store tells them apart (case and accents folded: "NEWARK" is "Newark"),
+    each with the ways it is written, most mentioned first."""
+    written = Counter(m.text for m in place.mentions)
+    groups: dict[str, list[str]] = {}
+    for form in written:
+        groups.setdefault(normalize(form) or form, []).append(form)
+    # Within a spelling, the way it is most often written leads; a dateline's capitals ("NEWARK") come last.
+    ordered = [sorted(forms, key=lambda f: (f.isupper() and len(f) > 3, -written[f], f)) for forms in groups.values()]
+    return sorted((tuple(forms) for forms in ordered), key=lambda forms: (-sum(written[f] for f in forms), forms))
+
+
 def spelling_options(place: Place) -> list[int]:
-    """Indexes into ``place.surface_forms``, most mentioned first, then :data:`EVERY_SPELLING` when several."""
-    forms = place.surface_forms
-    counts = {form: sum(m.text == form for m in place.mentions) for form in forms}
-    order = sorted(range(len(forms)), key=lambda i: (-counts[forms[i]], forms[i]))
-    return order + ([EVERY_SPELLING] if len(forms) > 1 else [])
+    """Indexes into :func:`spellings`, then :data:`EVERY_SPELLING` when there are several."""
+    count = len(spellings(place))
+    return list(range(count)) + ([EVERY_SPELLING] if count > 1 else [])
 
 
 def spelling_label(place: Place, option: int) -> str:
-    forms = place.surface_forms
+    groups = spellings(place)
     if option == EVERY_SPELLING:
-        return f"every spelling ({', '.join(forms)})"
-    count = sum(m.text == forms[option] for m in place.mentions)
-    return f"“{forms[option]}” ({count} mention{'' if count == 1 else 's'})"
+        return f"every spelling ({', '.join(g[0] for g in groups)})"
+    written = groups[option]
+    count = sum(m.text in written for m in place.mentions)
+    return f"{' / '.join(f'“{w}”' for w in written)} ({count} mention{'' if count == 1 else 's'})"
 
 
 def chosen_forms(place: Place, option: int) -> tuple[str, ...]:
-    forms = place.surface_forms
-    return tuple(forms) if option == EVERY_SPELLING else (forms[option],)
+    """The written forms a correction is saved under (one per spelling is enough: the store folds case)."""
+    groups = spellings(place)
+    return tuple(g[0] for g in groups) if option == EVERY_SPELLING else (groups[option][0],)
 
 
 def save(engine: Engine, target: Target, candidate: Candidate | None) -> str:
@@ -137,8 +151,7 @@ def correction_box(engine: Engine, state: MutableMapping[str, Any], article_id: 
                  "gazetteer (misspellings are found too); or a latitude and a longitude.",
         ).strip()
         if typed:
-            name = place.surface_forms[options[0]] if option == EVERY_SPELLING else forms[0]
-            found = find_cached(engine, typed, name)  # a point is named as the article spells it
+            found = find_cached(engine, typed, forms[0])  # a point is named as the article spells it
             if found.message:
                 st.error(ui.md_escape(found.message))
             else:
