@@ -178,7 +178,7 @@ def test_mainly_about_reads_as_a_sentence_with_several_articles():
     at.run()
     (focus,) = [h.value for h in at.get("html") if "dl-focus" in h.value and "<style>" not in h.value]
     assert focus == (
-        '<div class="dl-focus">Mainly about <b>Afghanistan</b> (<span style="color:#1f77b4">Tashkent conference'
+        '<div class="dl-focus">Mainly about: <b>Afghanistan</b> (<span style="color:#1f77b4">Tashkent conference'
         '</span>) and <b>United States</b> (<span style="color:#d62728">Newark roads</span>).</div>'
     )
 
@@ -192,11 +192,11 @@ def test_focus_line_names_each_country_once_with_its_articles():
     layers = [layer("A", AFGHANISTAN, "#111"), layer("B", PAKISTAN, "#222"), layer("C", AFGHANISTAN, "#333"),
               layer("<i>D</i>", PAKISTAN, "#444")]
     assert ui.focus_html(layers) == (
-        '<div class="dl-focus">Mainly about <b>Afghanistan</b> (<span style="color:#111">A</span>, '
+        '<div class="dl-focus">Mainly about: <b>Afghanistan</b> (<span style="color:#111">A</span>, '
         '<span style="color:#333">C</span>) and <b>Pakistan</b> (<span style="color:#222">B</span>, '
         '<span style="color:#444">&lt;i&gt;D&lt;/i&gt;</span>).</div>'
     )
-    assert ui.focus_html(layers[:1]) == '<div class="dl-focus">Mainly about <b>Afghanistan</b></div>'
+    assert ui.focus_html(layers[:1]) == '<div class="dl-focus">Mainly about: <b>Afghanistan</b></div>'
 
 
 def test_a_notice_every_article_got_is_shown_once():

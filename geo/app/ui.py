@@ -502,7 +502,7 @@ def country_name(engine: Engine, code: str) -> str:
 
 def focus_html(layers: list[MapLayer]) -> str:
     """The "Mainly about" line: one article's main country, or for several each country once with the articles
-    about it ("Mainly about Afghanistan (Tashkent conference, Border trade) and Pakistan (Floods)."); empty
+    about it ("Mainly about: Afghanistan (Tashkent conference, Border trade) and Pakistan (Floods)."); empty
     when no article has one."""
     groups: dict[str, tuple[Candidate, list[MapLayer]]] = {}
     for layer in layers:
@@ -513,13 +513,13 @@ def focus_html(layers: list[MapLayer]) -> str:
         return ""
     if len(layers) == 1:
         (focus, _), = groups.values()
-        return str(Markup('<div class="dl-focus">Mainly about <b>{}</b></div>').format(focus.name))
+        return str(Markup('<div class="dl-focus">Mainly about: <b>{}</b></div>').format(focus.name))
     parts = []
     for focus, articles in groups.values():
         named = (Markup('<span style="color:{}">{}</span>').format(a.color, a.label) for a in articles)
         parts.append(Markup("<b>{}</b> ({})").format(focus.name, Markup(", ").join(named)))
     listed = parts[0] if len(parts) == 1 else Markup(", ").join(parts[:-1]) + Markup(" and ") + parts[-1]
-    return str(Markup('<div class="dl-focus">Mainly about {}.</div>').format(listed))
+    return str(Markup('<div class="dl-focus">Mainly about: {}.</div>').format(listed))
 
 
 NO_PLACES_HINT = (
