@@ -285,8 +285,9 @@ with panel_col:
         layer = layers[chosen.layer]
         result = layer.result
         place = chosen.place
-        st.html(ui.place_card_html(place, country=ui.country_name(engine, place.candidate.country_code),
-                                   article_title=result.title or layer.label, color=layer.color))
+        st.html(ui.place_card_html(place, country=ui.area_name(engine.gazetteer, place.candidate),
+                                   article_title=result.title or layer.label, color=layer.color,
+                                   rival=ui.runner_up(place, engine.gazetteer)))
         found = ui.passages(place, result)
         times = "mention" if place.count == 1 else "mentions"
         st.markdown(f"**Passages** · {place.count} {times} in {len(found)} "

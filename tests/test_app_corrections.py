@@ -8,6 +8,7 @@ linked, and fresh stores): another test run sharing the session's cache never se
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +93,9 @@ def test_a_typed_place_is_saved_and_used_on_the_next_parse(gazetteer, no_correct
     at = only(start(), NEWARK_TEXT, "Newark roads")
     _, lat, lon = select(at, "Newark")
     assert (lat, lon) != (delaware.lat, delaware.lon)
+    card = html_of(at)
+    assert "City / town in New Jersey, United States" in card
+    assert re.search(r"Why this reading over Newark, [A-Z][\w ]+, United States", card)  # the namesake, named
     labels = widget(at.selectbox, "fix:").options
     assert labels[0].startswith("✓ Newark, New Jersey, United States · city / town · pop. ")
     type_place(at, "Newark, Delaware")

@@ -41,7 +41,7 @@ from geo.gazetteer import Gazetteer, ProgressCallback
 from geo.geocoders import online_geocoder
 from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Reason, Result
 from geo.pipeline import Engine
-from geo.search import USER_SOURCE, full_name, population_text
+from geo.search import USER_SOURCE, full_name, population_text, where
 from geo.textio import InputError, check_size, clean_text, read_upload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -591,8 +591,10 @@ def reasons_html(why: Iterable[Reason], rival: str = "") -> Markup:
     )
 
 
-def place_card_html(place: Place, *, country: str, article_title: str, color: str) -> str:
-    """Escaped HTML header of the side panel: name, where, how often, how sure."""
+def place_card_html(place: Place, *, country: str, article_title: str, color: str, rival: str | None = None
+                    ) -> str:
+    """Escaped HTML header of the side panel: name, where (``country``: "New Jersey, United States"), how
+    often, how sure, and why it beat ``rival`` (by default :func:`runner_up`)."""
     c = place.candidate
     low = is_low_confidence(place)
     corrected = any(m.corrected for m in place.mentions)
@@ -627,15 +629,24 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
              country=Markup(" in {}").format(country) if country else "",
              lat=c.lat, lon=c.lon, near=near, times=times, article=article_title, written=written,
              conf=round(place.confidence * 100), badges=badges,
-             why=reasons_html(place.why, rival=runner_up(place)) or only_reading))
+             why=reasons_html(place.why, rival=runner_up(place) if rival is None else rival) or only_reading))
 
 
-def runner_up(place: Place) -> str:
-    """The reading that came second, as the card names it ("Georgia, US")."""
+def runner_up(place: Place, gazetteer: Gazetteer | None = None) -> str:
+    """The reading that came second, as the card names it: "Newark, Ohio, United States" with the gazetteer to
+    name its province and country, else "Newark, US"."""
     if not place.alternatives:
         return ""
     c = place.alternatives[0].candidate
+    if gazetteer is not None:
+        return full_name(gazetteer, c)
     return c.name + (f", {c.country_code}" if c.country_code else "")
+
+
+def area_name(gazetteer: Gazetteer, candidate: Candidate) -> str:
+    """The province and country a reading lies in ("New Jersey, United States"), for the place card."""
+    place = where(gazetteer, candidate)
+    return ", ".join(dict.fromkeys(p for p in (place.admin1, place.country) if p and p != candidate.name))
 
 
 def passages(place: Place, result: Result) -> list[tuple[Excerpt, list[tuple[int, int]]]]:
