@@ -7,7 +7,6 @@ linked, and fresh stores): another test run sharing the session's cache never se
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo.app import corrections, ui
 from geo.app.mapview import MapLayer
-from geo.cache import CorrectionStore
+from geo.cache import CorrectionStore, StoreError
 from geo.model import Feature
 from geo.textio import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from tests.factories import AFGHANISTAN, PAKISTAN, sample_result
@@ -36,13 +35,9 @@ def own_cache(cache_dir: Path, gazetteer, tmp_path_factory) -> Iterator[Path]:
     del gazetteer  # built first
     mine = tmp_path_factory.mktemp("corrections-cache")
     (mine / "gazetteer.sqlite3").symlink_to((cache_dir / "gazetteer.sqlite3").resolve())
-    old = os.environ.get("DATELINE_CACHE_DIR")
-    os.environ["DATELINE_CACHE_DIR"] = str(mine)
-    yield mine
-    if old is None:
-        os.environ.pop("DATELINE_CACHE_DIR", None)
-    else:
-        os.environ["DATELINE_CACHE_DIR"] = old
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATELINE_CACHE_DIR", str(mine))
+        yield mine
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +48,19 @@ def no_corrections(own_cache: Path) -> Iterator[CorrectionStore]:
         store.remove(fix.name, fix.context)
 
 
-def only(at: AppTest, text: str, title: str) -> AppTest:
-    """Paste an article and show it alone on the map."""
+def paste(at: AppTest, text: str, title: str) -> AppTest:
+    """Paste an article: it joins the articles on the map."""
     at.text_area(key="paste_text").input(text)
     at.text_input(key="paste_title").input(title)
     next(b for b in at.button if b.label == "Map this text").click()
     at.run()
     assert not at.exception, at.exception
+    return at
+
+
+def only(at: AppTest, text: str, title: str) -> AppTest:
+    """Paste an article and show it alone on the map."""
+    paste(at, text, title)
     pasted = [a for a in at.session_state[ui.SHOWN] if a.startswith("paste:")]
     at.multiselect(key=ui.SHOWN).set_value(pasted)
     at.run()
@@ -175,11 +176,7 @@ def test_an_article_without_places_among_others_keeps_its_text_in_reach():
 
 
 def test_mainly_about_reads_as_a_sentence_with_several_articles():
-    at = start()
-    at.text_area(key="paste_text").input(NEWARK_TEXT)
-    at.text_input(key="paste_title").input("Newark roads")
-    next(b for b in at.button if b.label == "Map this text").click()
-    at.run()
+    at = paste(start(), NEWARK_TEXT, "Newark roads")
     (focus,) = [h.value for h in at.get("html") if "dl-focus" in h.value and "<style>" not in h.value]
     assert focus == (
         '<div class="dl-focus">Mainly about: <b>Afghanistan</b> (<span style="color:#1f77b4">Tashkent conference'
@@ -243,3 +240,23 @@ def test_spellings_fold_case_as_the_store_does():
     (place,) = result.places
     assert corrections.spellings(place) == [("Chaman", "Chamān", "CHAMAN")]  # capitals last
     assert corrections.spelling_options(place) == [0]
+
+
+def test_a_correction_the_store_refuses_is_one_line_and_nothing_typed_is_lost(own_cache, monkeypatch):
+    at = only(start(), NEWARK_TEXT, "Newark roads")
+    _, lat, lon = select(at, "Newark")
+    engine = ui.get_engine(own_cache.resolve(), ui.OFFLINE)
+
+    def refuse(*args, **kwargs):
+        raise StoreError(f"Correction not saved: the disk holding {own_cache} is full")
+
+    monkeypatch.setattr(engine.corrections, "set", refuse)
+    type_place(at, "Newark, Delaware")
+    next(b for b in at.button if b.label == "Use this place").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        f"Correction not saved: the disk holding {own_cache} is full"]
+    assert widget(at.text_input, "find:").value == "Newark, Delaware"
+    assert widget(at.selectbox, "found:").options[0].startswith("Newark, Delaware, United States")
+    assert markers(at)["Newark"][:2] == (lat, lon)  # the map is as it was

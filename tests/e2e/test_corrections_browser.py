@@ -7,18 +7,16 @@ every request that leaves this machine; the last test checks that none was made 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from geo.app.devserver import RunningApp, ServerStartError, running_app
+from geo.app.devserver import RunningApp
 
-from .conftest import ARTIFACTS, ROOT, SERVER_START_S, Report
+from .conftest import Report, serve_app
 from .test_browser import (
     UI_MS,
     click_marker,
@@ -45,17 +43,7 @@ def app_server(chromium_path: str, cache_dir: Path, gazetteer: Any, tmp_path_fac
     del chromium_path, gazetteer  # only ordering: skip before starting, build the gazetteer first
     mine = tmp_path_factory.mktemp("browser-corrections-cache")
     (mine / "gazetteer.sqlite3").symlink_to((cache_dir / "gazetteer.sqlite3").resolve())
-    log = tmp_path_factory.mktemp("streamlit-corrections") / "server.log"
-    env = {**os.environ, "DATELINE_CACHE_DIR": str(mine), "DATELINE_OFFLINE_ASSETS": "1"}
-    try:
-        with running_app(ROOT / "app.py", cwd=ROOT, env=env, log=log, timeout=SERVER_START_S) as app:
-            yield app
-    except ServerStartError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    finally:
-        ARTIFACTS.mkdir(exist_ok=True)
-        if log.exists():
-            shutil.copyfile(log, ARTIFACTS / "streamlit-corrections-server.log")
+    yield from serve_app(mine, tmp_path_factory, "streamlit-corrections-server")
 
 
 @pytest.fixture(scope="module", autouse=True)
