@@ -8,7 +8,6 @@ No UI library here: the app formats what this module finds.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -90,7 +89,7 @@ def parse_point(text: str) -> tuple[float, float] | None:
 
 def _signed(number: str, hemisphere: str, allowed: str) -> float | None:
     """The number with its hemisphere's sign; None when the letter belongs to the other axis."""
-    value = float(number.replace(",", ".")) if number.count(",") == 1 and "." not in number else float(number)
+    value = float(number.replace(",", "."))  # the pattern allows one separator: "40,73" is a decimal comma
     letter = hemisphere.upper()
     if letter and letter not in allowed:
         return None
@@ -203,4 +202,4 @@ def _in_area(gazetteer: Gazetteer, candidate: Candidate, wanted: str) -> bool:
 
 def population_text(population: int) -> str:
     """"pop. 281,054", or "" when the population is unknown."""
-    return f"pop. {population:,}" if population > 0 and math.isfinite(population) else ""
+    return f"pop. {population:,}" if population > 0 else ""

@@ -125,7 +125,7 @@ def test_coordinates_are_saved_as_the_editors_point_and_bad_ones_get_one_line(no
     type_place(at, "39.6837, -75.7497")
     assert at.error.len == 0
     (label,) = widget(at.selectbox, "found:").options
-    assert label == "Newark, Delaware, United States · your point 39.6837, -75.7497"
+    assert label == "Newark, Delaware, United States · your point · 39.6837, -75.7497"
     next(b for b in at.button if b.label == "Use this place").click()
     at.run()
     assert not at.exception, at.exception

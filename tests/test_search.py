@@ -126,4 +126,4 @@ def test_a_point_is_named_as_written_and_placed_in_its_province(gazetteer):
     assert point.key == "user:Newark:40.7357,-74.1724"
     at_sea = point_candidate(gazetteer, "Mid-Atlantic", 0.0, -30.0)
     assert at_sea.country_code == "" and full_name(gazetteer, at_sea) == "Mid-Atlantic"
-    assert ui.candidate_label(at_sea, gazetteer=gazetteer) == "Mid-Atlantic · your point 0.0000, -30.0000"
+    assert ui.candidate_label(at_sea, gazetteer=gazetteer) == "Mid-Atlantic · your point · 0.0000, -30.0000"

@@ -449,6 +449,8 @@ def md_escape(text: str) -> str:
 def kind_label(candidate: Candidate) -> str:
     if candidate.source == APPROXIMATE_SOURCE:
         return "approximate location"
+    if candidate.source == USER_SOURCE:
+        return "your point"
     return {
         "city": "city / town",
         "admin": "province / district",
@@ -463,12 +465,11 @@ def candidate_label(candidate: Candidate, confidence: float | None = None, *, ga
     "Newark, New Jersey, United States · city / town · pop. 281,054 · 92%". A reading of unknown size shows
     its coordinates instead; the editor's own point says so."""
     if candidate.source == USER_SOURCE:
-        detail = f"your point {candidate.lat:.4f}, {candidate.lon:.4f}"
+        detail = f"{candidate.lat:.4f}, {candidate.lon:.4f}"
     else:
         detail = population_text(candidate.population) or f"{candidate.lat:.2f}, {candidate.lon:.2f}"
     score = f" · {round(confidence * 100)}%" if confidence is not None else ""
-    kind = "" if candidate.source == USER_SOURCE else f" · {kind_label(candidate)}"
-    return f"{full_name(gazetteer, candidate)}{kind} · {detail}{score}"
+    return f"{full_name(gazetteer, candidate)} · {kind_label(candidate)} · {detail}{score}"
 
 
 def correction_label(fix: Correction, *, gazetteer: Gazetteer) -> str:
