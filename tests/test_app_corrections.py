@@ -260,3 +260,14 @@ def test_a_correction_the_store_refuses_is_one_line_and_nothing_typed_is_lost(ow
     assert widget(at.text_input, "find:").value == "Newark, Delaware"
     assert widget(at.selectbox, "found:").options[0].startswith("Newark, Delaware, United States")
     assert markers(at)["Newark"][:2] == (lat, lon)  # the map is as it was
+
+
+def test_hiding_every_low_confidence_place_says_why_the_map_is_empty():
+    at = only(start(), "Officials met in Springfield on Monday, the town's mayor said.", "Springfield")
+    table = at.dataframe[0].value
+    assert all(name.startswith("⚠ ") for name in table["Place"])  # an ambiguous name alone: a guess
+    at.toggle(key="opt_hide_low").set_value(True)
+    at.run()
+    assert not markers(at) and at.dataframe.len == 0
+    assert [i.value.replace("\\", "") for i in at.info] == [
+        "Every place is low-confidence and hidden: switch off “Hide low-confidence places” to see them."]
