@@ -140,8 +140,9 @@ def correction_box(engine: Engine, state: MutableMapping[str, Any], article_id: 
         problem = ""
         if left.button("Save correction", disabled=pick == 0, key=f"save:{key}", width="stretch"):
             problem = _apply(engine, state, article_id, target, readings[pick])
-        if right.button("Not a place", key=f"drop:{key}", width="stretch",
-                        help="Only the spelling chosen above stops being a place."):
+        drop_help = ("Only the spelling chosen above stops being a place." if len(options) > 1 else
+                     "The name leaves the map; remove the correction under Your corrections to bring it back.")
+        if right.button("Not a place", key=f"drop:{key}", width="stretch", help=drop_help):
             problem = _apply(engine, state, article_id, target, None)
 
         typed = st.text_input(
