@@ -290,7 +290,8 @@ class CandidateSource:
                 except Exception as exc:  # any failure of the provider, malformed answers included
                     online_failed = True
                     notices.append(self._failure_notice(exc))
-                    log.warning("%s failed (%s: %s)", self.service, type(exc).__name__, " ".join(str(exc).split()))
+                    # The reader gets the short notice; the provider's own words are for whoever reads the logs.
+                    log.info("%s failed (%s: %s)", self.service, type(exc).__name__, " ".join(str(exc).split()))
             cached = self.cache.get(self.offline_key, query) if self.cache else None
             if cached is not None:
                 answers[query] = cached

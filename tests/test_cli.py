@@ -192,3 +192,12 @@ def test_parse_json_lists_demonyms_only_with_the_option(warm, tmp_path):
     demonyms = {m["text"] for m in both["mentions"] if m["kind"] == "demonym"}
     assert demonyms == {"Afghan", "Pakistani"}
     assert {p["name"] for p in both["places"]} >= {"Afghanistan", "Pakistan"}
+
+
+@pytest.mark.slow  # starts a fresh engine (with the online geocoder)
+def test_parse_with_nominatim_unreachable_says_so_in_one_short_line(warm):
+    out = run(warm, "parse", str(SEED), "--geocoder", "nominatim", "--geocoder-domain", "127.0.0.1:9")
+    assert out.returncode == 0, out.stderr
+    notice = "notice: Nominatim could not be reached; places come from the offline gazetteer."
+    assert out.stderr.splitlines() == [notice]  # the provider's long error stays in the (info) log
+    assert "Chaman" in out.stdout
