@@ -11,10 +11,9 @@ import sys
 
 import pandas as pd
 import streamlit as st
-from markupsafe import Markup
 from streamlit_folium import st_folium
 
-from geo.app import collection, ui
+from geo.app import collection, corrections, ui
 from geo.app.mapview import (
     FitOnce,
     MapLayer,
@@ -26,9 +25,9 @@ from geo.app.mapview import (
     places_feature_group,
 )
 from geo.export import to_csv, to_geojson
-from geo.model import Candidate, Result
+from geo.model import Result
 from geo.pipeline import Engine
-from geo.textio import InputError
+from geo.textio import MAX_UPLOAD_MB, InputError
 
 MAP_HEIGHT = 560
 PASSAGES_HEIGHT = 420  # long lists of passages scroll, so the correction box stays in reach
@@ -71,7 +70,7 @@ with st.sidebar:
     with st.expander("Add articles: upload or paste", expanded=False):
         uploads = st.file_uploader(
             "Upload .txt, .md or .html files", type=["txt", "md", "markdown", "html", "htm"],
-            accept_multiple_files=True, key="uploads",
+            accept_multiple_files=True, key="uploads", max_upload_size=MAX_UPLOAD_MB,
         )
         current_ids = set()
         for f in uploads or []:
@@ -208,18 +207,16 @@ st.caption("Where the news happens: every place an article names, on one map. "
            "Click a marker to read the passages that name it.")
 
 header = st.container()
-focus_parts = []
+focus = ui.focus_html(layers)
+if focus:
+    header.html(focus)
+for notice in ui.page_notices(layers):
+    header.warning(ui.md_escape(notice))
 for layer in layers:
-    if layer.result.focus is not None:
-        label = Markup(" <span style='color:{}'>({})</span>").format(layer.color, layer.label) \
-            if len(layers) > 1 else Markup("")
-        focus_parts.append(Markup("<b>{}</b>{}").format(layer.result.focus.name, label))
-if focus_parts:
-    header.html(str(Markup('<div class="dl-focus">Mainly about: {}</div>').format(
-        Markup(" · ").join(focus_parts))))
-for layer in layers:
-    for notice in layer.result.notices:
-        header.warning(ui.md_escape(f"{layer.label}: {notice}"))
+    if not layer.result.places:
+        header.info(ui.md_escape(f"No places found in “{layer.label}”: its text is on the right."))
+if layers and not rows and any(layer.result.places for layer in layers):
+    header.info("Every place is low-confidence and hidden: switch off “Hide low-confidence places” to see them.")
 if not shown:
     header.info("Pick an article in the sidebar, upload one, or paste a text.")
 
@@ -270,81 +267,34 @@ with map_col:
 # --------------------------------------------------------------------------- panel
 
 
-def save_correction(result: Result, forms: list[str], candidate: Candidate | None, everywhere: bool) -> bool:
-    """Store the user's reading for every spelling of this place; False (and a message) if it fails."""
-    context = "*" if everywhere else ui.context_of(result)
-    try:
-        for form in forms:
-            engine.corrections.set(form, context, candidate)
-    except OSError as exc:
-        st.error(ui.md_escape(str(exc)))
-        return False
-    return True
-
-
-def undo_correction(result: Result, forms: list[str]) -> bool:
-    """Forget the user's reading for this place; False (and a message) if the store cannot be written."""
-    try:
-        for context in (ui.context_of(result), "*"):
-            for form in forms:
-                engine.corrections.remove(form, context)
-    except OSError as exc:
-        st.error(ui.md_escape(str(exc)))
-        return False
-    return True
-
-
-def correction_box(article_id: str, result: Result, place_key: str) -> None:
-    place = next(p for p in result.places if p.key == place_key)
-    forms = place.surface_forms
-    readings = [place.candidate] + [a.candidate for a in place.alternatives if a.candidate.key != place.key]
-    scores = [place.confidence] + [a.confidence for a in place.alternatives if a.candidate.key != place.key]
-    with st.container(border=True):
-        st.markdown("**Is this the right place?**")
-        pick = st.selectbox(
-            "Reading", range(len(readings)), key=f"fix:{article_id}:{place_key}",
-            format_func=lambda i: ("✓ " if i == 0 else "") + ui.candidate_label(readings[i], scores[i]),
-            help="The other readings the resolver considered, with its confidence in each.",
-        )
-        context = ui.context_of(result)
-        where = ui.country_name(engine, context) or "this kind of article"
-        everywhere = st.checkbox(f"Apply to every article, not only those set in {ui.md_escape(where)}",
-                                 key=f"fixall:{article_id}:{place_key}")
-        left, right = st.columns(2)
-        save = left.button("Save correction", disabled=pick == 0, key=f"save:{article_id}:{place_key}",
-                           width="stretch")
-        drop = right.button("Not a place", key=f"drop:{article_id}:{place_key}", width="stretch")
-        if save and save_correction(result, forms, readings[pick], everywhere):
-            state[ui.SELECTED] = (article_id, readings[pick].key)
-            state[ui.VIEW] = ui.view_for(readings[pick], state)  # the new reading may be elsewhere
-            st.rerun()
-        if drop and save_correction(result, forms, None, everywhere):
-            state[ui.SELECTED] = None
-            st.rerun()
-        undo = any(m.corrected for m in place.mentions) and st.button(
-            "Undo correction", key=f"undo:{article_id}:{place_key}", width="stretch")
-        if undo and undo_correction(result, forms):
-            st.rerun()
-
-
 with panel_col:
-    if chosen is None:
+    placeless = [layer for layer in layers if not layer.result.places]
+    if chosen is None and placeless and not rows:  # nothing to click: the reader gets the text itself
+        st.subheader("No places found")
+        st.markdown(ui.NO_PLACES_HINT)
+        for layer in placeless:
+            st.html(ui.article_text_html(layer))
+    elif chosen is None:
         st.subheader("Read the passages")
         st.markdown("Click a marker on the map, or pick a place in the list, to read every passage "
                     "that names it.")
+        for layer in placeless:
+            with st.expander(f"Text of {layer.label} (no places found)"):
+                st.html(ui.article_text_html(layer))
     else:
         layer = layers[chosen.layer]
         result = layer.result
         place = chosen.place
-        st.html(ui.place_card_html(place, country=ui.country_name(engine, place.candidate.country_code),
-                                   article_title=result.title or layer.label, color=layer.color))
+        st.html(ui.place_card_html(place, country=ui.area_name(engine.gazetteer, place.candidate),
+                                   article_title=result.title or layer.label, color=layer.color,
+                                   rival=ui.runner_up(place, engine.gazetteer)))
         found = ui.passages(place, result)
         times = "mention" if place.count == 1 else "mentions"
         st.markdown(f"**Passages** · {place.count} {times} in {len(found)} "
                     f"{'sentence' if len(found) == 1 else 'sentences'}, in article order")
         with st.container(height=PASSAGES_HEIGHT if len(found) > 3 else "content", border=False):
             st.html(ui.excerpts_html(place, result, color=layer.color))
-        correction_box(chosen.article_id, result, place.key)
+        corrections.correction_box(engine, state, chosen.article_id, result, place)
         with st.expander("Show full article"):
             starts = {m.start for m in place.mentions}
             st.html(highlight_html(result.text, ui.mentions_for_highlight(result), starts))
@@ -356,21 +306,7 @@ with st.sidebar:
     if choice == ui.NOMINATIM:
         stats = engine.cache.stats
         st.caption(f"Geocode cache this session: {stats.hits} hits, {stats.misses} misses.")
-    saved = engine.corrections.all()
-    with st.expander(f"Your corrections ({len(saved)})"):
-        if engine.corrections.problem:
-            st.warning(ui.md_escape(engine.corrections.problem))
-        if not saved:
-            st.caption("None yet. Pick a place and use “Is this the right place?” to fix a reading.")
-        for i, fix in enumerate(saved):
-            st.text(ui.correction_label(fix))
-            if st.button("Remove", key=f"rmfix:{i}:{fix.name}:{fix.context}"):
-                try:
-                    engine.corrections.remove(fix.name, fix.context)
-                except OSError as exc:
-                    st.error(ui.md_escape(str(exc)))
-                else:
-                    st.rerun()
+    corrections.saved_list(engine)
     if results:
         # The files are made when a button is clicked (deferred data), not on every rerun: a file made
         # ahead is replaced by the next rerun, and a browser still holding its address gets a 404.

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geo.model import Mention, MentionKind, Result
+
 if TYPE_CHECKING:
-    from geo.model import Mention
     from geo.pipeline import Engine
 
 
@@ -96,6 +97,11 @@ def mention_record(m: Mention) -> dict[str, Any]:
     }
 
 
+def reported_mentions(result: Result, demonyms: bool) -> list[Mention]:
+    """The mentions a command reports: demonyms ("Afghan") only when asked for, as with the places."""
+    return [m for m in result.mentions if demonyms or m.kind is MentionKind.TOPONYM]
+
+
 def output_lines(
     engine: Engine, records: list[dict], demonyms: bool, batch_size: int, details: bool = False
 ) -> Iterator[dict]:
@@ -109,7 +115,7 @@ def output_lines(
     for record in records:
         if record.get("spans") is None:
             result = next(results)
-            mentions = [m for m in result.mentions if demonyms or m.kind.value == "toponym"]
+            mentions = reported_mentions(result, demonyms)
         else:
             result = engine.resolve(record["text"], [tuple(s) for s in record["spans"]])
             mentions = result.mentions

@@ -19,7 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from geo.batch import EngineStartError, engine_from_options, json_line, mention_record, process_records, progress_bar
+from geo.batch import (
+    EngineStartError,
+    engine_from_options,
+    json_line,
+    mention_record,
+    process_records,
+    progress_bar,
+    reported_mentions,
+)
 
 EXIT_USAGE, EXIT_READ, EXIT_INPUT, EXIT_SETUP, EXIT_WRITE = 2, 3, 4, 5, 6
 
@@ -74,7 +82,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 "title": result.title,
                 "focus": result.focus.name if result.focus else None,
                 "places": [_place_record(p) for p in result.places],
-                "mentions": [mention_record(m) for m in result.mentions],
+                "mentions": [mention_record(m) for m in reported_mentions(result, args.demonyms)],
             },
             ensure_ascii=False,
             indent=2,

@@ -28,7 +28,10 @@ CSV_COLUMNS = [
     "surface_forms",
     "approximate",
     "placed_near",
+    "excerpts",
 ]
+EXCERPT_SEPARATOR = "\n"  # one sentence per line inside the cell (spreadsheets show the line breaks)
+MAX_CELL_CHARS = 32_000  # Excel's cell limit is 32,767 characters
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COORD_DECIMALS = 6  # ~0.1 m; RFC 7946 advises against more
 
@@ -50,6 +53,8 @@ def _places(results: list[Result]):
 def _feature(index: int, result: Result, place: Place) -> dict[str, Any]:
     c = place.candidate
     mentions = sorted(place.mentions, key=lambda m: m.start)
+    sentences = place.sentences(result.text)
+    sentence_of = {e.doc_start: i for i, e in enumerate(sentences)}
     return {
         "type": "Feature",
         # RFC 7946 section 3.1.1: longitude first.
@@ -71,8 +76,12 @@ def _feature(index: int, result: Result, place: Place) -> dict[str, Any]:
             # A name nothing knows, drawn at the known place it was put near (never one of its spellings).
             "approximate": place.approximate,
             "placed_near": _near(place),
-            "mentions": [{"start": m.start, "end": m.end, "text": m.text} for m in mentions],
-            "excerpts": [e.text for e in place.excerpts(result.text)],
+            # Each mention names the sentence it is in by its index in "excerpts", which lists each sentence once.
+            "mentions": [
+                {"start": m.start, "end": m.end, "text": m.text, "excerpt": sentence_of[m.sentence_start]}
+                for m in mentions
+            ],
+            "excerpts": [e.text for e in sentences],
         },
     }
 
@@ -90,6 +99,12 @@ def to_geojson(results: list[Result]) -> dict[str, Any]:
         "type": "FeatureCollection",
         "features": [_feature(i, r, p) for i, r, p in _places(results)],
     }
+
+
+def _excerpts_cell(place: Place, text: str) -> str:
+    """The sentences naming the place, each once, one a line; cut to what a spreadsheet cell holds."""
+    cell = EXCERPT_SEPARATOR.join(" ".join(e.text.split()) for e in place.sentences(text))
+    return cell if len(cell) <= MAX_CELL_CHARS else cell[: MAX_CELL_CHARS - 1] + "…"
 
 
 def csv_safe(value: str) -> str:
@@ -122,6 +137,7 @@ def to_csv(results: list[Result]) -> str:
                 csv_safe("; ".join(place.surface_forms)),
                 "true" if place.approximate else "false",
                 csv_safe(place.near.name) if place.near else "",
+                csv_safe(_excerpts_cell(place, result.text)),
             ]
         )
     return buf.getvalue()

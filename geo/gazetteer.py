@@ -684,6 +684,7 @@ class Gazetteer:
         built = self._con().execute("SELECT value FROM meta WHERE key='built_at'").fetchone()
         self.built_at = built[0] if built else ""
         self._lookup = lru_cache(maxsize=50_000)(self._lookup_uncached)
+        self.names_starting = lru_cache(maxsize=2)(self._names_starting)
 
     @classmethod
     def open(
@@ -744,6 +745,15 @@ class Gazetteer:
     def lookup_with_kind(self, name: str) -> list[tuple[Candidate, int]]:
         """Like :meth:`lookup`, also saying how the name matched (NAME, ALT or ABBR)."""
         return list(self._lookup(normalize(name), True))
+
+    def _names_starting(self, first: str) -> tuple[str, ...]:
+        """Every distinct name and alternate name (no abbreviations) whose folded form starts with ``first``:
+        the pool a typed name is fuzzily compared with (``geo.search``). The last two letters' pools are kept."""
+        rows = self._con().execute(
+            "SELECT DISTINCT norm FROM names WHERE norm >= ? AND norm < ? AND kind <= ?",
+            (first, first[:-1] + chr(ord(first[-1]) + 1), ALT),
+        )
+        return tuple(row[0] for row in rows)
 
     def country(self, country_code: str) -> Candidate | None:
         row = (

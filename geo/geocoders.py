@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from geopy.adapters import BaseAdapter, RequestsAdapter
+from geopy.exc import GeocoderQuotaExceeded, GeocoderRateLimited, GeocoderTimedOut, GeocoderUnavailable
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
 from geopy.geocoders import options as geopy_options
@@ -30,6 +32,16 @@ log = logging.getLogger(__name__)
 
 CANDIDATES_VERSION = 2  # bump when candidate generation changes: cached offline answers then expire
 USER_AGENT = "dateline-geoparser/0.1 (+https://pypi.org/project/dateline/)"
+CONNECT_TIMEOUT_S = 1.5  # a service that has not accepted the connection by then is taken to be unreachable
+UNREACHABLE_PAUSE_S = 300.0  # after that, documents go straight to the offline gazetteer for this long
+
+
+class Unreachable(Exception):
+    """The online geocoder could not be reached (no route, no name, refused, connect timeout).
+
+    Not a ``GeocoderServiceError``, so geopy's RateLimiter does not retry it: a service that is not there
+    will not be there two seconds later, and the reader would wait for nothing.
+    """
 
 
 def candidate_to_location(candidate: Candidate) -> Location:
@@ -156,6 +168,10 @@ def online_geocoder(
 ) -> Geocoder:
     """A geopy geocoder by service name ("nominatim", "photon", ...) with a proper user agent."""
     cls = get_geocoder_for_service(service)
+    if geopy_options.default_adapter_factory is RequestsAdapter:
+        # requests takes (connect, read): an unreachable host fails within CONNECT_TIMEOUT_S, a slow answer has
+        # the whole timeout.
+        timeout = (min(CONNECT_TIMEOUT_S, timeout), timeout)  # type: ignore[assignment]
     options = {"user_agent": user_agent, "timeout": timeout, "adapter_factory": _single_try_adapter, **kwargs}
     if domain:
         options["domain"] = domain
@@ -185,6 +201,8 @@ class CandidateSource:
     max_retries: int = 2
     error_wait: float = 2.0
     calls: int = 0
+    unreachable_pause: float = UNREACHABLE_PAUSE_S
+    paused_until: float = 0.0  # time.monotonic() before which the online geocoder is not asked
 
     def __post_init__(self) -> None:
         self.offline = OfflineGazetteer(self.gazetteer)
@@ -195,13 +213,45 @@ class CandidateSource:
         )
         if self.online is not None:
             extra = {"addressdetails": True} if "addressdetails" in _params(self.online.geocode) else {}
+
+            def ask(query: str) -> list[Location] | None:
+                try:
+                    return self.online.geocode(query, exactly_one=False, **extra)
+                except GeocoderUnavailable as exc:
+                    raise Unreachable(str(exc)) from exc
+
             self._rate_limited: Callable = RateLimiter(
-                lambda q: self.online.geocode(q, exactly_one=False, **extra),
+                ask,
                 min_delay_seconds=self.min_delay,
                 max_retries=self.max_retries,
                 error_wait_seconds=self.error_wait,
                 swallow_exceptions=False,
             )
+
+    @property
+    def service(self) -> str:
+        """The online geocoder's name as users know it ("Nominatim")."""
+        return type(self.online).__name__ if self.online is not None else "offline gazetteer"
+
+    @property
+    def unreachable_notice(self) -> str:
+        return f"{self.service} could not be reached; places come from the offline gazetteer."
+
+    def _failure_notice(self, exc: Exception) -> str:
+        """One short line for the reader (the full error goes to the log); an unreachable service is not asked
+        again for ``unreachable_pause`` seconds, so the next documents do not wait for it."""
+        if isinstance(exc, Unreachable | GeocoderTimedOut):
+            if isinstance(exc, Unreachable):
+                self.paused_until = time.monotonic() + self.unreachable_pause
+                return self.unreachable_notice
+            return f"{self.service} timed out; places come from the offline gazetteer."
+        if isinstance(exc, GeocoderRateLimited | GeocoderQuotaExceeded):
+            why = "refused more requests for now"
+        elif isinstance(exc, ValueError | TypeError | KeyError | AttributeError):
+            why = "gave an answer Dateline cannot read"
+        else:
+            why = "answered with an error"
+        return f"{self.service} {why}; places come from the offline gazetteer."
 
     @property
     def name(self) -> str:
@@ -223,6 +273,9 @@ class CandidateSource:
         answers: dict[str, list[Candidate]] = {}
         fresh: dict[str, list[Candidate]] = {}
         offline_fresh: dict[str, list[Candidate]] = {}
+        if self.online is not None and time.monotonic() < self.paused_until:
+            online_failed = True
+            notices.append(self.unreachable_notice)
         for query in dict.fromkeys(queries):
             if self.online is not None and not online_failed:
                 cached = self.cache.get(self.name, query) if self.cache else None
@@ -236,11 +289,9 @@ class CandidateSource:
                     continue
                 except Exception as exc:  # any failure of the provider, malformed answers included
                     online_failed = True
-                    notices.append(
-                        f"{type(self.online).__name__} failed ({type(exc).__name__}: {exc}); "
-                        "using the offline gazetteer"
-                    )
-                    log.warning(notices[-1])
+                    notices.append(self._failure_notice(exc))
+                    # The reader gets the short notice; the provider's own words are for whoever reads the logs.
+                    log.info("%s failed (%s: %s)", self.service, type(exc).__name__, " ".join(str(exc).split()))
             cached = self.cache.get(self.offline_key, query) if self.cache else None
             if cached is not None:
                 answers[query] = cached

@@ -191,6 +191,14 @@ class Place:
             )
         return out
 
+    def sentences(self, text: str) -> list[Excerpt]:
+        """One excerpt per sentence naming this place, in article order: a sentence naming it twice comes once
+        (at its first mention), so a download or a list never repeats a sentence."""
+        first: dict[int, Excerpt] = {}
+        for excerpt in self.excerpts(text):
+            first.setdefault(excerpt.doc_start, excerpt)
+        return list(first.values())
+
 
 @dataclass(slots=True)
 class Result:

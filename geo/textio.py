@@ -21,7 +21,8 @@ It bounds memory and run time of recognition and resolution, whose cost grows
 with the length of the text.
 """
 
-MAX_UPLOAD_BYTES = 25_000_000
+MAX_UPLOAD_MB = 25  # the uploader says and enforces the same (app.py, .streamlit/config.toml)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024  # Streamlit counts a megabyte as 2**20 bytes
 """Largest upload read at all; HTML can be several times larger than its text."""
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown")
@@ -301,7 +302,7 @@ def read_upload(name: str, data: bytes) -> tuple[str, str]:
     if suffix and suffix not in TEXT_SUFFIXES + HTML_SUFFIXES:
         raise InputError(f"Unsupported file type {suffix!r}: upload a .txt, .md or .html file.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InputError(f"The file is {len(data):,} bytes, over the {MAX_UPLOAD_BYTES:,}-byte upload limit.")
+        raise InputError(f"The file is {len(data) / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB upload limit.")
     raw = decode_bytes(data)
     title = ""
     if suffix in HTML_SUFFIXES or (not suffix and _looks_like_html(raw)):

@@ -180,3 +180,24 @@ def test_parse_json_lists_an_approximate_place_apart(warm, tmp_path):
     assert places["New Orleans"]["approximate"] is False
     assert "Royal Street" not in places["New Orleans"]["surface_forms"]
     assert any(m["text"] == "Royal Street" and m["approximate"] for m in data["mentions"])
+
+
+def test_parse_json_lists_demonyms_only_with_the_option(warm, tmp_path):
+    src = tmp_path / "border.txt"
+    src.write_text("Afghan traders crossed into Pakistan at Chaman on Monday, Pakistani officials said.\n")
+    plain = json.loads(run(warm, "parse", str(src), "--format", "json").stdout)
+    assert plain["mentions"] and {m["kind"] for m in plain["mentions"]} == {"toponym"}
+    assert not any(m["text"] in ("Afghan", "Pakistani") for m in plain["mentions"])
+    both = json.loads(run(warm, "parse", str(src), "--format", "json", "--demonyms").stdout)
+    demonyms = {m["text"] for m in both["mentions"] if m["kind"] == "demonym"}
+    assert demonyms == {"Afghan", "Pakistani"}
+    assert {p["name"] for p in both["places"]} >= {"Afghanistan", "Pakistan"}
+
+
+@pytest.mark.slow  # starts a fresh engine (with the online geocoder)
+def test_parse_with_nominatim_unreachable_says_so_in_one_short_line(warm):
+    out = run(warm, "parse", str(SEED), "--geocoder", "nominatim", "--geocoder-domain", "127.0.0.1:9")
+    assert out.returncode == 0, out.stderr
+    notice = "notice: Nominatim could not be reached; places come from the offline gazetteer."
+    assert out.stderr.splitlines() == [notice]  # the provider's long error stays in the (info) log
+    assert "Chaman" in out.stdout

@@ -49,7 +49,7 @@ def test_geojson_skips_non_finite_coordinates():
     result = result_from(text, [mention(text, "Nowhere", bad), mention(text, "Chaman", CHAMAN)])
     names = [f["properties"]["name"] for f in to_geojson([result])["features"]]
     assert names == ["Chaman"]
-    assert "Nowhere" not in to_csv([result])
+    assert [r["name"] for r in rows(to_csv([result]))] == ["Chaman"]
 
 
 def rows(text: str) -> list[dict[str, str]]:
@@ -122,3 +122,31 @@ def test_exports_carry_the_approximate_flag_and_keep_it_apart():
     assert out["Friendship Gate road"]["placed_near"] == "Chaman"
     assert out["Chaman"]["approximate"] == "false" and out["Chaman"]["placed_near"] == ""
     assert out["Chaman"]["surface_forms"] == "Chaman"
+
+
+def test_a_sentence_naming_a_place_twice_is_exported_once():
+    text = "Traders left Chaman for Chaman market. Chaman was calm.\nNothing else happened."
+    result = result_from(text, [mention(text, "Chaman", CHAMAN, occurrence=i) for i in range(3)])
+    (feature,) = to_geojson([result])["features"]
+    props = feature["properties"]
+    assert props["excerpts"] == ["Traders left Chaman for Chaman market.", "Chaman was calm."]
+    assert [m["excerpt"] for m in props["mentions"]] == [0, 0, 1]  # each mention points at its sentence
+    assert props["mention_count"] == 3
+
+
+def test_csv_carries_the_excerpts_each_sentence_once():
+    text = "Traders left Chaman for Chaman market. Chaman was\ncalm. Spin Boldak was quiet."
+    result = result_from(
+        text, [*(mention(text, "Chaman", CHAMAN, occurrence=i) for i in range(3)), mention(text, "Spin Boldak",
+                                                                                           SPIN_BOLDAK)]
+    )
+    out = {r["name"]: r for r in rows(to_csv([result]))}
+    assert out["Chaman"]["excerpts"].split("\n") == ["Traders left Chaman for Chaman market.", "Chaman was calm."]
+    assert out["Spin Boldak"]["excerpts"] == "Spin Boldak was quiet."
+
+
+def test_csv_excerpts_are_formula_guarded():
+    text = "=Chaman was calm."
+    result = result_from(text, [mention(text, "Chaman", CHAMAN)])
+    (row,) = rows(to_csv([result]))
+    assert row["excerpts"] == "'=Chaman was calm."

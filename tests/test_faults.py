@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -470,8 +470,68 @@ def test_dead_dns_falls_back_without_traffic(gazetteer, tmp_path, _local_dns_onl
     assert answers["Doha"][0].source == "gazetteer" and answers["Kabul"][0].country_code == "AF"
     assert cache.get("nominatim", "Doha") is None and cache.get("nominatim", "Kabul") is None
     lookups = _local_dns_only.count("nominatim.invalid")
-    figure(f"dead DNS: {lookups} lookups of nominatim.invalid (max_retries=2), all answered locally")
-    assert lookups == 3  # one per RateLimiter attempt: no hidden retries behind the rate limiter
+    figure(f"dead DNS: {lookups} lookup(s) of nominatim.invalid (max_retries=2), all answered locally")
+    # A name that does not resolve is not retried (it will not resolve two seconds later either), and no
+    # hidden retry sits behind the rate limiter; the next document does not ask at all for a while.
+    assert lookups == 1
+    _, again = source.candidates_many(["Chaman"])
+    assert _local_dns_only.count("nominatim.invalid") == 1 and again == notices
+
+
+@contextmanager
+def _unanswered_port() -> Iterator[int]:
+    """A local port whose listen queue is full: a new connection is never accepted (a host that drops packets)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    queued = []
+    for _ in range(3):  # the kernel accepts backlog + 1 connections on its own; the rest wait for nothing
+        client = socket.socket()
+        client.setblocking(False)
+        with suppress(BlockingIOError):
+            client.connect(("127.0.0.1", port))
+        queued.append(client)
+    try:
+        yield port
+    finally:
+        for sock in (*queued, server):
+            sock.close()
+
+
+@pytest.mark.parametrize("how", ["refused", "never answered"])
+def test_unreachable_nominatim_switches_to_the_gazetteer_within_two_seconds(gazetteer, tmp_path, how):
+    """The shipped defaults (timeout, retries, back-off), not test settings: one short notice per document,
+    and the following documents do not wait for the service again."""
+    with _unanswered_port() as silent:
+        port = 9 if how == "refused" else silent  # nothing listens on the discard port
+        geocoder = online_geocoder("nominatim", domain=f"127.0.0.1:{port}", scheme="http")
+        source = CandidateSource(gazetteer, GeocodeCache(tmp_path / "geocode.sqlite3"), geocoder)
+        started = time.monotonic()
+        answers, notices = source.candidates_many(["Doha", "Kabul"])
+        first = time.monotonic() - started
+        started = time.monotonic()
+        _, again = source.candidates_many(["Chaman", "Doha"])
+        second = time.monotonic() - started
+    figure(f"Nominatim {how}: offline after {first:.2f} s, next document {second:.2f} s")
+    assert first < 2.0 and second < 0.5
+    assert answers["Doha"][0].source == "gazetteer" and answers["Kabul"][0].country_code == "AF"
+    assert notices == again == ["Nominatim could not be reached; places come from the offline gazetteer."]
+
+
+def test_nominatim_is_asked_again_after_the_pause(gazetteer, tmp_path):
+    with FakeNominatim() as fake:
+        geocoder = online_geocoder("nominatim", domain="127.0.0.1:9", scheme="http")
+        source = CandidateSource(gazetteer, None, geocoder, min_delay=0.0, unreachable_pause=0.2)
+        _, notices = source.candidates_many(["Doha"])
+        assert notices
+        source.online.domain = fake.domain  # the service is back (here: at another address) ...
+        source.online.api = f"http://{fake.domain}/search"
+        _, notices = source.candidates_many(["Doha"])
+        assert notices and fake.requests == []  # ... but not asked during the pause
+        time.sleep(0.25)
+        answers, notices = source.candidates_many(["Doha"])
+        assert notices == [] and answers["Doha"][0].source == "nominatim" and fake.requests == ["Doha"]
 
 
 def test_timeout_retries_with_back_off_then_falls_back(gazetteer, tmp_path):

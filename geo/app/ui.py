@@ -37,10 +37,11 @@ from markupsafe import Markup
 from geo.app.mapview import MapLayer, approximate_text, excerpt_html, highlight_html, is_low_confidence, kind_of
 from geo.cache import Correction
 from geo.features import FEATURES
-from geo.gazetteer import ProgressCallback
+from geo.gazetteer import Gazetteer, ProgressCallback
 from geo.geocoders import online_geocoder
 from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Reason, Result
 from geo.pipeline import Engine
+from geo.search import USER_SOURCE, full_name, population_text, where
 from geo.textio import InputError, check_size, clean_text, read_upload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -448,6 +449,8 @@ def md_escape(text: str) -> str:
 def kind_label(candidate: Candidate) -> str:
     if candidate.source == APPROXIMATE_SOURCE:
         return "approximate location"
+    if candidate.source == USER_SOURCE:
+        return "your point"
     return {
         "city": "city / town",
         "admin": "province / district",
@@ -457,21 +460,38 @@ def kind_label(candidate: Candidate) -> str:
     }[kind_of(candidate.feature)]
 
 
-def candidate_label(candidate: Candidate, confidence: float | None = None) -> str:
-    """Plain-text one-liner for a reading (select boxes, lists)."""
-    where = f", {candidate.country_code}" if candidate.country_code else ""
+def candidate_label(candidate: Candidate, confidence: float | None = None, *, gazetteer: Gazetteer) -> str:
+    """Plain-text one-liner for a reading that tells namesakes apart (select boxes, lists):
+    "Newark, New Jersey, United States · city / town · pop. 281,054 · 92%". A reading of unknown size shows
+    its coordinates instead; the editor's own point says so."""
+    if candidate.source == USER_SOURCE:
+        detail = f"{candidate.lat:.4f}, {candidate.lon:.4f}"
+    else:
+        detail = population_text(candidate.population) or f"{candidate.lat:.2f}, {candidate.lon:.2f}"
     score = f" · {round(confidence * 100)}%" if confidence is not None else ""
-    return f"{candidate.name}{where} · {kind_label(candidate)} · {candidate.lat:.2f}, {candidate.lon:.2f}{score}"
+    return f"{full_name(gazetteer, candidate)} · {kind_label(candidate)} · {detail}{score}"
 
 
-def correction_label(fix: Correction) -> str:
-    """Plain text for one saved correction: "Doha → Doha, IN (UZ)"."""
+def correction_label(fix: Correction, *, gazetteer: Gazetteer) -> str:
+    """Plain text for one saved correction: "Newark → Newark, New Jersey, United States (articles set in the
+    United States)"."""
     if fix.candidate is None:
         target = "not a place"
+    elif fix.candidate.source == USER_SOURCE:
+        target = f"{full_name(gazetteer, fix.candidate)} ({fix.candidate.lat:.4f}, {fix.candidate.lon:.4f})"
     else:
-        target = fix.candidate.name + (f", {fix.candidate.country_code}" if fix.candidate.country_code else "")
-    scope = "everywhere" if fix.context == "*" else (fix.context or "no context")
-    return f"{fix.name} → {target} ({scope})"
+        target = full_name(gazetteer, fix.candidate)
+    return f"{fix.name} → {target} ({scope_label(fix.context, gazetteer=gazetteer)})"
+
+
+def scope_label(context: str, *, gazetteer: Gazetteer) -> str:
+    """Where a correction applies, in words: "every article", "articles set in Uzbekistan"."""
+    if context == "*":
+        return "every article"
+    if not context:
+        return "articles with no main country"
+    country = gazetteer.country(context)
+    return f"articles set in {country.name if country else context}"
 
 
 def country_name(engine: Engine, code: str) -> str:
@@ -479,6 +499,54 @@ def country_name(engine: Engine, code: str) -> str:
         return ""
     country = engine.gazetteer.country(code)
     return country.name if country else code
+
+
+def focus_html(layers: list[MapLayer]) -> str:
+    """The "Mainly about" line: one article's main country, or for several each country once with the articles
+    about it ("Mainly about: Afghanistan (Tashkent conference, Border trade) and Pakistan (Floods)."); empty
+    when no article has one."""
+    groups: dict[str, tuple[Candidate, list[MapLayer]]] = {}
+    for layer in layers:
+        focus = layer.result.focus
+        if focus is not None:
+            groups.setdefault(focus.key, (focus, []))[1].append(layer)
+    if not groups:
+        return ""
+    if len(layers) == 1:
+        (focus, _), = groups.values()
+        return str(Markup('<div class="dl-focus">Mainly about: <b>{}</b></div>').format(focus.name))
+    parts = []
+    for focus, articles in groups.values():
+        named = (Markup('<span style="color:{}">{}</span>').format(a.color, a.label) for a in articles)
+        parts.append(Markup("<b>{}</b> ({})").format(focus.name, Markup(", ").join(named)))
+    listed = parts[0] if len(parts) == 1 else Markup(", ").join(parts[:-1]) + Markup(" and ") + parts[-1]
+    return str(Markup('<div class="dl-focus">Mainly about: {}.</div>').format(listed))
+
+
+NO_PLACES_HINT = (
+    "Dateline found no place names in this text. It reads English news; a place it missed may be written in a "
+    "way it does not recognise, or be too small for its gazetteer."
+)
+
+
+def article_text_html(layer: MapLayer) -> str:
+    """An article's title and whole text, escaped, in a scrolling box (for an article with no places)."""
+    title = layer.result.title or layer.label
+    return str(Markup('<div class="dl-card" style="border-left-color:{}"><div class="dl-card-title">{}</div>'
+                      "</div>{}").format(layer.color, title, Markup(highlight_html(layer.result.text, []))))
+
+
+def page_notices(layers: list[MapLayer]) -> list[str]:
+    """Each distinct notice once, for the whole page: a geocoder that cannot be reached is one warning, not one
+    per article. A notice only some of the articles got names them."""
+    seen: dict[str, list[str]] = {}
+    for layer in layers:
+        for notice in layer.result.notices:
+            seen.setdefault(notice, []).append(layer.label)
+    return [
+        notice if len(labels) == len(layers) or len(layers) == 1 else f"{', '.join(labels)}: {notice}"
+        for notice, labels in seen.items()
+    ]
 
 
 FEATURE_WHY = {name: why for name, _, why in FEATURES}
@@ -524,8 +592,10 @@ def reasons_html(why: Iterable[Reason], rival: str = "") -> Markup:
     )
 
 
-def place_card_html(place: Place, *, country: str, article_title: str, color: str) -> str:
-    """Escaped HTML header of the side panel: name, where, how often, how sure."""
+def place_card_html(place: Place, *, country: str, article_title: str, color: str, rival: str | None = None
+                    ) -> str:
+    """Escaped HTML header of the side panel: name, where (``country``: "New Jersey, United States"), how
+    often, how sure, and why it beat ``rival`` (by default :func:`runner_up`)."""
     c = place.candidate
     low = is_low_confidence(place)
     corrected = any(m.corrected for m in place.mentions)
@@ -560,15 +630,24 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
              country=Markup(" in {}").format(country) if country else "",
              lat=c.lat, lon=c.lon, near=near, times=times, article=article_title, written=written,
              conf=round(place.confidence * 100), badges=badges,
-             why=reasons_html(place.why, rival=runner_up(place)) or only_reading))
+             why=reasons_html(place.why, rival=runner_up(place) if rival is None else rival) or only_reading))
 
 
-def runner_up(place: Place) -> str:
-    """The reading that came second, as the card names it ("Georgia, US")."""
+def runner_up(place: Place, gazetteer: Gazetteer | None = None) -> str:
+    """The reading that came second, as the card names it: "Newark, Ohio, United States" with the gazetteer to
+    name its province and country, else "Newark, US"."""
     if not place.alternatives:
         return ""
     c = place.alternatives[0].candidate
+    if gazetteer is not None:
+        return full_name(gazetteer, c)
     return c.name + (f", {c.country_code}" if c.country_code else "")
+
+
+def area_name(gazetteer: Gazetteer, candidate: Candidate) -> str:
+    """The province and country a reading lies in ("New Jersey, United States"), for the place card."""
+    place = where(gazetteer, candidate)
+    return ", ".join(dict.fromkeys(p for p in (place.admin1, place.country) if p and p != candidate.name))
 
 
 def passages(place: Place, result: Result) -> list[tuple[Excerpt, list[tuple[int, int]]]]:

@@ -187,13 +187,12 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def app_server(chromium_path: str, cache_dir: Path, gazetteer: Any, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[RunningApp]:
-    """``streamlit run app.py`` on a free port, offline assets, the session's cache (gazetteer built)."""
-    del chromium_path, gazetteer  # only ordering: skip before starting, build the gazetteer first
+def serve_app(cache: Path, tmp_path_factory: pytest.TempPathFactory, name: str = "streamlit-server"
+              ) -> Iterator[RunningApp]:
+    """``streamlit run app.py`` on a free port with offline assets and the cache dir ``cache``; its log is
+    kept as ``test-artifacts/<name>.log``."""
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "DATELINE_CACHE_DIR": str(cache_dir), "DATELINE_OFFLINE_ASSETS": "1"}
+    env = {**os.environ, "DATELINE_CACHE_DIR": str(cache), "DATELINE_OFFLINE_ASSETS": "1"}
     try:
         with running_app(ROOT / "app.py", cwd=ROOT, env=env, log=log, timeout=SERVER_START_S) as app:
             yield app
@@ -202,7 +201,15 @@ def app_server(chromium_path: str, cache_dir: Path, gazetteer: Any, tmp_path_fac
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         if log.exists():
-            shutil.copyfile(log, ARTIFACTS / "streamlit-server.log")  # for a failed run's post-mortem
+            shutil.copyfile(log, ARTIFACTS / f"{name}.log")  # for a failed run's post-mortem
+
+
+@pytest.fixture(scope="module")
+def app_server(chromium_path: str, cache_dir: Path, gazetteer: Any, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[RunningApp]:
+    """``streamlit run app.py`` on a free port, offline assets, the session's cache (gazetteer built)."""
+    del chromium_path, gazetteer  # only ordering: skip before starting, build the gazetteer first
+    yield from serve_app(cache_dir, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
