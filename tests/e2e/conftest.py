@@ -187,12 +187,12 @@ def chromium_path() -> str:
     return path
 
 
-def serve_app(cache: Path, tmp_path_factory: pytest.TempPathFactory, name: str = "streamlit-server"
-              ) -> Iterator[RunningApp]:
-    """``streamlit run app.py`` on a free port with offline assets and the cache dir ``cache``; its log is
-    kept as ``test-artifacts/<name>.log``."""
+def serve_app(cache: Path, tmp_path_factory: pytest.TempPathFactory, name: str = "streamlit-server",
+              env: dict[str, str] | None = None) -> Iterator[RunningApp]:
+    """``streamlit run app.py`` on a free port with offline assets, the cache dir ``cache`` and ``env`` on top;
+    its log is kept as ``test-artifacts/<name>.log``."""
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "DATELINE_CACHE_DIR": str(cache), "DATELINE_OFFLINE_ASSETS": "1"}
+    env = {**os.environ, "DATELINE_CACHE_DIR": str(cache), "DATELINE_OFFLINE_ASSETS": "1", **(env or {})}
     try:
         with running_app(ROOT / "app.py", cwd=ROOT, env=env, log=log, timeout=SERVER_START_S) as app:
             yield app

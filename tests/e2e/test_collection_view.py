@@ -3,8 +3,6 @@ and an article opens in the single-article view."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from geo.app.devserver import RunningApp, ServerStartError, running_app
+from geo.app.devserver import RunningApp
 from tests.factories import write_store
 from tests.test_collection import ARTICLES
 
-from .conftest import ARTIFACTS, ROOT, SERVER_START_S, Report
+from .conftest import Report, serve_app
 from .test_browser import (
     FIRST_MAP_MS,
     UI_MS,
@@ -42,20 +40,8 @@ def collection_server(chromium_path: str, cache_dir: Path, engine: Any, tmp_path
                       ) -> Iterator[RunningApp]:
     """``streamlit run app.py`` with DATELINE_STORE set to a small store (what ``-- --store PATH`` sets)."""
     del chromium_path
-    folder = tmp_path_factory.mktemp("collection-e2e")
-    store = write_store(engine, ARTICLES, folder / "store")
-    log = folder / "server.log"
-    env = {**os.environ, "DATELINE_CACHE_DIR": str(cache_dir), "DATELINE_OFFLINE_ASSETS": "1",
-           "DATELINE_STORE": str(store)}
-    try:
-        with running_app(ROOT / "app.py", cwd=ROOT, env=env, log=log, timeout=SERVER_START_S) as app:
-            yield app
-    except ServerStartError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    finally:
-        ARTIFACTS.mkdir(exist_ok=True)
-        if log.exists():
-            shutil.copyfile(log, ARTIFACTS / "streamlit-server-collection.log")
+    store = write_store(engine, ARTICLES, tmp_path_factory.mktemp("collection-e2e") / "store")
+    yield from serve_app(cache_dir, tmp_path_factory, "streamlit-server-collection", {"DATELINE_STORE": str(store)})
 
 
 def test_clicking_a_place_lists_its_articles_and_one_opens(open_page: Any, collection_server: RunningApp,
