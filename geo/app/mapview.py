@@ -315,8 +315,8 @@ class _KeepSized(MacroElement):
                 }
             }
             if (window.ResizeObserver) { new ResizeObserver(fit).observe(map.getContainer()); }
-            window.addEventListener("load", fit);
-            setTimeout(fit, 0);
+            L.DomEvent.on(window, "load", fit);
+            L.Util.requestAnimFrame(fit);
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """

@@ -21,7 +21,9 @@ reaches ``<base>/app/static/vendor/...`` with or without a ``baseUrlPath``.
 
 The background is :func:`offline_base_layer`: country outlines from
 ``countryinfo`` (rounded to 0.01 degree) with country names that appear as the
-reader zooms in, instead of tiles.
+reader zooms in, instead of tiles; :class:`BasemapDetail` adds division lines,
+rivers, lakes and town names from files :mod:`geo.app.basemap_data` writes to
+``static/basemap/``.
 """
 
 from __future__ import annotations
@@ -329,6 +331,7 @@ def apply_offline(
     copy_assets: bool = True,
     basemap: bool = True,
     base_url: str = STREAMLIT_VENDOR_URL,
+    gazetteer: Path | None = None,
 ) -> None:
     """Make an already built map work with no internet; safe to call twice.
 
@@ -336,10 +339,11 @@ def apply_offline(
     gives this map *instance* its own local asset lists (folium's class lists
     are not touched; an :class:`OfflineMap` keeps its own), removes tile
     layers that would call a tile server, points the default marker icon at
-    the local images and adds :func:`offline_base_layer`.
+    the local images and adds :func:`offline_base_layer` and :class:`BasemapDetail`
+    (its files made from ``gazetteer``, default :func:`gazetteer_file`).
     """
     if copy_assets:
-        ensure_static_assets(static_dir if static_dir is not None else DEFAULT_STATIC_DIR)
+        ensure_static_assets(static_dir if static_dir is not None else DEFAULT_STATIC_DIR, gazetteer)
     if not isinstance(m, OfflineMap):
         m.default_js, m.default_css = local_asset_links(base_url)
     children = list(m._children.items())
