@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,19 @@ def test_without_a_gazetteer_there_are_lines_and_no_names(tmp_path: Path) -> Non
     folder = bd.ensure_basemap_files(tmp_path / "static", tmp_path / "missing.sqlite3")
     assert json.loads((folder / "labels-world.json").read_text()) == {"labels": [], "tiles": []}
     assert (folder / "states.json").stat().st_size > 100_000
+
+
+def test_the_app_does_not_wait_for_the_files(tmp_path: Path) -> None:
+    """wait=False returns at once with every file the map asks for first present (as "pending", which
+    the map asks again for), and the real files follow from a background thread."""
+    db = tiny_gazetteer(tmp_path / "gazetteer.sqlite3")
+    folder = bd.ensure_basemap_files(tmp_path / "static", db, wait=False)
+    first = {name: json.loads((folder / f"{name}.json").read_text()) for name in (*bd.LINE_FILES, "labels-world")}
+    assert all(isinstance(v, (dict, list)) for v in first.values())
+    deadline = time.monotonic() + 60
+    while not bd.current(folder, db) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert bd.current(folder, db)
+    assert "Quetta" in {e[0] for e in json.loads((folder / "labels-world.json").read_text())["labels"]} | {
+        e[0] for f in (folder / f"labels-{bd.TILE_ZOOM}").glob("*.json") for e in json.loads(f.read_text())}
+    assert json.loads((folder / "states.json").read_text()) != bd.PENDING

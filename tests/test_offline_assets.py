@@ -243,7 +243,7 @@ def test_basemap_is_small_and_credited() -> None:
 def test_detail_layers_are_fetched_not_inlined(tmp_path: Path) -> None:
     """Names, division lines, rivers and lakes come from static files: the map's HTML barely grows."""
     m = folium.Map(tiles=None)
-    oa.apply_offline(m, static_dir=tmp_path, gazetteer=tmp_path / "no-gazetteer.sqlite3")
+    oa.apply_offline(m, static_dir=tmp_path, gazetteer=tmp_path / "no-gazetteer.sqlite3", wait=True)
     oa.apply_offline(m, static_dir=tmp_path, gazetteer=tmp_path / "no-gazetteer.sqlite3")  # safe twice
     assert sum(isinstance(c, oa.BasemapDetail) for c in m._children.values()) == 1
     html = m.get_root().render()

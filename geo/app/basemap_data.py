@@ -243,28 +243,59 @@ def current(folder: Path, db: Path) -> bool:
         return False
 
 
-def ensure_basemap_files(static_dir: Path, db: Path) -> Path:
+LINE_FILES = ("states", "rivers", "lakes")
+PENDING: dict[str, bool] = {"pending": True}  # what a file holds while it is being made: the map asks again
+
+
+def _write_all(folder: Path, db: Path) -> None:
+    for name, lines in line_layers().items():
+        _write_json(folder / f"{name}.json", lines)
+    world, tiles = split_labels(labels(db)) if db.is_file() else ([], {})
+    names = {f"{x}-{y}.json": entries for (x, y), entries in tiles.items()}
+    tile_dir = folder / f"labels-{TILE_ZOOM}"
+    for name, entries in names.items():
+        _write_json(tile_dir / name, entries)
+    for old in tile_dir.glob("*.json"):
+        if old.name not in names:
+            old.unlink(missing_ok=True)
+    # Always written, with the list of tiles: the map asks only for files that exist (a 404 is a console error).
+    _write_json(folder / "labels-world.json", {"labels": world, "tiles": sorted(n[:-5] for n in names)})
+    _write_json(folder / STAMP, _stamp(db))
+
+
+_building: set[Path] = set()
+
+
+def _build(folder: Path, db: Path) -> None:
+    try:
+        with _lock:
+            if not current(folder, db):
+                _write_all(folder, db)
+    finally:
+        _building.discard(folder)
+
+
+def ensure_basemap_files(static_dir: Path, db: Path, *, wait: bool = True) -> Path:
     """Write ``static_dir/basemap`` unless it is current for ``db``; returns that folder.
 
-    Without a gazetteer file there are no names (and the files are written again once it exists).
+    With ``wait=False`` (the app: the first map should not wait about 5 s for names it may never
+    show) the files are made in a background thread; missing files are first written as
+    :data:`PENDING`, which the map takes as "ask again shortly", so it never asks for a file that
+    does not exist. Without a gazetteer file there are no names (and the files are written again
+    once it exists).
     """
     folder = Path(static_dir) / DIR
     if current(folder, db):
         return folder
+    if wait:
+        _build(folder, db)
+        return folder
     with _lock:
-        if current(folder, db):
+        if folder in _building or current(folder, db):
             return folder
-        for name, lines in line_layers().items():
-            _write_json(folder / f"{name}.json", lines)
-        world, tiles = split_labels(labels(db)) if db.is_file() else ([], {})
-        names = {f"{x}-{y}.json": entries for (x, y), entries in tiles.items()}
-        tile_dir = folder / f"labels-{TILE_ZOOM}"
-        for name, entries in names.items():
-            _write_json(tile_dir / name, entries)
-        for old in tile_dir.glob("*.json"):
-            if old.name not in names:
-                old.unlink(missing_ok=True)
-        # Always written, with the list of tiles: the map asks only for files that exist (a 404 is a console error).
-        _write_json(folder / "labels-world.json", {"labels": world, "tiles": sorted(n[:-5] for n in names)})
-        _write_json(folder / STAMP, _stamp(db))
+        _building.add(folder)
+        for name in (*LINE_FILES, "labels-world"):
+            if not (folder / f"{name}.json").is_file():
+                _write_json(folder / f"{name}.json", PENDING)
+    threading.Thread(target=_build, args=(folder, db), name="dateline-basemap", daemon=True).start()
     return folder

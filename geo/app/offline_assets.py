@@ -235,13 +235,15 @@ def gazetteer_file() -> Path:
     return Path(os.environ.get("DATELINE_CACHE_DIR") or ROOT / "cache") / GAZETTEER_FILE
 
 
-def ensure_static_assets(static_dir: Path = DEFAULT_STATIC_DIR, gazetteer: Path | None = None) -> Path:
+def ensure_static_assets(
+    static_dir: Path = DEFAULT_STATIC_DIR, gazetteer: Path | None = None, *, wait: bool = True
+) -> Path:
     """Copy the map's JS/CSS/images from installed packages to ``static_dir/vendor``; returns that folder.
 
     Idempotent and cheap when the copies are current (one ``stat`` per file);
     a file whose size or mtime differs from the installed one is replaced. Also writes the
     basemap's detail layers to ``static_dir/basemap`` (:func:`geo.app.basemap_data.ensure_basemap_files`,
-    once per gazetteer).
+    once per gazetteer; in the background with ``wait=False``).
     """
     vendor = Path(static_dir) / VENDOR_DIR
     for asset in ASSETS:
@@ -250,7 +252,7 @@ def ensure_static_assets(static_dir: Path = DEFAULT_STATIC_DIR, gazetteer: Path 
         if not _up_to_date(src, dst):
             _copy_atomically(src, dst)
     try:
-        ensure_basemap_files(Path(static_dir), gazetteer if gazetteer is not None else gazetteer_file())
+        ensure_basemap_files(Path(static_dir), gazetteer if gazetteer is not None else gazetteer_file(), wait=wait)
     except BasemapDataError as exc:
         raise OfflineAssetsError(str(exc)) from exc
     return vendor
@@ -332,6 +334,7 @@ def apply_offline(
     basemap: bool = True,
     base_url: str = STREAMLIT_VENDOR_URL,
     gazetteer: Path | None = None,
+    wait: bool = False,
 ) -> None:
     """Make an already built map work with no internet; safe to call twice.
 
@@ -340,10 +343,10 @@ def apply_offline(
     are not touched; an :class:`OfflineMap` keeps its own), removes tile
     layers that would call a tile server, points the default marker icon at
     the local images and adds :func:`offline_base_layer` and :class:`BasemapDetail`
-    (its files made from ``gazetteer``, default :func:`gazetteer_file`).
+    (its files made from ``gazetteer``, default :func:`gazetteer_file`, in the background unless ``wait``).
     """
     if copy_assets:
-        ensure_static_assets(static_dir if static_dir is not None else DEFAULT_STATIC_DIR, gazetteer)
+        ensure_static_assets(static_dir if static_dir is not None else DEFAULT_STATIC_DIR, gazetteer, wait=wait)
     if not isinstance(m, OfflineMap):
         m.default_js, m.default_css = local_asset_links(base_url)
     children = list(m._children.items())
@@ -567,7 +570,7 @@ class BasemapDetail(MacroElement):
         """
         {% macro script(this, kwargs) %}
         (function (map, url, styles, tileZoom, adminMaxZoom, maxLabels, css, attribution) {
-            var TOWN = 0, CAPITAL = 1, ADMIN = 2;
+            var TOWN = 0, CAPITAL = 1, ADMIN = 2, retryMs = 2000;
             var lines = {}, loading = {}, world = null, tileList = {}, tiles = {}, shown = [];
             var canvas = null, box = null;
             function pane(name, zIndex) {
@@ -582,7 +585,13 @@ class BasemapDetail(MacroElement):
                 loading[path] = true;
                 fetch(url + "/" + path)
                     .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-                    .then(function (data) { done(data); })
+                    .then(function (data) {
+                        if (data && data.pending) {  // still being made on the server: ask again soon
+                            setTimeout(function () { loading[path] = false; if (box) { moved(); } }, retryMs);
+                        } else {
+                            done(data);
+                        }
+                    })
                     .catch(function () { loading[path] = false; });  // tried again at the next move
             }
             function latlngs(flat) {
