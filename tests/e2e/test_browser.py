@@ -413,7 +413,7 @@ DRAWN_JS = """() => {
   const strip = s => s.normalize("NFD").replace(/[\\u0300-\\u036f]/g, "").replace(/<[^>]*>/g, "").trim();
   const map = window.map, box = map.getContainer().getBoundingClientRect(), out = [];
   for (const fg of window.feature_group || []) fg.eachLayer(l => {
-    if (!l._path) return;
+    if (!l._path || !map.hasLayer(l)) return;  // streamlit-folium keeps the groups it has taken off the map
     const p = map.layerPointToContainerPoint(l._point);
     const hit = document.elementFromPoint(box.left + p.x, box.top + p.y);
     out.push({name: strip(String(l.getTooltip().getContent())), x: box.left + p.x, y: box.top + p.y,
@@ -429,29 +429,28 @@ def drawn(page: Any) -> dict[str, dict[str, Any]]:
     return {m["name"]: m for m in map_frame(page).evaluate(DRAWN_JS)}
 
 
+def steady_view(page: Any) -> dict[str, float]:
+    """The map's view once it has stopped moving (the first fit to a new scene is animated)."""
+    def twice() -> tuple[dict[str, float], dict[str, float]]:
+        first = map_view(page)
+        page.wait_for_timeout(400)
+        return first, map_view(page)
+    return eventually(twice, lambda pair: pair[0] == pair[1])[1]
+
+
 def test_every_marker_can_be_clicked_at_the_opening_view(open_page: Any, app_server: RunningApp,
                                                           artifacts: Path) -> None:
     """The seed article opens on its focus region (Afghanistan and around), and there every marker, even
     Chaman beside Spin Boldak and the approximate place put at Tashkent, shows on top at its centre; a
     click there selects it in the app (streamlit-folium's click reaches Python)."""
     page, _, _ = open_app(open_page, app_server, "clickable markers page")
-    view = map_view(page)
+    view = steady_view(page)
     afghanistan = markers(page)["Afghanistan"]
     assert view["zoom"] >= 4, view  # the region, not the world (Washington and Moscow are off screen)
     assert km_between(view["lat"], view["lng"], afghanistan["lat"], afghanistan["lng"]) < 800, view
     shot(page, artifacts, "07-opening-view-focus-region")
-    frame = map_frame(page)
-    in_view = [m for m in frame.evaluate(DRAWN_JS) if m["inside"]]
-    names = {m["name"] for m in in_view}
+    names = click_every_marker_in_view(page, view)
     assert {"Chaman", "Spin Boldak", "Kabul", "Islamabad", "Tashkent", "Pakistan"} <= names, names
-    buried = [m["name"] for m in in_view if not m["top"]]
-    assert not buried, f"covered at their centre: {buried}"
-
-    for name in sorted(names):
-        # Back to the opening view: a marker's popup pans the map to fit itself.
-        map_frame(page).evaluate("(v) => { window.map.closePopup(); window.map.setView([v.lat, v.lng], v.zoom, "
-                                 "{animate: false}); }", view)
-        click_drawn(page, name)
     shot(page, artifacts, "08-every-marker-clicked")
 
     map_frame(page).evaluate("() => window.map.closePopup()")
@@ -461,6 +460,48 @@ def test_every_marker_can_be_clicked_at_the_opening_view(open_page: Any, app_ser
     assert [n for n, m in everything.items() if not m["top"]] == []
     for name in ("Washington", "Moscow"):
         click_drawn(page, name)
+
+
+def click_every_marker_in_view(page: Any, view: dict[str, float]) -> set[str]:
+    """Check that no marker in ``view`` is covered at its drawn centre, then click each one there, from
+    that same view, and check the app selected it; returns the names of the markers in view."""
+    in_view = [m for m in map_frame(page).evaluate(DRAWN_JS) if m["inside"]]
+    buried = [m["name"] for m in in_view if not m["top"]]
+    assert not buried, f"covered at their centre: {buried}"
+    for name in sorted(m["name"] for m in in_view):
+        # Back to the view: a marker's popup pans the map to fit itself.
+        map_frame(page).evaluate("(v) => { window.map.closePopup(); window.map.setView([v.lat, v.lng], v.zoom, "
+                                 "{animate: false}); }", view)
+        click_drawn(page, name)
+    return {m["name"] for m in in_view}
+
+
+DEKALB_TEXT = ("Flooding closed roads in DeKalb County, Illinois, on Monday. Officials in DeKalb said the "
+               "Kishwaukee River rose overnight, and schools in DeKalb stayed shut while Sycamore reopened.")
+
+
+def test_a_town_and_its_county_can_both_be_clicked(open_page: Any, app_server: RunningApp, artifacts: Path) -> None:
+    """DeKalb and DeKalb County (4 km apart), and the river put at DeKalb itself: each one is clickable
+    at the view a pasted article opens on."""
+    page, _, _ = open_app(open_page, app_server, "DeKalb page")
+    page.get_by_role("button", name="Remove Tashkent conference").click()
+    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
+    settle(page)
+    page.get_by_text("Add articles: upload or paste").click()
+    box = page.get_by_label("…or paste an article")
+    box.fill(DEKALB_TEXT)
+    box.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Map this text").click()
+    found = eventually(lambda: set(markers(page)), lambda got: {"DeKalb", "DeKalb County"} <= got)
+    assert {"DeKalb", "DeKalb County", "Kishwaukee River"} <= found, found
+    settle(page)
+    view = steady_view(page)
+    on_map = set(drawn(page))
+    names = click_every_marker_in_view(page, view)
+    assert names == on_map, names  # the article is all about Illinois: every place is in the opening view
+    assert map_view(page)["zoom"] == view["zoom"]
+    shot(page, artifacts, "11-dekalb-and-its-county-clicked")
 
 
 def click_drawn(page: Any, name: str) -> None:
