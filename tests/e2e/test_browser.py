@@ -163,6 +163,19 @@ def open_app(open_page: Any, app: RunningApp, name: str) -> tuple[Any, Watch, fl
     return page, watch, seconds
 
 
+def paste_alone(page: Any, text: str) -> None:
+    """Take the seed off the map ("On the map"), paste ``text`` and map it: the only article shown."""
+    page.get_by_role("button", name="Remove Tashkent conference").click()
+    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
+    settle(page)
+    page.get_by_text("Add articles: upload or paste").click()
+    box = page.get_by_label("…or paste an article")
+    box.fill(text)
+    box.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Map this text").click()
+
+
 def click_marker(page: Any, name: str) -> None:
     """Hover the marker, check that its tooltip names the place, then click it (as a user picks one)."""
     found = markers(page)[name]
@@ -364,17 +377,7 @@ def test_article_markup_is_shown_as_text_never_run(open_page: Any, app_server: R
     page, watch, seconds = open_app(open_page, app_server, "hostile-text page")
     report.timings.append(f"time to first marker, new session on a warm server: {seconds:.2f} s")
 
-    # Only the pasted article on the map: remove the seed from "On the map".
-    page.get_by_role("button", name="Remove Tashkent conference").click()
-    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
-    settle(page)
-
-    page.get_by_text("Add articles: upload or paste").click()
-    box = page.get_by_label("…or paste an article")
-    box.fill(HOSTILE_TEXT)
-    box.press("Control+Enter")
-    settle(page)
-    page.get_by_role("button", name="Map this text").click()
+    paste_alone(page, HOSTILE_TEXT)
     expect(page.locator("[data-testid=stMultiSelect]")).to_contain_text("Kabul report", timeout=UI_MS)
     expect(map_locator(page).locator("path.dl-place").first).to_be_attached(timeout=UI_MS)
     settle(page)
@@ -484,15 +487,7 @@ def test_a_town_and_its_county_can_both_be_clicked(open_page: Any, app_server: R
     """DeKalb and DeKalb County (4 km apart), and the river put at DeKalb itself: each one is clickable
     at the view a pasted article opens on."""
     page, _, _ = open_app(open_page, app_server, "DeKalb page")
-    page.get_by_role("button", name="Remove Tashkent conference").click()
-    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
-    settle(page)
-    page.get_by_text("Add articles: upload or paste").click()
-    box = page.get_by_label("…or paste an article")
-    box.fill(DEKALB_TEXT)
-    box.press("Control+Enter")
-    settle(page)
-    page.get_by_role("button", name="Map this text").click()
+    paste_alone(page, DEKALB_TEXT)
     found = eventually(lambda: set(markers(page)), lambda got: {"DeKalb", "DeKalb County"} <= got)
     assert {"DeKalb", "DeKalb County", "Kishwaukee River"} <= found, found
     settle(page)
