@@ -19,6 +19,7 @@ from geo.app.mapview import (
     MapLayer,
     base_map,
     bounds,
+    focus_bounds,
     highlight_html,
     is_low_confidence,
     place_at,
@@ -231,8 +232,8 @@ with map_col:
         legend.html(ui.article_legend_html((layer.label, layer.color) for layer in layers))
     fmap = ui.style_map(base_map(offline=ui.offline_assets_wanted()))  # the same for every article
     group = places_feature_group(layers, chosen.place.key if chosen else None, show_low_confidence=not hide_low)
-    if box is not None:
-        FitOnce(box, ui.scene_key(scene)).add_to(group)
+    if box is not None:  # opens on the articles' main region; the map's button shows all places
+        FitOnce(focus_bounds(layers) or box, ui.scene_key(scene)).add_to(group)
     markers = ui.stable_ids(group)
     view = state.get(ui.VIEW)
     st_folium(

@@ -3,8 +3,8 @@
     python docs/make_screenshot.py [--cache-dir DIR] [--out docs/screenshot.png]
 
 Starts ``streamlit run app.py`` headless on a free port with
-DATELINE_OFFLINE_ASSETS=1 (Leaflet from the app's own static files, a
-country-outline basemap instead of tiles), opens it in the system Chromium
+DATELINE_OFFLINE_ASSETS=1 (Leaflet from the app's own static files, the
+offline basemap instead of tiles), opens it in the system Chromium
 through Playwright, clicks the Spin Boldak marker and saves a screenshot.
 Requests that are not to this machine are refused twice over: host names
 do not resolve, and a Playwright route aborts any that get that far. Local
@@ -78,14 +78,22 @@ FIND_TARGET = """([target]) => {
 
 POINT_OF = """([lat, lng, view]) => {
   if (view !== null) window.map.setView([view[0], view[1]], view[2], {animate: false});
-  const p = window.map.latLngToContainerPoint([lat, lng]);
+  // Where each marker is drawn: overlapping markers are drawn apart from their true places.
+  const drawn = l => l._point ? window.map.layerPointToContainerPoint(l._point)
+                              : window.map.latLngToContainerPoint(l.getLatLng());
+  let p = window.map.latLngToContainerPoint([lat, lng]);
   const box = document.getElementById("map_div").getBoundingClientRect();
-  // Every marker's pixel centre, to click the target where no other marker covers it.
+  const layers = [];
+  for (const fg of window.feature_group || []) fg.eachLayer(l => layers.push(l));
+  const self = layers.find(l => { const ll = l.getLatLng(); return ll.lat === lat && ll.lng === lng; });
+  if (self) p = drawn(self);
+  // Every other marker's pixel centre, to click the target where no other marker covers it.
   const others = [];
-  for (const fg of window.feature_group || []) fg.eachLayer(l => {
-    const q = window.map.latLngToContainerPoint(l.getLatLng());
-    if (Math.hypot(q.x - p.x, q.y - p.y) > 0.5) others.push([q.x, q.y, l.getRadius()]);
-  });
+  for (const l of layers) {
+    if (l === self) continue;
+    const q = drawn(l);
+    others.push([q.x, q.y, l.getRadius()]);
+  }
   return {x: p.x + box.left, y: p.y + box.top, others: others.map(o => [o[0] + box.left, o[1] + box.top, o[2]])};
 }"""
 

@@ -16,17 +16,22 @@ from geo.app.mapview import (
     bounds,
     build_map,
     excerpt_html,
+    focus_bounds,
     highlight_html,
     place_at,
     places_feature_group,
 )
-from geo.model import Excerpt
+from geo.model import Candidate, Excerpt, Feature
 from tests.factories import (
+    AFGHANISTAN,
     CHAMAN,
     HOSTILE_NAMES,
     KANDAHAR_PROVINCE,
+    PAKISTAN,
     SPIN_BOLDAK,
     hostile_result,
+    mention,
+    result_from,
     sample_result,
 )
 
@@ -68,7 +73,7 @@ def test_one_marker_per_place_per_article():
 def test_no_marker_cluster_and_circle_markers():
     html = rendered([layer()])
     assert "markerClusterGroup" not in html
-    assert html.count("L.circleMarker(") == 3
+    assert html.count("L.circleMarker([") == 3  # one per place, at its coordinates (leader dots are drawn apart)
 
 
 def test_radius_grows_with_mentions():
@@ -247,6 +252,46 @@ def test_bounds():
         [CHAMAN.lat, SPIN_BOLDAK.lon],
         [SPIN_BOLDAK.lat, CHAMAN.lon],
     ]
+
+
+WASHINGTON = Candidate(4140963, "Washington", 38.8951, -77.0364, Feature.CITY, "US", "US.DC", 689545)
+FOCUS_TEXT = "In Spin Boldak and Chaman, near Afghanistan and Pakistan, Washington said."
+
+
+def focus_result(focus: Candidate | None):
+    t = FOCUS_TEXT
+    r = result_from(t, [mention(t, name, c) for name, c in (
+        ("Spin Boldak", SPIN_BOLDAK), ("Chaman", CHAMAN), ("Afghanistan", AFGHANISTAN), ("Pakistan", PAKISTAN),
+        ("Washington", WASHINGTON))])
+    r.focus = focus
+    return r
+
+
+def test_focus_bounds_open_on_the_main_country_and_its_neighbours():
+    """An article about Afghanistan opens on Afghanistan and the places near it, not on Washington too."""
+    lay = layer(focus_result(AFGHANISTAN))
+    assert focus_bounds([lay]) == [[PAKISTAN.lat, AFGHANISTAN.lon], [AFGHANISTAN.lat, PAKISTAN.lon]]
+    assert bounds([lay])[0][1] == WASHINGTON.lon  # "all places" still reaches Washington
+
+
+def test_focus_bounds_fall_back_to_every_place():
+    assert focus_bounds([layer(focus_result(None))]) == bounds([layer(focus_result(None))])
+    assert focus_bounds([]) is None
+    elsewhere = Candidate(2643743, "London", 51.5, -0.12, Feature.CITY, "GB")
+    assert focus_bounds([layer(focus_result(elsewhere))]) == bounds([layer(focus_result(elsewhere))])
+
+
+def test_base_map_keeps_markers_apart_sized_and_has_a_fit_all_button():
+    """What the browser tests exercise, present in the constant base map (the same for every article)."""
+    html = base_map().get_root().render()
+    assert "ResizeObserver" in html and "invalidateSize" in html
+    assert mapview.FIT_ALL_LABEL in html
+    assert "datelineSpreadMarkers" in html
+
+
+def test_legend_is_folded_by_default():
+    legend = str(mapview.legend_html())
+    assert legend.startswith("<details") and "<summary" in legend and " open" not in legend
 
 
 def test_build_map_fits_bounds():

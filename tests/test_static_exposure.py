@@ -1,4 +1,4 @@
-"""Nothing but the vendored map assets can be read through the running app.
+"""Nothing but the map assets (vendored scripts, basemap files) can be read through the running app.
 
 Streamlit serves ``static/`` (for the offline map) and each component's folder; a path
 with ``..``, encoded or not, must not reach ``cache/`` (the user's corrections), the
@@ -72,8 +72,12 @@ def canary():
 
 
 def test_the_static_folder_holds_only_the_vendored_assets():
+    """The copied map assets and the basemap files (made from package data and the gazetteer's public
+    GeoNames names), nothing else."""
     ensure_static_assets()
-    assert sorted(p.name for p in DEFAULT_STATIC_DIR.iterdir()) == ["vendor"]
+    assert sorted(p.name for p in DEFAULT_STATIC_DIR.iterdir()) == ["basemap", "vendor"]
+    made = {p.suffix for p in (DEFAULT_STATIC_DIR / "basemap").rglob("*") if p.is_file()}
+    assert made == {".json"}, made
 
 
 def test_no_path_reads_a_file_outside_the_served_assets(canary, tmp_path):

