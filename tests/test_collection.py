@@ -247,6 +247,18 @@ def _article_markers(at: AppTest) -> list[str]:
     return [m["tip"] for m in MARKER.finditer(script)]
 
 
+def test_a_long_list_shows_the_newest_then_more_on_request(monkeypatch):
+    monkeypatch.setattr(collection, "ARTICLES_LISTED", 2)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    tip, (lat, lon, _) = next((t, v) for t, v in map_markers(at).items() if t.startswith("Karachi"))
+    click(at, tip, lat, lon)
+    assert "the newest 2 are listed" in "\n".join(m.value for m in at.markdown)
+    at.button(key="coll_more").click().run()
+    assert not at.exception, at.exception
+    headings = [m.value for m in at.markdown if m.value.startswith("**20")]
+    assert len(headings) == 3 and not [b for b in at.button if b.key == "coll_more"]
+
+
 def test_a_folder_that_is_not_a_store_is_one_line_and_the_app_carries_on(tmp_path):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.text_input(key=collection.STORE).set_value(str(tmp_path)).run()

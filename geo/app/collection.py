@@ -60,7 +60,8 @@ WIDGETS = (VIEW_MODE, STORE, DATES, COUNTRY, TEXT)
 
 RETURNED = ["last_object_clicked", "last_object_clicked_tooltip", "last_object_clicked_count", "bounds", "zoom"]
 MAP_HEIGHT = 560
-ARTICLES_LISTED = 30  # newest articles listed for a place; the panel says how many there are in all
+ARTICLES_LISTED = 15  # newest articles listed for a place at first; "Show more" lists as many again
+LISTED = "dl_coll_listed"  # (place key, how many articles are listed)
 MIN_RADIUS, MAX_RADIUS = 4.0, 22.0
 ENV_STORE = "DATELINE_STORE"
 
@@ -273,13 +274,14 @@ def _sidebar(collection: Collection) -> Scope:
         )
     codes = [""] + [code for code, _ in summary.countries]
     counts = dict(summary.countries)
+    names = _country_names(str(ui.cache_dir()))
     if st.session_state.get(COUNTRY) not in codes:
         st.session_state[COUNTRY] = ""
     country = st.selectbox(
         "Country of the places",
         codes,
         key=COUNTRY,
-        format_func=lambda c: "All countries" if not c else f"{country_name(c)} ({c}) · {counts[c]:,} articles",
+        format_func=lambda c: "All countries" if not c else f"{names.get(c, c)} ({c}) · {counts[c]:,} articles",
     )
     text = st.text_input("Articles containing", key=TEXT, placeholder="a word or phrase")
     first, last = dates if dates else (None, None)
@@ -382,8 +384,14 @@ def _group(specs: list[MarkerSpec]) -> Any:
     return group
 
 
+def _show_more(key: str, listed: int) -> None:
+    st.session_state[LISTED] = (key, listed + ARTICLES_LISTED)
+
+
 def _panel(collection: Collection, place: CollectionPlace, scope: Scope) -> None:
-    found = collection.articles(place.key, scope, limit=ARTICLES_LISTED)
+    held = st.session_state.get(LISTED)
+    listed = held[1] if isinstance(held, tuple) and held[0] == place.key else ARTICLES_LISTED
+    found = collection.articles(place.key, scope, limit=listed)
     where = ", ".join(x for x in (country_name(place.country_code),) if x)
     st.subheader(place.name + (f", {where}" if where else ""))
     within = scope_words(scope, country_name(scope.country or ""))
@@ -404,3 +412,6 @@ def _panel(collection: Collection, place: CollectionPlace, scope: Scope) -> None
                     "Open this article", key=f"open:{hit.id}", on_click=_open_article, args=(collection, hit.id),
                     help="Show it in the single-article view, with all its places.",
                 )
+        if found.total > len(found.articles):
+            more = min(ARTICLES_LISTED, found.total - len(found.articles))
+            st.button(f"Show {more} more", key="coll_more", on_click=_show_more, args=(place.key, listed))

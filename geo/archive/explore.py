@@ -151,6 +151,7 @@ class Collection:
         self.signature = store_signature(store)
         self._con = connect(self.store)
         self._lock = threading.Lock()
+        self._summary: Summary | None = None
         self._con.execute(
             "CREATE TABLE docs AS SELECT id, date, coalesce(title, '') AS title, coalesce(source, '') AS source, "
             "coalesce(url, '') AS url FROM documents"
@@ -201,6 +202,12 @@ class Collection:
         return " AND ".join(clauses)
 
     def summary(self) -> Summary:
+        """Counts, dates and countries of the whole store (worked out once: a Collection never changes)."""
+        if self._summary is None:
+            self._summary = self._summarise()
+        return self._summary
+
+    def _summarise(self) -> Summary:
         articles, first, last = self._fetch("SELECT count(*), min(date), max(date) FROM docs")[0]
         (places,) = self._fetch("SELECT count(DISTINCT place) FROM refs")[0]
         countries = self._fetch(
