@@ -502,7 +502,9 @@ def test_a_town_and_its_county_can_both_be_clicked(open_page: Any, app_server: R
 def click_drawn(page: Any, name: str) -> None:
     """Click the marker ``name`` at its drawn centre (where the reader sees it) and wait until the app,
     having read streamlit-folium's click in Python, redraws it as the selected marker."""
-    target = drawn(page)[name]
+    # After the app's last rerun the markers are redrawn and spread apart a moment later (a timer after the
+    # layers are added): wait for that, as a reader sees the settled map.
+    target = eventually(lambda: drawn(page)[name], lambda t: t["top"] and t["inside"], EXPECT_MS)
     assert target["top"] and target["inside"], target
     iframe = page.locator(MAP_IFRAME).bounding_box()
     assert iframe is not None
