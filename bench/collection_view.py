@@ -31,6 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.soak import MAP_IFRAME as IFRAME  # noqa: E402
+from bench.speed import SETTLED_JS  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 MARKERS_JS = """() => {
   const out = [];
@@ -42,12 +45,6 @@ MARKERS_JS = """() => {
   });
   return out;
 }"""
-SETTLED_JS = """() => {
-  const app = document.querySelector("[data-testid=stApp]");
-  return app && app.getAttribute("data-test-script-state") === "notRunning"
-    && !document.querySelector("[data-stale=true]");
-}"""
-IFRAME = "iframe[title='streamlit_folium.st_folium']"
 HEADINGS_JS = "() => [...document.querySelectorAll('h3')].map(h => h.textContent).join('|')"
 
 

@@ -32,6 +32,7 @@ from geo.app.mapview import (
     FitOnce,
     MarkerSpec,
     PlaceMarkers,
+    _degrees_per_pixel,
     _js_template_safe,
     base_map,
     kind_of,
@@ -174,7 +175,7 @@ def clicked_place(value: Any, drawn: Sequence[tuple[str, float, float, str]]) ->
     pool = [d for d in drawn if wanted and d[0] == wanted]
     if not pool:
         zoom = value.get("zoom")
-        reach = (MAX_RADIUS + 3) * 360.0 / (256.0 * 2.0 ** float(zoom)) if isinstance(zoom, int | float) else 1e-4
+        reach = (MAX_RADIUS + 3) * _degrees_per_pixel(float(zoom)) if isinstance(zoom, int | float) else 1e-4
         pool = [d for d in drawn if abs(d[1] - lat) <= reach and abs(d[2] - lon) <= reach]
     if not pool:
         return None
