@@ -64,6 +64,7 @@ def test_label_zooms_bigger_town_first() -> None:
 
 
 def tiny_gazetteer(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE places (id INTEGER PRIMARY KEY, name TEXT, lat REAL, lon REAL, feature TEXT, "
                 "population INTEGER, capital INTEGER)")
@@ -121,6 +122,35 @@ def test_ensure_basemap_files_writes_once_per_gazetteer(tmp_path: Path) -> None:
     bd.ensure_basemap_files(tmp_path / "static", db)
     assert not stale.exists()
     assert bd.current(folder, db)
+
+
+def test_the_same_gazetteer_in_another_folder_reuses_the_files(tmp_path: Path) -> None:
+    """Two servers with their own cache folders (a developer's, the test suite's) share one static folder:
+    a copy of the same gazetteer must not rewrite it, a gazetteer with other content must."""
+    db = tiny_gazetteer(tmp_path / "one" / "gazetteer.sqlite3")
+    con = sqlite3.connect(db)
+    con.executescript("CREATE TABLE names (norm TEXT); INSERT INTO names VALUES ('quetta');"
+                      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+                      "INSERT INTO meta VALUES ('version', '1'), ('sources', '{}');")
+    con.commit()
+    con.close()
+    folder = bd.ensure_basemap_files(tmp_path / "static", db)
+    stamp = (folder / bd.STAMP).stat().st_mtime_ns
+    copy = tmp_path / "two" / "gazetteer.sqlite3"
+    copy.parent.mkdir()
+    copy.write_bytes(db.read_bytes())
+    assert bd.current(folder, copy)
+    bd.ensure_basemap_files(tmp_path / "static", copy)
+    assert (folder / bd.STAMP).stat().st_mtime_ns == stamp
+
+    con = sqlite3.connect(copy)
+    con.execute("INSERT INTO places (name, lat, lon, feature, population, capital) VALUES ('Zhob', 31.3, 69.4, "
+                "'city', 88356, 0)")
+    con.commit()
+    con.close()
+    assert not bd.current(folder, copy)
+    bd.ensure_basemap_files(tmp_path / "static", copy)
+    assert bd.current(folder, copy) and not bd.current(folder, db)
 
 
 def test_without_a_gazetteer_there_are_lines_and_no_names(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ about 5 s, once per gazetteer (the first offline map after a gazetteer build); l
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import json
 import math
@@ -211,12 +212,36 @@ _lock = threading.Lock()
 
 
 def _stamp(db: Path) -> dict[str, Any]:
-    """What the files were made from: this module's version and the gazetteer file."""
+    """What the files were made from: this module's version and the gazetteer's *content*.
+
+    Content, not the file: two servers with their own cache folders (a developer's and the test
+    suite's) hold the same gazetteer, and a stamp naming the file made each rewrite the shared static
+    folder the other had just written, taking the CPU the map needed.
+    """
     try:
         st = db.stat()
     except FileNotFoundError:
         return {"version": VERSION, "gazetteer": None}
-    return {"version": VERSION, "gazetteer": [str(db.resolve()), st.st_size, st.st_mtime_ns]}
+    return {"version": VERSION, "gazetteer": _content(str(db), st.st_size, st.st_mtime_ns)}
+
+
+@functools.lru_cache(maxsize=8)
+def _content(db: str, size: int, mtime_ns: int) -> list[Any]:
+    """The gazetteer's build version, its sources and its numbers of places and names (the file's stat is
+    the cache key); for a file that is no gazetteer of ours, the file itself."""
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('version', 'sources')"))
+            places, names = (con.execute("SELECT COUNT(*) FROM places").fetchone()[0],
+                             con.execute("SELECT COUNT(*) FROM names").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        meta = {}
+    if "version" not in meta:
+        return ["file", str(Path(db).resolve()), size, mtime_ns]
+    return [meta["version"], json.loads(meta.get("sources", "null")), places, names]
 
 
 def _write_json(path: Path, value: Any) -> int:
