@@ -49,6 +49,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo.app.basemap_data import ADMIN_ZOOMS, TILE_ZOOM, BasemapDataError, ensure_basemap_files
+from geo.app.basemap_data import DIR as BASEMAP_DIR
 
 ENV_VAR = "DATELINE_OFFLINE_ASSETS"
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +59,7 @@ VENDOR_DIR = "vendor"
 STREAMLIT_VENDOR_URL = "../../app/static/vendor"
 # Where geo.app.basemap_data writes the detail layers, seen from the same iframe page.
 STREAMLIT_BASEMAP_URL = "../../app/static/basemap"
+OUTLINES_FILE = "countries.json"  # beside the detail layers' files
 
 COORD_DECIMALS = 2  # ~1 km: plenty for a world background, and keeps the HTML small
 LABEL_MIN_PIXELS = 48.0  # a country's name shows once the country is about this wide on screen
@@ -228,6 +230,31 @@ def _copy_atomically(src: Path, dst: Path) -> None:
         raise
 
 
+_outlines_written: set[Path] = set()
+
+
+def _write_outlines(path: Path) -> None:
+    """The country outlines as a static file, written when missing or different (checked once per process)."""
+    if path in _outlines_written and path.is_file():
+        return
+    text = world_data().geojson
+    try:
+        current = path.read_text(encoding="utf-8") == text
+    except OSError:
+        current = False
+    if not current:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    _outlines_written.add(path)
+
+
 def gazetteer_file() -> Path:
     """The gazetteer the town names come from: DATELINE_CACHE_DIR's, else the project's cache/ (read per call)."""
     from geo.gazetteer import GAZETTEER_FILE
@@ -251,6 +278,7 @@ def ensure_static_assets(
         dst = vendor / asset.target
         if not _up_to_date(src, dst):
             _copy_atomically(src, dst)
+    _write_outlines(Path(static_dir) / BASEMAP_DIR / OUTLINES_FILE)
     try:
         ensure_basemap_files(Path(static_dir), gazetteer if gazetteer is not None else gazetteer_file(), wait=wait)
     except BasemapDataError as exc:
@@ -356,7 +384,8 @@ def apply_offline(
     if not any(isinstance(c, _IconImagePath) for _, c in children):
         _IconImagePath(base_url).add_to(m)
     if basemap and not any(isinstance(c, _CountryBasemap) for _, c in children):
-        offline_base_layer().add_to(m)
+        outlines = f"{_basemap_url(base_url)}/{OUTLINES_FILE}" if copy_assets else None
+        offline_base_layer(outlines).add_to(m)
     if basemap and not any(isinstance(c, BasemapDetail) for _, c in children):
         BasemapDetail(_basemap_url(base_url)).add_to(m)
 
@@ -467,7 +496,7 @@ class _CountryBasemap(folium.FeatureGroup):
         var {{ this.get_name() }} = (function (world, labels, style, sea, attribution) {
             var group = L.featureGroup([], {attribution: attribution});
             var labelLayer = L.layerGroup();
-            var built = false, map = null, oldBackground = "";
+            var built = false, outlined = false, map = null, oldBackground = "";
             function pane(map, name, zIndex) {
                 if (!map.getPane(name)) {
                     var p = map.createPane(name);
@@ -489,13 +518,26 @@ class _CountryBasemap(folium.FeatureGroup):
                 pane(map, "datelineLabels", 350);
                 oldBackground = map.getContainer().style.background;
                 map.getContainer().style.background = sea;
+                if (!outlined) {
+                    outlined = true;
+                    // A wide clip box (half the map on each side): no outline is cut short while panning.
+                    var outline = function (data) {
+                        group.addLayer(L.geoJSON(data, {
+                            pane: "datelineLand", interactive: false, style: function () { return style; },
+                            renderer: L.svg({pane: "datelineLand", padding: 0.5})
+                        }));
+                    };
+                    if (typeof world === "string") {  // a static file: the browser keeps it between pages
+                        fetch(world)
+                            .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+                            .then(outline)
+                            .catch(function () { outlined = false; });  // tried again when next added
+                    } else {
+                        outline(world);
+                    }
+                }
                 if (!built) {
                     built = true;
-                    // A wide clip box (half the map on each side): no outline is cut short while panning.
-                    group.addLayer(L.geoJSON(world, {
-                        pane: "datelineLand", interactive: false, style: function () { return style; },
-                        renderer: L.svg({pane: "datelineLand", padding: 0.5})
-                    }));
                     labels.forEach(function (c) {
                         var span = document.createElement("span");
                         span.className = "dateline-country-label";
@@ -525,20 +567,25 @@ class _CountryBasemap(folium.FeatureGroup):
         """
     )
 
-    def __init__(self, name: str = "Countries") -> None:
+    def __init__(self, name: str = "Countries", outlines_url: str | None = None) -> None:
         super().__init__(name=name, overlay=False, control=False)
         self._name = "DatelineCountries"
         data = world_data()
-        self.world_js = data.geojson
+        self.world_js = _js_literal(outlines_url) if outlines_url else data.geojson
         self.labels_js = _js_literal([list(label) for label in data.labels])
         self.style_js = _js_literal(LAND_STYLE)
         self.sea_js = _js_literal(SEA_COLOR)
         self.attribution_js = _js_literal(BASEMAP_ATTRIBUTION)
 
 
-def offline_base_layer() -> folium.FeatureGroup:
-    """A world background without tiles: country outlines and names, credited in the attribution."""
-    return _CountryBasemap()
+def offline_base_layer(outlines_url: str | None = None) -> folium.FeatureGroup:
+    """A world background without tiles: country outlines and names, credited in the attribution.
+
+    The outlines (about 180 kB) are inlined, so a saved page stands alone, unless ``outlines_url`` names
+    the file :func:`ensure_static_assets` wrote: then the browser fetches and keeps it, and the map's
+    HTML, which the app renders and sends on every rerun, is a seventh of the size.
+    """
+    return _CountryBasemap(outlines_url=outlines_url)
 
 
 DETAIL_CSS = (
