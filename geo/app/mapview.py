@@ -261,6 +261,58 @@ class _FocusWithoutScrolling(MacroElement):
         self._name = "DatelineFocusWithoutScrolling"
 
 
+class _ClickWithoutDelay(MacroElement):
+    """Sends a marker click to Python at once, not after streamlit-folium's 250 ms debounce.
+
+    streamlit-folium reports every change of the map (clicks, pans, zooms) through one function
+    debounced by 250 ms: right for a pan, which fires many events, but a click is one event, and the
+    wait was most of the time from click to panel. After its own click handlers have run, this builds
+    the same value it would send (the fields listed in ``returned_objects``, in its order), records it
+    as sent (``previous_data``, which its debounced call compares against, so the click is not sent
+    twice) and posts it to Streamlit as its component library does. Anything else still goes through
+    the debounce; without streamlit-folium's state this does nothing.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            function send() {
+                var data = window.__GLOBAL_DATA__;
+                if (!data || !data.returned_objects) { return; }
+                var all = {
+                    last_clicked: data.lat_lng_clicked, last_object_clicked: data.last_object_clicked,
+                    last_object_clicked_count: data.last_object_clicked_count,
+                    last_object_clicked_tooltip: data.last_object_clicked_tooltip,
+                    last_object_clicked_popup: data.last_object_clicked_popup, all_drawings: data.all_drawings,
+                    last_active_drawing: data.last_active_drawing, last_geocoder_result: data.last_geocoder_result,
+                    bounds: map.getBounds(), zoom: map.getZoom(), last_circle_radius: data.last_circle_radius,
+                    last_circle_polygon: data.last_circle_polygon, center: map.getCenter(),
+                    selected_layers: Object.values(data.selected_layers || {}), selected_tags: data.selected_tags
+                };
+                if (data.wrap_longitude) { return; }  // its value would differ (wrapped points): leave it the debounce
+                var value = {};
+                Object.keys(all).forEach(function (k) {
+                    if (data.returned_objects.indexOf(k) >= 0) { value[k] = all[k]; }
+                });
+                if (JSON.stringify(value) === JSON.stringify(data.previous_data)) { return; }
+                data.previous_data = value;
+                window.parent.postMessage({isStreamlitMessage: true, type: "streamlit:setComponentValue",
+                                           value: value, dataType: "json"}, "*");
+            }
+            // Any click in the map: the timeout runs after Leaflet has dispatched it to the marker's handlers
+            // (streamlit-folium's among them); a click that changed none of the returned fields sends nothing.
+            map.getContainer().addEventListener("click", function () { setTimeout(send, 0); }, true);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DatelineClickWithoutDelay"
+
+
 class FitOnce(MacroElement):
     """Fits the map to a box the first time the browser sees this scene, and never again.
 
@@ -549,6 +601,7 @@ def base_map(
     _Attribution(GEONAMES_ATTRIBUTION).add_to(m)
     _Legend().add_to(m)
     _FocusWithoutScrolling().add_to(m)
+    _ClickWithoutDelay().add_to(m)
     _KeepSized().add_to(m)
     _FitAllControl().add_to(m)
     _SpreadMarkers().add_to(m)
