@@ -170,6 +170,36 @@ if state.get(ui.MAP_SCENE) != scene:  # other articles: the map refits, and a vi
     state[ui.MAP_SCENE] = scene
     state[ui.VIEW] = None
 
+selected = state[ui.SELECTED]
+click = state.get(ui.MAP_KEY)
+signature = ui.click_signature(click)
+if signature != state.get(ui.SEEN_CLICK):
+    state[ui.SEEN_CLICK] = signature
+    hit = place_at(layers, click, show_low_confidence=not hide_low)
+    if hit is not None:
+        selected = (ids[layers.index(hit[0])], hit[1].key)
+        state[ui.VIEW] = None  # the user is looking at it already
+
+picked = ui.table_selection(state.get(ui.TABLE_KEY))
+if picked != state.get(ui.SEEN_TABLE):
+    state[ui.SEEN_TABLE] = picked
+    if picked and picked[0] < len(rows):
+        row = rows[picked[0]]
+        selected = (row.article_id, row.place.key)
+        state[ui.VIEW] = ui.view_for(row.place.candidate, state)
+    else:
+        selected = None
+
+index = ui.row_index(rows, selected)
+if index is None:
+    selected = None
+want = [] if index is None else [index]
+if want != ui.table_selection(state.get(ui.TABLE_KEY)):
+    state[ui.TABLE_KEY] = ui.table_state(want)
+state[ui.SEEN_TABLE] = want
+state[ui.SELECTED] = selected
+chosen = rows[index] if index is not None else None
+
 
 # --------------------------------------------------------------------------- header
 
@@ -191,128 +221,84 @@ if layers and not rows and any(layer.result.places for layer in layers):
 if not shown:
     header.info("Pick an article in the sidebar, upload one, or paste a text.")
 
-# --------------------------------------------------------------------------- map, list and panel
+map_col, panel_col = st.columns([3, 2], gap="medium")
 
 
-@st.fragment
-def map_and_panel() -> None:
-    """The map, the list and the passages: a click on the map or the list reruns only this part.
+# --------------------------------------------------------------------------- map and list
 
-    The rest of the page (sidebar, header) depends on the articles and options, not on the selection, so
-    a click does not make the browser redraw it. Anything that changes the articles (a saved correction)
-    calls ``st.rerun()``, whose default scope is the whole app.
-    """
-    selected = state[ui.SELECTED]
-    click = state.get(ui.MAP_KEY)
-    signature = ui.click_signature(click)
-    if signature != state.get(ui.SEEN_CLICK):
-        state[ui.SEEN_CLICK] = signature
-        hit = place_at(layers, click, show_low_confidence=not hide_low)
-        if hit is not None:
-            selected = (ids[layers.index(hit[0])], hit[1].key)
-            state[ui.VIEW] = None  # the user is looking at it already
+with map_col:
+    legend = st.container()  # made on every run, so the map below it keeps its place
+    if len(layers) > 1:
+        legend.html(ui.article_legend_html((layer.label, layer.color) for layer in layers))
+    fmap = ui.style_map(base_map(offline=ui.offline_assets_wanted()))  # the same for every article
+    group = places_feature_group(layers, chosen.place.key if chosen else None, show_low_confidence=not hide_low)
+    if box is not None:  # opens on the articles' main region; the map's button shows all places
+        FitOnce(focus_bounds(layers) or box, ui.scene_key(scene)).add_to(group)
+    markers = ui.stable_ids(group)
+    view = state.get(ui.VIEW)
+    st_folium(
+        fmap, key=ui.MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
+        returned_objects=RETURNED, feature_group_to_add=markers,
+        center=(view[0], view[1]) if view else None, zoom=view[2] if view else None,
+    )
 
-    picked = ui.table_selection(state.get(ui.TABLE_KEY))
-    if picked != state.get(ui.SEEN_TABLE):
-        state[ui.SEEN_TABLE] = picked
-        if picked and picked[0] < len(rows):
-            row = rows[picked[0]]
-            selected = (row.article_id, row.place.key)
-            state[ui.VIEW] = ui.view_for(row.place.candidate, state)
-        else:
-            selected = None
-
-    index = ui.row_index(rows, selected)
-    if index is None:
-        selected = None
-    want = [] if index is None else [index]
-    if want != ui.table_selection(state.get(ui.TABLE_KEY)):
-        state[ui.TABLE_KEY] = ui.table_state(want)
-    state[ui.SEEN_TABLE] = want
-    state[ui.SELECTED] = selected
-    chosen = rows[index] if index is not None else None
-
-    map_col, panel_col = st.columns([3, 2], gap="medium")
-
-
-    # --------------------------------------------------------------------------- map and list
-
-    with map_col:
-        legend = st.container()  # made on every run, so the map below it keeps its place
-        if len(layers) > 1:
-            legend.html(ui.article_legend_html((layer.label, layer.color) for layer in layers))
-        fmap = ui.style_map(base_map(offline=ui.offline_assets_wanted()))  # the same for every article
-        group = places_feature_group(layers, chosen.place.key if chosen else None, show_low_confidence=not hide_low)
-        if box is not None:  # opens on the articles' main region; the map's button shows all places
-            FitOnce(focus_bounds(layers) or box, ui.scene_key(scene)).add_to(group)
-        markers = ui.stable_ids(group)
-        view = state.get(ui.VIEW)
-        st_folium(
-            fmap, key=ui.MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
-            returned_objects=RETURNED, feature_group_to_add=markers,
-            center=(view[0], view[1]) if view else None, zoom=view[2] if view else None,
+    if rows:
+        several = len(layers) > 1
+        table = pd.DataFrame({
+            "Place": [("⚠ " if is_low_confidence(r.place) else "") + r.place.name for r in rows],
+            "Country": [r.place.candidate.country_code for r in rows],
+            "Kind": [ui.kind_label(r.place.candidate) for r in rows],
+            "Mentions": [r.place.count for r in rows],
+            "Confidence": [round(r.place.confidence * 100) for r in rows],
+            **({"Article": [layers[r.layer].label for r in rows]} if several else {}),
+        })
+        count = f"{len(rows)} place" + ("" if len(rows) == 1 else "s")
+        st.caption(f"{count} · ⚠ = low confidence, check it · pick a row to show it on the map")
+        st.dataframe(
+            table, key=ui.TABLE_KEY, on_select="rerun", selection_mode="single-row",
+            hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 380),
+            column_config={
+                "Mentions": st.column_config.NumberColumn(width="small"),
+                "Confidence": st.column_config.ProgressColumn(
+                    "Confidence", min_value=0, max_value=100, format="%d%%", width="small"),
+            },
         )
 
-        if rows:
-            several = len(layers) > 1
-            table = pd.DataFrame({
-                "Place": [("⚠ " if is_low_confidence(r.place) else "") + r.place.name for r in rows],
-                "Country": [r.place.candidate.country_code for r in rows],
-                "Kind": [ui.kind_label(r.place.candidate) for r in rows],
-                "Mentions": [r.place.count for r in rows],
-                "Confidence": [round(r.place.confidence * 100) for r in rows],
-                **({"Article": [layers[r.layer].label for r in rows]} if several else {}),
-            })
-            count = f"{len(rows)} place" + ("" if len(rows) == 1 else "s")
-            st.caption(f"{count} · ⚠ = low confidence, check it · pick a row to show it on the map")
-            st.dataframe(
-                table, key=ui.TABLE_KEY, on_select="rerun", selection_mode="single-row",
-                hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 380),
-                column_config={
-                    "Mentions": st.column_config.NumberColumn(width="small"),
-                    "Confidence": st.column_config.ProgressColumn(
-                        "Confidence", min_value=0, max_value=100, format="%d%%", width="small"),
-                },
-            )
+
+# --------------------------------------------------------------------------- panel
 
 
-    # --------------------------------------------------------------------------- panel
-
-
-    with panel_col:
-        placeless = [layer for layer in layers if not layer.result.places]
-        if chosen is None and placeless and not rows:  # nothing to click: the reader gets the text itself
-            st.subheader("No places found")
-            st.markdown(ui.NO_PLACES_HINT)
-            for layer in placeless:
+with panel_col:
+    placeless = [layer for layer in layers if not layer.result.places]
+    if chosen is None and placeless and not rows:  # nothing to click: the reader gets the text itself
+        st.subheader("No places found")
+        st.markdown(ui.NO_PLACES_HINT)
+        for layer in placeless:
+            st.html(ui.article_text_html(layer))
+    elif chosen is None:
+        st.subheader("Read the passages")
+        st.markdown("Click a marker on the map, or pick a place in the list, to read every passage "
+                    "that names it.")
+        for layer in placeless:
+            with st.expander(f"Text of {layer.label} (no places found)"):
                 st.html(ui.article_text_html(layer))
-        elif chosen is None:
-            st.subheader("Read the passages")
-            st.markdown("Click a marker on the map, or pick a place in the list, to read every passage "
-                        "that names it.")
-            for layer in placeless:
-                with st.expander(f"Text of {layer.label} (no places found)"):
-                    st.html(ui.article_text_html(layer))
-        else:
-            layer = layers[chosen.layer]
-            result = layer.result
-            place = chosen.place
-            st.html(ui.place_card_html(place, country=ui.area_name(engine.gazetteer, place.candidate),
-                                       article_title=result.title or layer.label, color=layer.color,
-                                       rival=ui.runner_up(place, engine.gazetteer)))
-            found = ui.passages(place, result)
-            times = "mention" if place.count == 1 else "mentions"
-            st.markdown(f"**Passages** · {place.count} {times} in {len(found)} "
-                        f"{'sentence' if len(found) == 1 else 'sentences'}, in article order")
-            with st.container(height=PASSAGES_HEIGHT if len(found) > 3 else "content", border=False):
-                st.html(ui.excerpts_html(place, result, color=layer.color))
-            corrections.correction_box(engine, state, chosen.article_id, result, place)
-            with st.expander("Show full article"):
-                starts = {m.start for m in place.mentions}
-                st.html(highlight_html(result.text, ui.mentions_for_highlight(result), starts))
-
-
-map_and_panel()
+    else:
+        layer = layers[chosen.layer]
+        result = layer.result
+        place = chosen.place
+        st.html(ui.place_card_html(place, country=ui.area_name(engine.gazetteer, place.candidate),
+                                   article_title=result.title or layer.label, color=layer.color,
+                                   rival=ui.runner_up(place, engine.gazetteer)))
+        found = ui.passages(place, result)
+        times = "mention" if place.count == 1 else "mentions"
+        st.markdown(f"**Passages** · {place.count} {times} in {len(found)} "
+                    f"{'sentence' if len(found) == 1 else 'sentences'}, in article order")
+        with st.container(height=PASSAGES_HEIGHT if len(found) > 3 else "content", border=False):
+            st.html(ui.excerpts_html(place, result, color=layer.color))
+        corrections.correction_box(engine, state, chosen.article_id, result, place)
+        with st.expander("Show full article"):
+            starts = {m.start for m in place.mentions}
+            st.html(highlight_html(result.text, ui.mentions_for_highlight(result), starts))
 
 
 # --------------------------------------------------------------------------- sidebar: output

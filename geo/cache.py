@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from geo.connections import ThreadConnections
 from geo.model import Candidate
 from geo.names import normalize
 
@@ -101,7 +102,8 @@ def _directory_lock(directory: Path) -> Iterator[None]:
 
 
 class _SQLiteStore:
-    """One SQLite file, one connection per thread, WAL mode, corruption and write-failure handling."""
+    """One SQLite file, one connection per thread (passed on to later threads), WAL mode, corruption and
+    write-failure handling."""
 
     schema = ""  # one CREATE TABLE IF NOT EXISTS statement
     indexes: tuple[str, ...] = ()  # CREATE INDEX IF NOT EXISTS statements
@@ -113,7 +115,7 @@ class _SQLiteStore:
         self.writable = False
         self.readable = False
         self._uri: str | None = None  # set when only a read-only connection could be had
-        self._local = threading.local()
+        self._connections = ThreadConnections(self._connect)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open()
@@ -157,7 +159,7 @@ class _SQLiteStore:
                     self._set_aside(exc)
                     continue
                 raise
-            self._local.con = con
+            self._connections.adopt(con)
             self.readable = self.writable = True
             return
 
@@ -206,7 +208,7 @@ class _SQLiteStore:
             except sqlite3.Error:
                 con.close()
                 continue
-            self._local.con = con
+            self._connections.adopt(con)
             self.readable = True
             break
         else:
@@ -265,11 +267,7 @@ class _SQLiteStore:
 
     # -- using ---------------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = self._connect()
-            self._local.con = con
-        return con
+        return self._connections.get()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -292,10 +290,7 @@ class _SQLiteStore:
 
     def close(self) -> None:
         """Close this thread's connection (a later call opens a new one)."""
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            self._local.con = None
-            con.close()
+        self._connections.drop()
 
 
 @dataclass(slots=True)
