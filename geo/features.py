@@ -172,8 +172,9 @@ class Approximation:
     """An approximate reading: a name nothing knows (or knows only in part), put at a place the article names.
 
     ``how`` is how the reading was made: "backoff" (no reading at all: put at the nearest place the article
-    names), "stray" (its only reading was a village abroad, dropped, then backed off) or "part" (one word of a
-    longer name: "Toronto's Pearson Airport" read as Toronto).
+    names), "stray" (its only reading was a village abroad, dropped, then backed off), "part" (one word of a
+    longer name: "Toronto's Pearson Airport" read as Toronto) or "container" (put at the place the text says
+    contains it: "Foua in Idlib").
     """
 
     how: str
@@ -204,6 +205,11 @@ ApproximateFn = Callable[[Approximation], float]
 APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
     ("part_of_name", lambda a: float(a.how == "part"), "a known word of a longer name is often where the name is"),
     ("stray_dropped", lambda a: float(a.how == "stray"), "its only reading, a village abroad, was dropped"),
+    (
+        "in_named_place",
+        lambda a: float(a.how == "container"),
+        'put at the place the text says contains it ("Foua in Idlib"), not the nearest one named before it',
+    ),
     ("part_probability", lambda a: a.part_probability, "how sure the ranker is of the part's reading"),
     ("at_city", lambda a: float(a.place.feature is Feature.CITY), "a town is a precise place to put a name"),
     ("at_province", lambda a: float(a.place.feature is Feature.ADMIN1), "a province's point is far from much of it"),
