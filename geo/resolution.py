@@ -66,11 +66,17 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "the gazetteer knows only Holliday, Texas) is a place the gazetteer lacks: it is read approximately",
     ),
     (
+        "governor_of_province",
+        '"New York Gov. Andrew Cuomo", "the California governor": a governor\'s place is the state or province, '
+        'not its same-named city (as if the text said "state")',
+    ),
+    (
         "named_container",
         'a name nothing knows, written "X in Y", "X, Y" or "Y\'s X" with Y a known town or province, is put at Y '
         '("Foua and Kfraya in Idlib", "Palais des Nations in Geneva"), not at the nearest place named before it',
     ),
 )
+GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
 RESOLUTION_RULE_NAMES = tuple(name for name, _ in RESOLUTION_RULES)
 # "X in Y", "X, Y", "X at Y", "X near Y", "X outside Y": what may stand between a name and the place containing it.
 _CONTAINER_AFTER = re.compile(r"(?:\s*,\s*|\s+(?:in|at|near|outside)\s+)(?:the\s+)?")
@@ -371,7 +377,8 @@ class Resolver:
             if qualifier:
                 name.qualifiers.append(qualifier)
             following = text[t.end : t.end + 16].split()
-            if following and following[0].lower().strip(".,;") in ADMIN_WORDS:
+            word = following[0].lower().strip(".,;") if following else ""
+            if word in ADMIN_WORDS or ("governor_of_province" in self.rules and word in GOVERNOR_WORDS):
                 name.admin_word = True
         return names
 
