@@ -48,6 +48,7 @@ class Situation:
     max_population: int = 0  # of this name's candidates
     primary_population: int = -1  # the biggest town that bears the name as its own (-1: none does)
     count: int = 1  # how often the article names it
+    siblings: tuple[Candidate, ...] = ()  # pass one's readings of the names listed with it ("A, B and C")
 
 
 def _log_pop(c: Candidate) -> float:
@@ -96,6 +97,11 @@ def _near_dateline(c: Candidate, s: Situation) -> float:
     if c.feature not in LOCAL:
         return 0.0
     return math.exp(-haversine_km(c.lat, c.lon, d.lat, d.lon) / DATELINE_SCALE_KM)
+
+
+def _listed_share(s: Situation, same: Callable[[Candidate], bool]) -> float:
+    """Share of the names listed with this one whose reading is like this candidate (``same``)."""
+    return sum(map(same, s.siblings)) / len(s.siblings) if s.siblings else 0.0
 
 
 FeatureFn = Callable[[Candidate, int, Situation], float]
@@ -158,6 +164,17 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
     ),
     ("near_article_places", lambda c, k, s: _near_article(c, s), "an article's places are near each other"),
     ("stray_abroad", lambda c, k, s: _stray(c, s), "a village abroad is rarely what an article means"),
+    (
+        "listed_with_its_kind",
+        lambda c, k, s: _listed_share(s, lambda d: d.feature is c.feature),
+        '"New South Wales, Western Australia and Queensland": a list names places of one kind (the state, not a '
+        "town)",
+    ),
+    (
+        "listed_with_its_country",
+        lambda c, k, s: _listed_share(s, lambda d: bool(c.country_code) and d.country_code == c.country_code),
+        '"Alberta, Saskatchewan and Newfoundland": a list names places of one country',
+    ),
     (
         "country_repeated",
         lambda c, k, s: float(c.feature is Feature.COUNTRY) * math.log(s.count),

@@ -131,6 +131,8 @@ class _Name:
     candidates: list[tuple[Candidate, int]]
     qualifiers: list[list[Candidate]]
     admin_word: bool = False
+    siblings: set[str] = field(default_factory=set)  # names listed with it ("Alberta, Saskatchewan and Manitoba")
+    sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
 
 
 class Resolver:
@@ -190,6 +192,8 @@ class Resolver:
         base = _Context(dateline=dateline_cands, dateline_name=normalize(dateline.place) if dateline else "")
 
         first = {norm: self._first_look(n, base) for norm, n in names.items()}
+        for name in names.values():
+            name.sibling_readings = tuple(first[other][0].candidate for other in sorted(name.siblings) if first[other])
         dateline_cc = _dateline_country(dateline_cands)
         votes = {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
         everyone = _Votes.total(votes.values())
@@ -383,6 +387,10 @@ class Resolver:
             word = following[0].lower().strip(".,;") if following else ""
             if word in ADMIN_WORDS or ("governor_of_province" in self.rules and word in GOVERNOR_WORDS):
                 name.admin_word = True
+        for chain in _lists(text, toponyms):
+            norms = {normalize(t.text) for t in chain} - {""}
+            for norm in norms:
+                names[norm].siblings |= norms - {norm}
         return names
 
     def _qualifier(
@@ -470,6 +478,7 @@ class Resolver:
                 (c.population for c, k in cands if k == NAME and c.feature is Feature.CITY), default=-1
             ),
             count=len(name.toponyms),
+            siblings=name.sibling_readings,
         )
 
     def _rank(self, name: _Name, ctx: _Context, record: bool = False) -> list[Ranked]:
@@ -594,6 +603,30 @@ def _in_list(text: str, first: Mention, second: Mention, by_start: dict, by_end:
         return True
     before = re.search(r",\s*$", text[max(0, first.start - 4) : first.start])
     return before is not None and first.start - len(before.group()) in by_end
+
+
+_LIST_GAP = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+
+
+def _lists(text: str, toponyms: list[Toponym]) -> list[list[Toponym]]:
+    """Lists of places: toponyms joined by commas, "and" or "or", three or more of them, or two joined by "and" or
+    "or" ("Alberta, Saskatchewan and Newfoundland", "California or Washington"; not "Paris, Texas")."""
+    chains: list[list[Toponym]] = []
+    linked = False
+    for t in sorted(toponyms, key=lambda t: t.start):
+        if chains and chains[-1][-1].end <= t.start:
+            gap = _LIST_GAP.fullmatch(text, chains[-1][-1].end, t.start)
+            if gap:
+                chains[-1].append(t)
+                linked |= bool(gap.group().strip(" ,"))
+                continue
+        if chains and not (len(chains[-1]) >= 3 or (len(chains[-1]) == 2 and linked)):
+            chains.pop()
+        chains.append([t])
+        linked = False
+    if chains and not (len(chains[-1]) >= 3 or (len(chains[-1]) == 2 and linked)):
+        chains.pop()
+    return chains
 
 
 def _unplaced(mention: Mention) -> Mention:

@@ -406,3 +406,32 @@ def test_a_governors_place_is_the_state(engine):
     assert [m.candidate.feature for m in engine.resolve(text, spans).mentions] == [Feature.ADMIN1] * 2
     with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"governor_of_province"}):
         assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.CITY
+
+
+@pytest.mark.parametrize(
+    "text, lists",
+    [
+        ("Alberta, Saskatchewan and Newfoundland are oil provinces.", [["Alberta", "Saskatchewan", "Newfoundland"]]),
+        ("Firms leave states such as California or Washington, because of costs.", [["California", "Washington"]]),
+        ("She lives in Paris, Texas, near Dallas.", []),
+        ("From Kabul, Kandahar, Herat and Mazar to Paris, France.", [["Kabul", "Kandahar", "Herat", "Mazar"]]),
+    ],
+)
+def test_lists_of_places(text, lists):
+    """Three or more places joined by commas, or two by "and"/"or"; "Paris, Texas" is no list."""
+    from geo.resolution import Toponym, _lists
+
+    words = [w.strip(".,") for w in text.split() if w[:1].isupper() and w not in ("She", "From", "Firms", "New")]
+    toponyms = [Toponym(s, e, text[s:e]) for s, e in _spans(text, words)]
+    assert [[t.text for t in chain] for chain in _lists(text, toponyms)] == lists
+
+
+def test_a_list_names_places_of_one_kind_and_country(engine):
+    """In a story about Alberta, "New South Wales, Western Australia and Queensland" is the Australian state."""
+    text = (
+        "Alberta should learn how to fight wildfires from New South Wales, Western Australia and Queensland, "
+        "the Alberta minister said."
+    )
+    spans = _spans(text, ["Alberta", "New South Wales", "Western Australia", "Queensland", "Alberta"])
+    queensland = engine.resolve(text, spans).mentions[3].candidate
+    assert queensland.country_code == "AU" and queensland.feature is Feature.ADMIN1
