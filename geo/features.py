@@ -199,7 +199,7 @@ class Approximation:
     text: str = ""  # the name as written
     part_probability: float = 0.0  # "part": the ranker's calibrated probability of the part's reading
     chars_to_anchor: int = 0  # back-off: characters from this mention to the anchor's mention
-    anchor_after: bool = False  # back-off: no place is named before it, so the anchor is a later one
+    anchor_after: bool = False  # back-off: the anchor is named after it (the closest place named is a later one)
     main_country: bool = False  # the place is in the article's main country
     local_near: float = 1.0  # share of the article's confident local places within 161 km of the place
     local_count: int = 0  # how many confidently placed local places the article has
@@ -225,7 +225,7 @@ APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
     (
         "in_named_place",
         lambda a: float(a.how == "container"),
-        'put at the place the text says contains it ("Foua in Idlib"), not the nearest one named before it',
+        'put at the place the text says contains it ("Foua in Idlib"), not the closest one named',
     ),
     ("part_probability", lambda a: a.part_probability, "how sure the ranker is of the part's reading"),
     ("at_city", lambda a: float(a.place.feature is Feature.CITY), "a town is a precise place to put a name"),
@@ -242,7 +242,7 @@ APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
         lambda a: math.log1p(a.chars_to_anchor) if a.how != "part" else 0.0,
         "a place named just before is more likely where it is than one named paragraphs away",
     ),
-    ("anchor_after", lambda a: float(a.anchor_after), "no place is named before it"),
+    ("anchor_after", lambda a: float(a.anchor_after), "the place it is put at is named after it"),
     ("in_main_country", lambda a: float(a.main_country), "put in the country the article is about"),
     (
         "local_places_near",

@@ -76,7 +76,7 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
     (
         "named_container",
         'a name nothing knows, written "X in Y", "X, Y" or "Y\'s X" with Y a known town or province, is put at Y '
-        '("Foua and Kfraya in Idlib", "Palais des Nations in Geneva"), not at the nearest place named before it',
+        '("Foua and Kfraya in Idlib", "Palais des Nations in Geneva"), not at the closest place named',
     ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
@@ -645,9 +645,10 @@ def _local_places(mentions: list[Mention], main_country: str = "") -> list[Menti
 
 
 def _anchor(mention: Mention, local: list[Mention]) -> Mention:
-    """Of ``local`` (not empty), the closest mention before ``mention`` in the text, else the closest after it."""
-    before = [x for x in local if x.start < mention.start]
-    return before[-1] if before else next(x for x in local if x.start > mention.start)
+    """Of ``local`` (not empty), the mention closest to ``mention`` in the text, before or after it (the earlier
+    one on a tie). Measured on the development corpora, the closest either way was as often right on GeoWebNews
+    and right 3 more times on TR-News than the closest before ("... in Hertford Road, Edmonton")."""
+    return min(local, key=lambda x: (abs(x.start - mention.start), x.start))
 
 
 def _in_named_container(text: str, mentions: list[Mention]) -> tuple[list[Mention], set[tuple[int, int]]]:
@@ -696,8 +697,8 @@ def _nearest_local_backoff(mentions: list[Mention], local: list[Mention]) -> lis
     """Unplaceable names (streets, buildings, rivers) go to the nearest town or province the article names.
 
     ``local`` is :func:`_local_places`: places in the article's main country are preferred ("Ghouta" in a
-    Syria story that also names Moscow goes near Damascus); among them the closest mention before it in
-    the text wins, else the closest after it. The confidence (set afterwards) stays low so the map flags the guess.
+    Syria story that also names Moscow goes near Damascus); among them the mention closest to it in the text
+    wins (:func:`_anchor`). The confidence, set afterwards, is learned, and the map flags the reading as a guess.
     """
     if not local:
         return mentions

@@ -129,15 +129,15 @@ def test_bench_skips_cleanly_without_corpora(cache_dir, tmp_path):
 
 
 def test_each_resolution_rule_is_measured_switched_off(engine, tmp_path):
-    """The rule ablation scores the corpus with every rule, then without each: "Kfraya in Idlib" needs
-    named_container, and the engine has all its rules back afterwards."""
+    """The rule ablation scores the corpus with every rule, then without each: "the Kfraya Agricultural Cooperative
+    in Idlib" needs named_container, and the engine has all its rules back afterwards."""
     from geo.bench import load_corpus, rule_ablation, rule_ablation_table
     from geo.resolution import RESOLUTION_RULE_NAMES
 
-    text = "Damascus said on Monday that rebels shelled Kfraya in Idlib."
+    text = "In Damascus, the Kfraya Agricultural Cooperative in Idlib was shelled."
     gold = [
         ("Damascus", 33.5102, 36.29128, 170654),
-        ("Kfraya", 35.99029, 36.67816, 168689),
+        ("Kfraya Agricultural Cooperative", 35.99029, 36.67816, None),
         ("Idlib", 35.93062, 36.63393, 169389),
     ]
     path = made_up_corpus(tmp_path, text, gold)

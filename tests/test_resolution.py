@@ -362,10 +362,12 @@ def test_an_unknown_name_in_a_named_place_is_put_there(engine):
     ]:
         village = next(m for m in engine.resolve(text, _spans(text, words)).mentions if m.text == "Kfraya")
         assert village.approximate and village.candidate.name == "Idlib"
-    text = "Damascus said on Monday that rebels shelled Kfraya in Idlib."
+    text = "In Damascus, the Kfraya Agricultural Cooperative in Idlib was shelled."
+    spans = _spans(text, ["Damascus", "Kfraya Agricultural Cooperative", "Idlib"])
+    assert engine.resolve(text, spans).mentions[1].candidate.name == "Idlib"
     with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"named_container"}):
-        village = engine.resolve(text, _spans(text, ["Damascus", "Kfraya", "Idlib"])).mentions[1]
-    assert village.approximate and village.candidate.name == "Damascus"  # the place named before it
+        farm = engine.resolve(text, spans).mentions[1]
+    assert farm.approximate and farm.candidate.name == "Damascus"  # the place named closest to it
 
 
 def test_a_part_of_the_name_gives_way_to_the_place_that_contains_it(engine):
@@ -435,3 +437,18 @@ def test_a_list_names_places_of_one_kind_and_country(engine):
     spans = _spans(text, ["Alberta", "New South Wales", "Western Australia", "Queensland", "Alberta"])
     queensland = engine.resolve(text, spans).mentions[3].candidate
     assert queensland.country_code == "AU" and queensland.feature is Feature.ADMIN1
+
+
+def test_a_name_nothing_knows_is_put_at_the_place_named_closest_to_it():
+    """Before or after it in the text, whichever is closer; the earlier on a tie."""
+    from geo.model import Candidate, Mention
+    from geo.resolution import _anchor
+
+    def at(start: int, name: str) -> Mention:
+        place = Candidate(1, name, 0.0, 0.0, Feature.CITY)
+        return Mention(start, start + len(name), name, "GPE", candidate=place, confidence=0.9)
+
+    local = [at(0, "Leeds"), at(100, "Bradford")]
+    assert _anchor(at(90, "Mill"), local).text == "Bradford"
+    assert _anchor(at(20, "Mill"), local).text == "Leeds"
+    assert _anchor(at(50, "Mill"), local).text == "Leeds"
