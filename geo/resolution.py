@@ -286,7 +286,7 @@ class Resolver:
         local: list[Mention],
         main_country: str,
     ) -> Mention:
-        """An approximate reading's confidence: its learned chance of being right, below the low-confidence line."""
+        """An approximate reading's confidence: its learned chance of being right, up to a cap."""
         if not m.approximate or m.candidate is None:
             return m
         span = (m.start, m.end)
