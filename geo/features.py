@@ -171,11 +171,6 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
         "town)",
     ),
     (
-        "listed_with_its_country",
-        lambda c, k, s: _listed_share(s, lambda d: bool(c.country_code) and d.country_code == c.country_code),
-        '"Alberta, Saskatchewan and Newfoundland": a list names places of one country',
-    ),
-    (
         "country_repeated",
         lambda c, k, s: float(c.feature is Feature.COUNTRY) * math.log(s.count),
         "a name said many times is more often the country",

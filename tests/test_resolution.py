@@ -428,7 +428,7 @@ def test_lists_of_places(text, lists):
     assert [[t.text for t in chain] for chain in _lists(text, toponyms)] == lists
 
 
-def test_a_list_names_places_of_one_kind_and_country(engine):
+def test_a_list_names_places_of_one_kind(engine):
     """In a story about Alberta, "New South Wales, Western Australia and Queensland" is the Australian state."""
     text = (
         "Alberta should learn how to fight wildfires from New South Wales, Western Australia and Queensland, "
