@@ -226,11 +226,11 @@ class Resolver:
         for t in toponyms:
             m = mentions_by_span.get((t.start, t.end))
             out.append(m if m is not None else _mention(t, None, 0.0, ()))
-        local = _local_places(out, context_key)
+        if self.backoff and "qualifier_contradicts" in self.rules:
+            out = self._unless_contradicted(text, out, names)
+        local = _local_places(out, context_key)  # a reading its qualifier contradicts is no anchor
         contained: set[tuple[int, int]] = set()  # spans put at the place the text says contains them
         if self.backoff:
-            if "qualifier_contradicts" in self.rules:
-                out = self._unless_contradicted(text, out, names)
             if "named_container" in self.rules:
                 out, contained = _in_named_container(text, out)
             out = _nearest_local_backoff(out, local)
