@@ -253,7 +253,7 @@ with map_col:
             **({"Article": [layers[r.layer].label for r in rows]} if several else {}),
         })
         count = f"{len(rows)} place" + ("" if len(rows) == 1 else "s")
-        st.caption(f"{count} · ⚠ = low confidence, check it · pick a row to show it on the map")
+        st.caption(f"{count} · ⚠ = low confidence or approximate location, check it · pick a row to show it on the map")
         st.dataframe(
             table, key=ui.TABLE_KEY, on_select="rerun", selection_mode="single-row",
             hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 380),

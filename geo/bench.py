@@ -53,6 +53,7 @@ from geo.learn import (
 )
 from geo.learn import train as train_ranker
 from geo.model import LOW_CONFIDENCE
+from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
 
 MAX_KM = 20039.0
 ACC_KM = 161.0
@@ -206,7 +207,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     approximate = approximate_near = 0
     confidences: list[float] = []
     approximates: list[bool] = []
-    chances: list[float] = []  # the confidence, but an approximate reading's before the cap under the flag
+    chances: list[float] = []  # the confidence, but an approximate reading's before the cap
     known_ids = engine.gazetteer.geonameids()
     for doc, e2e, given, before_cap in zip(docs, e2e_out, given_out, uncapped, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
@@ -257,7 +258,8 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     right = [e <= ACC_KM for e in given_errors]
     ece, reliability = expected_calibration_error(confidences, right) if right else (0.0, [])
     ece_uncapped = expected_calibration_error(chances, right)[0] if right else 0.0
-    flagged = [c < LOW_CONFIDENCE for c in confidences]
+    # As the app flags them (geo.app.mapview.is_low_confidence): under the line, or approximate whatever the confidence.
+    flagged = [c < LOW_CONFIDENCE or a for c, a in zip(confidences, approximates, strict=True)]
     n_wrong = right.count(False)
 
     def flag_shares(line: float) -> tuple[float, float, float]:
@@ -342,8 +344,8 @@ def markdown(scores: list[Scores]) -> str:
     )
     calibration = "".join(
         f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f} "
-        f"({s.ece_uncapped:.3f} were approximate readings not capped under the flag); "
-        f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}) {s.flagged_wrong:.0%}, "
+        f"({s.ece_uncapped:.3f} were approximate readings not capped at {APPROXIMATE_MAX_CONFIDENCE}); "
+        f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}, or approximate) {s.flagged_wrong:.0%}, "
         f"right ones {s.flagged_right:.0%}\n"
         "| confidence | readings | mean confidence | share right |\n|---|---|---|---|\n"
         + "\n".join(
@@ -365,6 +367,52 @@ def markdown(scores: list[Scores]) -> str:
         for s in scores
     )
     return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n" + calibration + "\n" + lines + "\n"
+
+
+def rule_ablation(engine, dev: list[tuple[Path, dict]]) -> list[tuple[str, dict[str, float]]]:
+    """Given gold spans, acc@161 of each development corpus (with the out-of-fold rankers the engine is set to
+    use) with every resolution rule, then with each one switched off (``geo.resolution.RESOLUTION_RULES``)."""
+    from geo.batch import process_records
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    def accuracy() -> dict[str, float]:
+        out = {}
+        for corpus in sorted({p.stem for p, _ in dev}):
+            docs = [d for p, d in dev if p.stem == corpus]
+            records = [
+                {"id": d["id"], "text": d["text"], "spans": [[t["start"], t["end"]] for t in d["toponyms"]]}
+                for d in docs
+            ]
+            errors = [
+                _error_km(t, m)
+                for d, line in zip(docs, process_records(engine, records), strict=True)
+                for t, m in zip(d["toponyms"], line["mentions"], strict=True)
+                if t.get("lat") is not None
+            ]
+            out[corpus] = resolution_metrics(errors)["acc161"]
+        return out
+
+    rules = engine.resolver.rules
+    rows = [("(all rules)", accuracy())]
+    try:
+        for name in RESOLUTION_RULE_NAMES:
+            engine.resolver.rules = rules - {name}
+            rows.append((name, accuracy()))
+    finally:
+        engine.resolver.rules = rules
+    return rows
+
+
+def rule_ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    corpora = list(rows[0][1])
+    full = rows[0][1]
+    head = "| resolution rule switched off | " + " | ".join(f"{c} acc@161 | {c} change" for c in corpora) + " |\n"
+    head += "|---|" + "---|---|" * len(corpora) + "\n"
+    lines = [
+        f"| {name} | " + " | ".join(f"{got[c]:.1%} | {100 * (got[c] - full[c]):+.1f} pt" for c in corpora) + " |"
+        for name, got in rows
+    ]
+    return head + "\n".join(lines) + "\n"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -401,6 +449,7 @@ def main(args: argparse.Namespace) -> int:
         everything = replace(everything, approximate=train_approximate(approximate), demonym=train_demonym(approximate))
         ablated = ablation_table(ablation(rows))
         approximate_ablated = approximate_ablation_table(approximate_ablation(approximate))
+    rules_ablated = rule_ablation_table(rule_ablation(engine, dev)) if dev else ""
     scores = []
     for p in paths:
         s = score_corpus(engine, p, args.limit)
@@ -414,10 +463,15 @@ def main(args: argparse.Namespace) -> int:
             "\nAblation, given gold spans: the ranker's out-of-fold acc@161 over gold toponyms that have candidates,"
             " retrained without each feature\n" + ablated
         )
+    if rules_ablated:
+        table += (
+            "\nResolution rules, given gold spans: out-of-fold acc@161 of gold toponyms with coordinates, with each"
+            " rule switched off\n" + rules_ablated
+        )
     if approximate_ablated:
         table += (
             "\nApproximate readings' confidence, given gold spans: out-of-fold log loss and ECE (before the cap"
-            " under the flag), retrained without each feature\n" + approximate_ablated
+            " at APPROXIMATE_MAX_CONFIDENCE), retrained without each feature\n" + approximate_ablated
         )
     (args.out / "bench.md").write_text(table)
     print(table)

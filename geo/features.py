@@ -48,6 +48,7 @@ class Situation:
     max_population: int = 0  # of this name's candidates
     primary_population: int = -1  # the biggest town that bears the name as its own (-1: none does)
     count: int = 1  # how often the article names it
+    siblings: tuple[Candidate, ...] = ()  # pass one's readings of the names listed with it ("A, B and C")
 
 
 def _log_pop(c: Candidate) -> float:
@@ -96,6 +97,11 @@ def _near_dateline(c: Candidate, s: Situation) -> float:
     if c.feature not in LOCAL:
         return 0.0
     return math.exp(-haversine_km(c.lat, c.lon, d.lat, d.lon) / DATELINE_SCALE_KM)
+
+
+def _listed_share(s: Situation, same: Callable[[Candidate], bool]) -> float:
+    """Share of the names listed with this one whose reading is like this candidate (``same``)."""
+    return sum(map(same, s.siblings)) / len(s.siblings) if s.siblings else 0.0
 
 
 FeatureFn = Callable[[Candidate, int, Situation], float]
@@ -159,6 +165,12 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
     ("near_article_places", lambda c, k, s: _near_article(c, s), "an article's places are near each other"),
     ("stray_abroad", lambda c, k, s: _stray(c, s), "a village abroad is rarely what an article means"),
     (
+        "listed_with_its_kind",
+        lambda c, k, s: _listed_share(s, lambda d: d.feature is c.feature),
+        '"New South Wales, Western Australia and Queensland": a list names places of one kind (the state, not a '
+        "town)",
+    ),
+    (
         "country_repeated",
         lambda c, k, s: float(c.feature is Feature.COUNTRY) * math.log(s.count),
         "a name said many times is more often the country",
@@ -172,8 +184,9 @@ class Approximation:
     """An approximate reading: a name nothing knows (or knows only in part), put at a place the article names.
 
     ``how`` is how the reading was made: "backoff" (no reading at all: put at the nearest place the article
-    names), "stray" (its only reading was a village abroad, dropped, then backed off) or "part" (one word of a
-    longer name: "Toronto's Pearson Airport" read as Toronto).
+    names), "stray" (its only reading was a village abroad, dropped, then backed off), "part" (one word of a
+    longer name: "Toronto's Pearson Airport" read as Toronto) or "container" (put at the place the text says
+    contains it: "Foua in Idlib").
     """
 
     how: str
@@ -181,7 +194,7 @@ class Approximation:
     text: str = ""  # the name as written
     part_probability: float = 0.0  # "part": the ranker's calibrated probability of the part's reading
     chars_to_anchor: int = 0  # back-off: characters from this mention to the anchor's mention
-    anchor_after: bool = False  # back-off: no place is named before it, so the anchor is a later one
+    anchor_after: bool = False  # back-off: the anchor is named after it (the closest place named is a later one)
     main_country: bool = False  # the place is in the article's main country
     local_near: float = 1.0  # share of the article's confident local places within 161 km of the place
     local_count: int = 0  # how many confidently placed local places the article has
@@ -204,6 +217,11 @@ ApproximateFn = Callable[[Approximation], float]
 APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
     ("part_of_name", lambda a: float(a.how == "part"), "a known word of a longer name is often where the name is"),
     ("stray_dropped", lambda a: float(a.how == "stray"), "its only reading, a village abroad, was dropped"),
+    (
+        "in_named_place",
+        lambda a: float(a.how == "container"),
+        'put at the place the text says contains it ("Foua in Idlib"), not the closest one named',
+    ),
     ("part_probability", lambda a: a.part_probability, "how sure the ranker is of the part's reading"),
     ("at_city", lambda a: float(a.place.feature is Feature.CITY), "a town is a precise place to put a name"),
     ("at_province", lambda a: float(a.place.feature is Feature.ADMIN1), "a province's point is far from much of it"),
@@ -219,7 +237,7 @@ APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
         lambda a: math.log1p(a.chars_to_anchor) if a.how != "part" else 0.0,
         "a place named just before is more likely where it is than one named paragraphs away",
     ),
-    ("anchor_after", lambda a: float(a.anchor_after), "no place is named before it"),
+    ("anchor_after", lambda a: float(a.anchor_after), "the place it is put at is named after it"),
     ("in_main_country", lambda a: float(a.main_country), "put in the country the article is about"),
     (
         "local_places_near",

@@ -121,8 +121,10 @@ def test_opens_on_the_seed_article_with_its_places_mapped():
     low = {name for name in table["Place"] if name.startswith("⚠ ")}
     assert low, "the seed article has doubtful readings; the list flags them"
     line = round(LOW_CONFIDENCE * 100)
-    for name, confidence in zip(table["Place"], table["Confidence"], strict=True):
-        assert (confidence <= line) if name in low else (confidence >= line), (name, confidence)
+    for name, kind, confidence in zip(table["Place"], table["Kind"], table["Confidence"], strict=True):
+        # Flagged: under the line, or an approximate location at any confidence (it is a guess where it is).
+        flagged = confidence < line or (confidence == line and name in low) or kind == "approximate location"
+        assert (name in low) == flagged, (name, kind, confidence)
     assert len(table) == len(markers(at))
     assert at.multiselect(key=ui.SHOWN).value == ["seed:tashkent-conference.txt"]
     assert any("GeoNames (CC BY 4.0)" in c.value for c in at.caption)
@@ -440,7 +442,8 @@ def test_a_street_nothing_knows_is_its_own_dashed_place_near_the_city():
     assert len(row) == 1 and row["Kind"].iloc[0] == "approximate location" and int(row["Mentions"].iloc[0]) == 2
     click(at, tip, lat, lon)
     html = html_of(at)
-    assert "Approximate location: placed near New Orleans, US" in html and "low confidence" in html
+    assert "Approximate location: placed near New Orleans, US" in html
+    assert "⚠ approximate location: check this reading" in html  # flagged as a guess, whatever its confidence
     click(at, city_tip, city_lat, city_lon, count=2)
     html = html_of(at)
     card = html[html.index('class="dl-card"') : html.index("</div>", html.index("Confidence <b>"))]

@@ -78,16 +78,17 @@ def test_approximate_readings_are_counted_with_how_many_were_near_gold(engine, t
     ]
     shipped = engine.resolver.ranker
     try:
-        # An approximate model sure the street is right: shown capped under the flag, measured also as learned.
+        # An approximate model sure the street is right: shown capped, measured also as learned.
         engine.resolver.ranker = replace(shipped, approximate=_sure_approximate_model())
         scores = score_corpus(engine, made_up_corpus(tmp_path, text, gold), rounds=1)
     finally:
         engine.resolver.ranker = shipped
     assert (scores.given_approximate, scores.given_approximate_near) == (1, 1)
-    assert scores.given_approximate_confidence == APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+    assert scores.given_approximate_confidence == APPROXIMATE_MAX_CONFIDENCE
+    assert LOW_CONFIDENCE < APPROXIMATE_MAX_CONFIDENCE  # not under the line: flagged as approximate, as the app does
     assert scores.flagged_right == pytest.approx(1 / 3)  # the street is right but flagged, as a guess always is
     assert all(shares[2] >= 1 / 3 for shares in scores.flag_lines)  # at any line
-    assert scores.ece_uncapped < scores.ece  # capped at 0.49, it is right: less calibrated than its learned 0.9999
+    assert scores.ece_uncapped < scores.ece  # capped at 0.75, it is right: less calibrated than its learned 0.9999
 
 
 def _sure_approximate_model():
@@ -125,3 +126,23 @@ def test_bench_skips_cleanly_without_corpora(cache_dir, tmp_path):
     )
     assert main(args) == 0
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_each_resolution_rule_is_measured_switched_off(engine, tmp_path):
+    """The rule ablation scores the corpus with every rule, then without each: "the Kfraya Agricultural Cooperative
+    in Idlib" needs named_container, and the engine has all its rules back afterwards."""
+    from geo.bench import load_corpus, rule_ablation, rule_ablation_table
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "In Damascus, the Kfraya Agricultural Cooperative in Idlib was shelled."
+    gold = [
+        ("Damascus", 33.5102, 36.29128, 170654),
+        ("Kfraya Agricultural Cooperative", 35.99029, 36.67816, None),
+        ("Idlib", 35.93062, 36.63393, 169389),
+    ]
+    path = made_up_corpus(tmp_path, text, gold)
+    rows = dict(rule_ablation(engine, [(path, d) for d in load_corpus(path)]))
+    assert list(rows) == ["(all rules)", *RESOLUTION_RULE_NAMES]
+    assert rows["(all rules)"][path.stem] == 1.0 and rows["named_container"][path.stem] == pytest.approx(2 / 3)
+    assert engine.resolver.rules == frozenset(RESOLUTION_RULE_NAMES)
+    assert "| named_container | 66.7% | -33.3 pt |" in rule_ablation_table(list(rows.items()))

@@ -157,13 +157,13 @@ def test_stdin_and_gazetteer_info(warm):
 def test_batch_marks_approximate_readings(engine):
     """A name nothing knows is placed near the article's place and says so; every other field stays."""
     from geo.batch import process_records
-    from geo.model import LOW_CONFIDENCE
+    from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
 
     text = "The parade went down Royal Street in New Orleans, Louisiana, on Sunday."
     spans = [[text.index(w), text.index(w) + len(w)] for w in ("Royal Street", "New Orleans", "Louisiana")]
     (line,) = process_records(engine, [{"id": "s", "text": text, "spans": spans}])
     street, city, state = line["mentions"]
-    assert street["approximate"] is True and street["confidence"] < LOW_CONFIDENCE
+    assert street["approximate"] is True and street["confidence"] <= APPROXIMATE_MAX_CONFIDENCE
     assert street["name"] == city["name"] == "New Orleans" and street["lat"] == city["lat"]
     assert city["approximate"] is False and state["approximate"] is False
     assert set(street) >= {"start", "end", "text", "name", "lat", "lon", "country_code", "feature", "geonameid",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from geo.model import LOW_CONFIDENCE, Feature
-from geo.resolution import find_dateline
+from geo.model import Feature
+from geo.resolution import APPROXIMATE_MAX_CONFIDENCE, find_dateline
 
 
 def top(result, text):
@@ -107,7 +107,8 @@ def test_resolve_given_spans_exactly_one_per_span(engine):
     assert r.mentions[0].candidate.country_code == "QA"
     assert r.mentions[1].candidate.country_code == "AF"  # a demonym given as a span resolves to its country
     # Nothing is named Xyzzyplace: it is placed, flagged, at the nearest place the article names.
-    assert r.mentions[2].candidate.name == "Doha" and r.mentions[2].confidence < LOW_CONFIDENCE
+    assert r.mentions[2].candidate.name == "Doha" and r.mentions[2].approximate
+    assert r.mentions[2].confidence <= APPROXIMATE_MAX_CONFIDENCE
     bare = engine.resolve("Xyzzyplace.", [(0, 10)])
     assert bare.mentions[0].candidate is None and bare.places == []
 
@@ -149,7 +150,8 @@ def test_a_village_abroad_is_not_what_a_local_story_means(engine):
     r = engine.parse("Flights from Heathrow were cancelled as snow hit London and Manchester.")
     heathrow = [m for m in r.mentions if m.text == "Heathrow"][0]
     assert heathrow.candidate is not None and heathrow.candidate.country_code == "GB"
-    assert heathrow.confidence < LOW_CONFIDENCE  # placed near the article's places, flagged as a guess
+    assert heathrow.approximate  # placed near the article's places, flagged as a guess
+    assert heathrow.confidence <= APPROXIMATE_MAX_CONFIDENCE
     assert any(a.candidate.country_code == "US" for a in heathrow.alternatives)  # the village stays pickable
 
 
@@ -164,7 +166,8 @@ def test_a_street_is_not_a_far_town_sharing_its_first_word(engine):
     text = "The parade went down Royal Street in New Orleans, Louisiana, on Sunday."
     spans = [(text.index(w), text.index(w) + len(w)) for w in ("Royal Street", "New Orleans", "Louisiana")]
     street = engine.resolve(text, spans).mentions[0]
-    assert street.candidate.name == "New Orleans" and street.confidence < 0.5
+    assert street.candidate.name == "New Orleans" and street.approximate
+    assert street.confidence <= APPROXIMATE_MAX_CONFIDENCE
 
 
 def test_a_country_before_another_country_is_not_a_town_in_it(engine):
@@ -247,10 +250,10 @@ def test_a_name_nothing_knows_is_its_own_approximate_place(engine):
     r = engine.resolve(text, _spans(text, words))
     river = [m for m in r.mentions if m.text == "Kishwaukee River"]
     assert len(river) == 2 and all(m.approximate and m.candidate is not None for m in river)
-    assert all(m.confidence < LOW_CONFIDENCE for m in river)
+    assert all(m.confidence <= APPROXIMATE_MAX_CONFIDENCE for m in river)
     assert not any(m.approximate for m in r.mentions if m.text != "Kishwaukee River")
     (place,) = [p for p in r.places if p.approximate]
-    assert place.name == "Kishwaukee River" and place.count == 2 and place.confidence < LOW_CONFIDENCE
+    assert place.name == "Kishwaukee River" and place.count == 2 and place.confidence <= APPROXIMATE_MAX_CONFIDENCE
     assert place.near is not None and place.near.key == river[0].candidate.key
     assert (place.candidate.lat, place.candidate.lon) == (place.near.lat, place.near.lon)
     assert place.key not in {m.candidate.key for m in r.mentions if not m.approximate}
@@ -266,7 +269,7 @@ def test_a_name_read_through_one_of_its_words_is_approximate(engine):
     r = engine.resolve(text, _spans(text, ["Chicago Union Station", "Springfield", "Illinois"]))
     station = r.mentions[0]
     assert station.approximate and station.candidate.name == "Chicago"
-    assert station.confidence < LOW_CONFIDENCE
+    assert station.confidence <= APPROXIMATE_MAX_CONFIDENCE
     (place,) = [p for p in r.places if p.approximate]
     assert place.name == "Chicago Union Station" and place.near.name == "Chicago"
     assert not r.mentions[1].approximate and not r.mentions[2].approximate
@@ -282,8 +285,9 @@ def test_a_correction_of_an_approximate_reading_is_not_approximate():
     assert fixed.corrected and not fixed.approximate and fixed.confidence == 1.0
 
 
-def test_an_approximate_readings_confidence_is_learned_but_stays_under_the_flag(engine):
-    """However sure the approximate model is, a guess is shown below the low-confidence line; an unsure one lower."""
+def test_an_approximate_readings_confidence_is_learned_but_never_sure(engine):
+    """However sure the approximate model is, a guess is shown at APPROXIMATE_MAX_CONFIDENCE at most (and flagged
+    as a guess by the app whatever its confidence); an unsure one lower."""
     from dataclasses import replace
 
     from geo.features import APPROXIMATE_NAMES, ApproximateModel
@@ -306,10 +310,10 @@ def test_an_approximate_readings_confidence_is_learned_but_stays_under_the_flag(
             resolver.ranker = shipped
             resolver.approximate_recorder = None
         assert [m.approximate for m in r.mentions] == [True, True, False, False]
-        assert hows == {spans[0]: "part", spans[1]: "backoff"}
+        assert hows == {spans[0]: "part", spans[1]: "container"}  # "Royal Street in New Orleans"
         return [m.confidence for m in r.mentions[:2]]
 
-    assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < LOW_CONFIDENCE
+    assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < 0.8
     assert confidences(-2.0) == [pytest.approx(0.1192, abs=1e-4)] * 2
 
 
@@ -330,3 +334,121 @@ def test_a_demonym_is_read_as_its_country_with_the_learned_confidence(engine):
         resolver.ranker = shipped
     assert afghan.candidate is not None and afghan.candidate.country_code == "AF" and afghan.confidence == 0.97
     assert fixed.confidence == DEMONYM_CONFIDENCE
+
+
+def _with_rules(engine, rules):
+    """The engine's resolver with only ``rules`` of RESOLUTION_RULES switched on, as a context manager."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def switched():
+        kept = engine.resolver.rules
+        engine.resolver.rules = frozenset(rules)
+        try:
+            yield engine
+        finally:
+            engine.resolver.rules = kept
+
+    return switched()
+
+
+def test_an_unknown_name_in_a_named_place_is_put_there(engine):
+    """ "Kfraya in Idlib" and "Idlib's Kfraya" are at Idlib, not at Damascus, the place named before."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    for text, words in [
+        ("Damascus said on Monday that rebels shelled Kfraya in Idlib.", ["Damascus", "Kfraya", "Idlib"]),
+        ("Damascus said on Monday that rebels shelled Idlib's Kfraya again.", ["Damascus", "Idlib", "Kfraya"]),
+    ]:
+        village = next(m for m in engine.resolve(text, _spans(text, words)).mentions if m.text == "Kfraya")
+        assert village.approximate and village.candidate.name == "Idlib"
+    text = "In Damascus, the Kfraya Agricultural Cooperative in Idlib was shelled."
+    spans = _spans(text, ["Damascus", "Kfraya Agricultural Cooperative", "Idlib"])
+    assert engine.resolve(text, spans).mentions[1].candidate.name == "Idlib"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"named_container"}):
+        farm = engine.resolve(text, spans).mentions[1]
+    assert farm.approximate and farm.candidate.name == "Damascus"  # the place named closest to it
+
+
+def test_a_part_of_the_name_gives_way_to_the_place_that_contains_it(engine):
+    """ "Loyola University in Los Angeles" is in Los Angeles, not in the town of Loyola 500 km away."""
+    text = "A researcher at Loyola University in Los Angeles reviewed a billion ballots."
+    spans = _spans(text, ["Loyola University", "Los Angeles"])
+    university, city = engine.resolve(text, spans).mentions
+    assert university.approximate and university.candidate.name == "Los Angeles" == city.candidate.name
+    with _with_rules(engine, ()):
+        assert engine.resolve(text, spans).mentions[0].candidate.name == "Loyola"
+
+
+def test_a_qualifier_that_no_reading_is_in_makes_the_name_approximate(engine):
+    """The gazetteer's only Holliday is in Texas: "Holliday, Missouri" is put in Missouri, flagged as a guess."""
+    text = "The car skidded two miles south of Holliday, Missouri, near Moberly, on Friday."
+    spans = _spans(text, ["Holliday", "Missouri", "Moberly"])
+    town = engine.resolve(text, spans).mentions[0]
+    assert town.approximate and town.candidate.name == "Missouri"
+    assert town.alternatives[0].candidate.name == "Holliday"  # the contradicted reading stays the first alternative
+    with _with_rules(engine, ()):
+        assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.TX"
+
+
+def test_a_list_of_places_is_not_a_qualifier(engine):
+    """In "Saipan, Guam, Alaska" Guam does not contain Saipan: each is read as itself."""
+    text = "Her trips took her to Saipan, Guam, Alaska, Hawaii and Florida."
+    mentions = engine.resolve(text, _spans(text, ["Saipan", "Guam", "Alaska", "Hawaii", "Florida"])).mentions
+    assert not any(m.approximate for m in mentions)
+    assert mentions[0].candidate.name == "Saipan" and mentions[0].candidate.country_code == "MP"
+
+
+def test_a_governors_place_is_the_state(engine):
+    """ "New York Gov. Andrew Cuomo": the state, and one sense per name for the other mention."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "New York Gov. Andrew Cuomo spoke in New York on Monday."
+    spans = _spans(text, ["New York", "New York"])
+    assert [m.candidate.feature for m in engine.resolve(text, spans).mentions] == [Feature.ADMIN1] * 2
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"governor_of_province"}):
+        assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.CITY
+
+
+@pytest.mark.parametrize(
+    "text, lists",
+    [
+        ("Alberta, Saskatchewan and Newfoundland are oil provinces.", [["Alberta", "Saskatchewan", "Newfoundland"]]),
+        ("Firms leave states such as California or Washington, because of costs.", [["California", "Washington"]]),
+        ("She lives in Paris, Texas, near Dallas.", []),
+        ("From Kabul, Kandahar, Herat and Mazar to Paris, France.", [["Kabul", "Kandahar", "Herat", "Mazar"]]),
+    ],
+)
+def test_lists_of_places(text, lists):
+    """Three or more places joined by commas, or two by "and"/"or"; "Paris, Texas" is no list."""
+    from geo.resolution import Toponym, _lists
+
+    words = [w.strip(".,") for w in text.split() if w[:1].isupper() and w not in ("She", "From", "Firms", "New")]
+    toponyms = [Toponym(s, e, text[s:e]) for s, e in _spans(text, words)]
+    assert [[t.text for t in chain] for chain in _lists(text, toponyms)] == lists
+
+
+def test_a_list_names_places_of_one_kind(engine):
+    """In a story about Alberta, "New South Wales, Western Australia and Queensland" is the Australian state."""
+    text = (
+        "Alberta should learn how to fight wildfires from New South Wales, Western Australia and Queensland, "
+        "the Alberta minister said."
+    )
+    spans = _spans(text, ["Alberta", "New South Wales", "Western Australia", "Queensland", "Alberta"])
+    queensland = engine.resolve(text, spans).mentions[3].candidate
+    assert queensland.country_code == "AU" and queensland.feature is Feature.ADMIN1
+
+
+def test_a_name_nothing_knows_is_put_at_the_place_named_closest_to_it():
+    """Before or after it in the text, whichever is closer; the earlier on a tie."""
+    from geo.model import Candidate, Mention
+    from geo.resolution import _anchor
+
+    def at(start: int, name: str) -> Mention:
+        place = Candidate(1, name, 0.0, 0.0, Feature.CITY)
+        return Mention(start, start + len(name), name, "GPE", candidate=place, confidence=0.9)
+
+    local = [at(0, "Leeds"), at(100, "Bradford")]
+    assert _anchor(at(90, "Mill"), local).text == "Bradford"
+    assert _anchor(at(20, "Mill"), local).text == "Leeds"
+    assert _anchor(at(50, "Mill"), local).text == "Leeds"

@@ -30,8 +30,8 @@ from markupsafe import Markup, escape
 from geo.geometry import haversine_km
 from geo.model import LOW_CONFIDENCE, Excerpt, Feature, Place, Result
 
-# LOW_CONFIDENCE (geo.model, where the resolver keeps approximate readings below it): places under it are drawn
-# dashed and flagged in the popup.
+# LOW_CONFIDENCE (geo.model): places under it, and approximate places at any confidence, are drawn dashed and
+# flagged in the popup.
 
 # Fill colours by kind (Okabe-Ito palette: distinguishable with colour-blindness).
 KIND_COLORS: dict[str, str] = {
@@ -164,7 +164,7 @@ def popup_html(layer: MapLayer, place: Place, *, several: bool, max_alternatives
     )
     if place.approximate:
         parts.append(Markup('<span class="dl-approximate-note">{}</span>').format(approximate_text(place)))
-    if is_low_confidence(place):
+    if place.confidence < LOW_CONFIDENCE:  # an approximate place above the line is flagged by its note above
         parts.append(Markup('<span style="color:#b00020">Low confidence: check this reading</span>'))
     alts = list(place.alternatives)[:max_alternatives]
     if alts:

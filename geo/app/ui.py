@@ -39,7 +39,7 @@ from geo.cache import Correction
 from geo.features import FEATURES
 from geo.gazetteer import Gazetteer, ProgressCallback
 from geo.geocoders import online_geocoder
-from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Reason, Result
+from geo.model import APPROXIMATE_SOURCE, LOW_CONFIDENCE, Candidate, Excerpt, Feature, Place, Reason, Result
 from geo.pipeline import Engine
 from geo.search import USER_SOURCE, full_name, population_text, where
 from geo.textio import InputError, check_size, clean_text, read_upload
@@ -601,7 +601,8 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
     corrected = any(m.corrected for m in place.mentions)
     badges = Markup("")
     if low:
-        badges += Markup('<span class="dl-badge dl-warn">⚠ low confidence: check this reading</span>')
+        why = "low confidence" if place.confidence < LOW_CONFIDENCE else "approximate location"
+        badges += Markup('<span class="dl-badge dl-warn">⚠ {}: check this reading</span>').format(why)
     if corrected:
         badges += Markup('<span class="dl-badge dl-fixed">✔ your correction</span>')
     times = "once" if place.count == 1 else f"{place.count} times"
