@@ -404,15 +404,7 @@ def rule_ablation(engine, dev: list[tuple[Path, dict]]) -> list[tuple[str, dict[
 
 
 def rule_ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
-    corpora = list(rows[0][1])
-    full = rows[0][1]
-    head = "| resolution rule switched off | " + " | ".join(f"{c} acc@161 | {c} change" for c in corpora) + " |\n"
-    head += "|---|" + "---|---|" * len(corpora) + "\n"
-    lines = [
-        f"| {name} | " + " | ".join(f"{got[c]:.1%} | {100 * (got[c] - full[c]):+.1f} pt" for c in corpora) + " |"
-        for name, got in rows
-    ]
-    return head + "\n".join(lines) + "\n"
+    return ablation_table(rows, removed="resolution rule switched off", measure="acc@161")
 
 
 def main(args: argparse.Namespace) -> int:

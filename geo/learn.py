@@ -294,10 +294,12 @@ def ablation(docs: Sequence[DocRows]) -> list[tuple[str, dict[str, float]]]:
     return out
 
 
-def ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+def ablation_table(rows: list[tuple[str, dict[str, float]]], removed: str = "feature removed",
+                   measure: str = "ranking acc@161") -> str:
+    """Markdown: one row per thing left out, its score on each corpus and the change from the first row."""
     corpora = list(rows[0][1])
     full = rows[0][1]
-    head = "| feature removed | " + " | ".join(f"{c} ranking acc@161 | {c} change" for c in corpora) + " |\n"
+    head = f"| {removed} | " + " | ".join(f"{c} {measure} | {c} change" for c in corpora) + " |\n"
     head += "|---|" + "---|---|" * len(corpora) + "\n"
     lines = []
     for name, got in rows:
