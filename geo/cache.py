@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from geo.connections import ThreadConnections
 from geo.model import Candidate
 from geo.names import normalize
 
@@ -102,8 +101,7 @@ def _directory_lock(directory: Path) -> Iterator[None]:
 
 
 class _SQLiteStore:
-    """One SQLite file, one connection per thread (passed on to later threads), WAL mode, corruption and
-    write-failure handling."""
+    """One SQLite file, one connection per thread, WAL mode, corruption and write-failure handling."""
 
     schema = ""  # one CREATE TABLE IF NOT EXISTS statement
     indexes: tuple[str, ...] = ()  # CREATE INDEX IF NOT EXISTS statements
@@ -115,7 +113,7 @@ class _SQLiteStore:
         self.writable = False
         self.readable = False
         self._uri: str | None = None  # set when only a read-only connection could be had
-        self._connections = ThreadConnections(self._connect)
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open()
@@ -159,7 +157,7 @@ class _SQLiteStore:
                     self._set_aside(exc)
                     continue
                 raise
-            self._connections.adopt(con)
+            self._local.con = con
             self.readable = self.writable = True
             return
 
@@ -208,7 +206,7 @@ class _SQLiteStore:
             except sqlite3.Error:
                 con.close()
                 continue
-            self._connections.adopt(con)
+            self._local.con = con
             self.readable = True
             break
         else:
@@ -267,7 +265,11 @@ class _SQLiteStore:
 
     # -- using ---------------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
-        return self._connections.get()
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._connect()
+            self._local.con = con
+        return con
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -290,7 +292,10 @@ class _SQLiteStore:
 
     def close(self) -> None:
         """Close this thread's connection (a later call opens a new one)."""
-        self._connections.drop()
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.con = None
+            con.close()
 
 
 @dataclass(slots=True)

@@ -36,6 +36,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -45,7 +46,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geo.connections import ThreadConnections
 from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
 from geo.names import COMPASS_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
@@ -675,9 +675,7 @@ class Gazetteer:
         self.path = Path(path)
         if not self.path.exists():
             raise GazetteerError(f"no gazetteer at {self.path}; run 'python -m geo gazetteer build'")
-        self._connections = ThreadConnections(
-            lambda: sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        )
+        self._local = threading.local()
         try:
             version = self._con().execute("SELECT value FROM meta WHERE key='version'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -705,7 +703,11 @@ class Gazetteer:
         return cls(path)
 
     def _con(self) -> sqlite3.Connection:
-        return self._connections.get()
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.con = con
+        return con
 
     @staticmethod
     def _candidate(row: tuple) -> Candidate:
