@@ -180,6 +180,26 @@ def test_marker_click_shows_the_passages_and_links_to_the_list():
     assert tip in html_of(at)
 
 
+def test_a_click_sent_before_the_list_caught_up_still_selects_its_place():
+    """The browser may send a click while the list still holds the selection from before the last run.
+
+    That old list value arrives with the click; it is not a pick, and the click must win.
+    """
+    at = start()
+    tip, lat, lon = marker_named(at, "Kabul")
+    click(at, tip, lat, lon)
+    assert selected_place(at) is not None and tip in html_of(at)
+    for stale in ([], at.session_state[ui.TABLE_KEY]["selection"]["rows"]):
+        other = next(t for t in markers(at) if t.startswith("Chaman" if stale else "Doha"))
+        _, olat, olon = marker_named(at, other)
+        count = at.session_state[ui.MAP_KEY]["last_object_clicked_count"] + 1
+        at.session_state[ui.TABLE_KEY] = ui.table_state(stale)
+        click(at, other, olat, olon, count=count)
+        assert f'dl-card-title">{other}' in html_of(at).replace("\n", ""), (stale, other)
+        rows = at.session_state[ui.TABLE_KEY]["selection"]["rows"]
+        assert at.dataframe[0].value["Place"].iloc[rows[0]].lstrip("⚠ ") == other  # the list follows
+
+
 def test_the_card_says_why_a_reading_beat_its_rival():
     at = start()
     tip, lat, lon = marker_named(at, "Kabul")
