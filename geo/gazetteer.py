@@ -35,7 +35,6 @@ import math
 import os
 import re
 import sqlite3
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -46,6 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from geo import atomic
 from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
 from geo.names import COMPASS_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
@@ -358,11 +358,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     _add_geonames_extras(builder, own, towns)
 
     report(0.85, "Writing the gazetteer")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".gazetteer-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        con = sqlite3.connect(tmp_name)
+    with atomic.replacing(path) as temporary:
+        con = sqlite3.connect(temporary)
         con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?)", builder.places)
         con.executemany("INSERT INTO names VALUES (?,?,?)", builder.names)
@@ -380,11 +377,6 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         con.commit()
         con.execute("VACUUM")
         con.close()
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     report(1.0, "Gazetteer ready")
     return Gazetteer(path).info()
 

@@ -22,12 +22,10 @@ are the fields of :class:`RecognitionSettings`; ``disabled_rules`` switches rule
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
 import json
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from geo import atomic
 from geo.dateline import find_datelines
 from geo.gazetteer import CODE, Gazetteer
 from geo.model import Feature
@@ -339,17 +338,14 @@ def _cached_tables(path: str, stamp: tuple[int, int], settings: RecognitionSetti
     tables = _read_tables(Gazetteer(Path(path)), settings)
     data = {f.name: (sorted(v) if isinstance(v, frozenset) else v)
             for f in dataclasses.fields(tables) for v in [getattr(tables, f.name)]}
-    temporary = saved.with_name(f".{saved.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(temporary, saved)
+        atomic.write_text(saved, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         current = saved.name.rsplit("-", 1)[0]
         for stale in saved.parent.glob(f"{Path(path).stem}.names-*.json"):
             if not stale.name.startswith(current):  # an earlier build of the gazetteer
                 stale.unlink(missing_ok=True)
     except OSError:  # a full disk or a read-only folder: every start reads the gazetteer, as before
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)  # a half-written file would hold the space the caches need
+        pass
     return tables
 
 

@@ -96,7 +96,8 @@ def test_no_import_cycle_between_engine_modules():
 
 
 ARCHIVE_MODULES = sorted((ROOT / "geo" / "archive").glob("*.py"))
-ARCHIVE_USES = ("geo.batch", "geo.textio")  # the batch contract and text reading; the rest is the public geo API
+# the batch contract, text reading and whole-file writes; the rest is the public geo API
+ARCHIVE_USES = ("geo.batch", "geo.textio", "geo.atomic")
 
 
 def test_the_archive_wraps_the_engine_and_only_the_command_line_and_the_app_import_it():

@@ -28,9 +28,7 @@ import functools
 import importlib.resources
 import json
 import math
-import os
 import sqlite3
-import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -39,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from geo import atomic
 
 VERSION = "2"
 DIR = "basemap"
@@ -245,19 +245,8 @@ def _content(db: str, size: int, mtime_ns: int) -> list[Any]:
 
 
 def _write_json(path: Path, value: Any) -> int:
-    """Write compact JSON under a temporary name, then rename; returns the size in bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return len(text.encode("utf-8"))
+    """Write compact JSON in one piece (readers never see half of it); returns the size in bytes."""
+    return atomic.write_text(path, json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def current(folder: Path, db: Path) -> bool:

@@ -33,9 +33,7 @@ import importlib.resources
 import json
 import math
 import os
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -48,6 +46,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
+from geo import atomic
 from geo.app.basemap_data import ADMIN_ZOOMS, TILE_ZOOM, BasemapDataError, ensure_basemap_files
 from geo.app.basemap_data import DIR as BASEMAP_DIR
 
@@ -214,22 +213,6 @@ def _up_to_date(src: Path, dst: Path) -> bool:
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
 
 
-def _copy_atomically(src: Path, dst: Path) -> None:
-    """Copy to a temporary file beside ``dst``, then rename: readers never see half a file."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            shutil.copyfileobj(inp, out)
-        shutil.copystat(src, tmp)  # same mtime as the source: how _up_to_date recognises the copy
-        tmp.chmod(0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 _outlines_written: set[Path] = set()
 
 
@@ -243,15 +226,7 @@ def _write_outlines(path: Path) -> None:
     except OSError:
         current = False
     if not current:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic.write_text(path, text)
     _outlines_written.add(path)
 
 
@@ -277,7 +252,7 @@ def ensure_static_assets(
         src = _source_path(asset)
         dst = vendor / asset.target
         if not _up_to_date(src, dst):
-            _copy_atomically(src, dst)
+            atomic.copy(src, dst)
     _write_outlines(Path(static_dir) / BASEMAP_DIR / OUTLINES_FILE)
     try:
         ensure_basemap_files(Path(static_dir), gazetteer if gazetteer is not None else gazetteer_file(), wait=wait)

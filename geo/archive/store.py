@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from geo import atomic
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -178,10 +179,8 @@ class Store:
         import pyarrow.parquet as pq
 
         for table, data in (("mentions", tables.mentions), ("documents", tables.documents)):
-            final = self.table_dir(table) / f"{name}.parquet"
-            temporary = final.with_name(f".{name}.{os.getpid()}.tmp")
-            pq.write_table(data, temporary, compression="zstd")
-            os.replace(temporary, final)
+            with atomic.replacing(self.table_dir(table) / f"{name}.parquet") as temporary:
+                pq.write_table(data, temporary, compression="zstd")
 
     def check(self) -> None:
         """Raise :class:`StoreError` unless this is a store with at least the two table folders."""
