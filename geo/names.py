@@ -116,6 +116,24 @@ def country_stems(demonym: str) -> list[str]:
     return [stem for stem in stems if len(stem) >= 4]
 
 
+# How an area's name goes on from the name of its people: Kurd-istan, Engl-and, Zulu-land, Serb-ia, Texa-s;
+# or the people's name is the area's first word ("Tamil Nadu", "Basque Provinces").
+AREA_ENDINGS = ("", "istan", "stan", "land", "and", "ia", "a", "s")
+
+
+def names_area(stem: str, area: str) -> bool:
+    """Whether the (folded) area name ``area`` is built on ``stem``: "kurd", "kurdistan" but not "sunn",
+    "sunnerbo", "democrat", "democratic republic of the congo" or "grand", "grand est"."""
+    if not area.startswith(stem):
+        return False
+    rest = area[len(stem) :]
+    if rest in AREA_ENDINGS:
+        return True
+    # "Tamil Nadu", not "Grand Est" (a compass word) or "Republic of the Congo" (a phrase on a common word).
+    words = rest.split()
+    return rest.startswith(" ") and words[0] != "of" and not set(words) <= GENERIC_REGION_WORDS
+
+
 # Words after a name that say it is a province or district ("Sichuan province", "Karak district").
 ADMIN_WORDS = frozenset(
     [
@@ -140,6 +158,22 @@ GENERIC_REGION_WORDS = COMPASS_WORDS | frozenset(
     "northern southern eastern western northeast northwest southeast southwest mid region regions area zone "
     "nord sud est ouest ovest norte sur oeste este centre centro".split()
 )
+
+
+def area_stems(demonym: str) -> list[str]:
+    """Beginnings of the name of the area a people is named after, for demonyms of no country: "kurdish" ->
+    "kurd" (Kurdistan), "english" -> "engl" (England), "punjabi" -> "punjab", "texan" -> "texa", "basque"."""
+    norm = normalize(demonym)
+    if " " in norm or norm in GENERIC_REGION_WORDS:
+        return []
+    if norm.endswith("ish"):
+        stems = [norm[:-3]]
+    elif norm.endswith(("an", "i")):
+        stems = [norm[:-1]]
+    else:
+        stems = [norm]
+    return [stem for stem in stems if len(stem) >= 4]
+
 
 # Words that make a marine polygon's name a water body's name ("Gulf of Aden", "Storfjorden").
 WATER_WORDS = frozenset(
