@@ -38,6 +38,20 @@ def normalize(name: str) -> str:
     return _LEADING_ARTICLE.sub("", folded)
 
 
+# Abbreviations a place's own name is written with: "St. Petersburg" is Saint Petersburg's own name written short,
+# not an old or foreign name of it.
+NAME_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "pt": "point"}
+
+
+def same_name(written: str, name: str) -> bool:
+    """Whether ``written`` is ``name`` up to abbreviations such as "St." for "Saint" and "Mt." for "Mount"."""
+
+    def expanded(text: str) -> str:
+        return " ".join(NAME_ABBREVIATIONS.get(word, word) for word in normalize(text).split())
+
+    return expanded(written) == expanded(name)
+
+
 def is_latin(name: str) -> bool:
     """True when every letter is Latin once accents are removed (the only names English text uses)."""
     return all(("a" <= ch <= "z") or not ch.isalpha() for ch in normalize(name))

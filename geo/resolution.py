@@ -42,7 +42,7 @@ from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import Alternative, Candidate, Feature, Mention, MentionKind, Reason
-from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normalize, variants
+from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normalize, same_name, variants
 
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
@@ -72,6 +72,11 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "governor_of_province",
         '"New York Gov. Andrew Cuomo", "the California governor": a governor\'s place is the state or province, '
         'not its same-named city (as if the text said "state")',
+    ),
+    (
+        "abbreviated_own_name",
+        '"St. Petersburg" matches Saint Petersburg\'s own name written short ("St." for "Saint", "Mt." for "Mount"), '
+        "not an alternate name of it: it is not weighed as an old or foreign name against St. Petersburg, Florida",
     ),
     (
         "regional_demonym",
@@ -380,7 +385,11 @@ class Resolver:
                 found = candidates.get(t.text)
                 if found is None:
                     found = candidates.get(norm, [])
-                kinds = {c.key: k for c, k in self.gazetteer.lookup_with_kind(t.text)}
+                short = "abbreviated_own_name" in self.rules
+                kinds = {
+                    c.key: NAME if short and k == ALT and same_name(t.text, c.name) else k
+                    for c, k in self.gazetteer.lookup_with_kind(t.text)
+                }
                 name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
                 if not kinds:  # found through a shorter form: was an admin word dropped?
                     name.admin_word = any(admin for _, admin in variants(t.text))

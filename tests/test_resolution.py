@@ -484,3 +484,31 @@ def _toponym(text):
     from geo.resolution import Toponym
 
     return Toponym(0, len(text), text)
+
+
+def test_a_name_written_with_st_is_the_places_own_name(engine):
+    """ "St. Petersburg" in a story about Russia is Saint Petersburg: "St." is how its own name is written short,
+    not an alternate name that a same-named Florida city bears as its own."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "Russia will close the US consulate in St. Petersburg and expel diplomats, Moscow said."
+    spans = _spans(text, ["Russia", "US", "St. Petersburg", "Moscow"])
+
+    def russian_chance(mention):
+        readings = [(mention.candidate, mention.confidence)]
+        readings += [(a.candidate, a.confidence) for a in mention.alternatives]
+        return next(p for c, p in readings if c is not None and c.country_code == "RU")
+
+    city = engine.resolve(text, spans).mentions[2]
+    assert city.candidate.country_code == "RU"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"abbreviated_own_name"}):
+        without = engine.resolve(text, spans).mentions[2]
+    assert russian_chance(without) < russian_chance(city)
+
+
+def test_same_name_up_to_abbreviations():
+    from geo.names import same_name
+
+    assert same_name("St. Petersburg", "Saint Petersburg") and same_name("Mt. Kenya", "Mount Kenya")
+    assert same_name("Ft. Worth", "Fort Worth") and same_name("Saint Paul", "St. Paul")
+    assert not same_name("St. Petersburg", "Petersburg") and not same_name("Leningrad", "Saint Petersburg")
