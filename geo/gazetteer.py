@@ -747,6 +747,24 @@ class Gazetteer:
         )
         return tuple(row[0] for row in rows)
 
+    def areas_named_from(self, stem: str, limit: int = 50) -> list[tuple[str, Candidate]]:
+        """Countries, provinces and regions whose own name (not an alternate one) starts with ``stem``, with
+        that name (folded), most populous first: "kurd" -> Kurdistan, "engl" -> England."""
+        norm = normalize(stem)
+        if not norm:
+            return []
+        rows = (
+            self._con()
+            .execute(
+                "SELECT n.norm, p.* FROM names n JOIN places p ON p.id = n.place_id WHERE n.norm >= ? AND n.norm < ? "
+                "AND n.kind = ? AND p.feature IN ('country', 'admin1', 'region') ORDER BY p.population DESC, p.id "
+                "LIMIT ?",
+                (norm, norm[:-1] + chr(ord(norm[-1]) + 1), NAME, limit),
+            )
+            .fetchall()
+        )
+        return [(row[0], self._candidate(row[1:])) for row in rows]
+
     def country(self, country_code: str) -> Candidate | None:
         row = (
             self._con()

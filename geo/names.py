@@ -38,6 +38,20 @@ def normalize(name: str) -> str:
     return _LEADING_ARTICLE.sub("", folded)
 
 
+# Abbreviations a place's own name is written with: "St. Petersburg" is Saint Petersburg's own name written short,
+# not an old or foreign name of it.
+NAME_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "pt": "point"}
+
+
+def same_name(written: str, name: str) -> bool:
+    """Whether ``written`` is ``name`` up to abbreviations such as "St." for "Saint" and "Mt." for "Mount"."""
+
+    def expanded(text: str) -> str:
+        return " ".join(NAME_ABBREVIATIONS.get(word, word) for word in normalize(text).split())
+
+    return expanded(written) == expanded(name)
+
+
 def is_latin(name: str) -> bool:
     """True when every letter is Latin once accents are removed (the only names English text uses)."""
     return all(("a" <= ch <= "z") or not ch.isalpha() for ch in normalize(name))
@@ -116,6 +130,24 @@ def country_stems(demonym: str) -> list[str]:
     return [stem for stem in stems if len(stem) >= 4]
 
 
+# How an area's name goes on from the name of its people: Kurd-istan, Engl-and, Zulu-land, Serb-ia, Texa-s;
+# or the people's name is the area's first word ("Tamil Nadu", "Basque Provinces").
+AREA_ENDINGS = ("", "istan", "stan", "land", "and", "ia", "a", "s")
+
+
+def names_area(stem: str, area: str) -> bool:
+    """Whether the (folded) area name ``area`` is built on ``stem``: "kurd", "kurdistan" but not "sunn",
+    "sunnerbo", "democrat", "democratic republic of the congo" or "grand", "grand est"."""
+    if not area.startswith(stem):
+        return False
+    rest = area[len(stem) :]
+    if rest in AREA_ENDINGS:
+        return True
+    # "Tamil Nadu", not "Grand Est" (a compass word) or "Republic of the Congo" (a phrase on a common word).
+    words = rest.split()
+    return rest.startswith(" ") and words[0] != "of" and not set(words) <= GENERIC_REGION_WORDS
+
+
 # Words after a name that say it is a province or district ("Sichuan province", "Karak district").
 ADMIN_WORDS = frozenset(
     [
@@ -140,6 +172,22 @@ GENERIC_REGION_WORDS = COMPASS_WORDS | frozenset(
     "northern southern eastern western northeast northwest southeast southwest mid region regions area zone "
     "nord sud est ouest ovest norte sur oeste este centre centro".split()
 )
+
+
+def area_stems(demonym: str) -> list[str]:
+    """Beginnings of the name of the area a people is named after, for demonyms of no country: "kurdish" ->
+    "kurd" (Kurdistan), "english" -> "engl" (England), "punjabi" -> "punjab", "texan" -> "texa", "basque"."""
+    norm = normalize(demonym)
+    if " " in norm or norm in GENERIC_REGION_WORDS:
+        return []
+    if norm.endswith("ish"):
+        stems = [norm[:-3]]
+    elif norm.endswith(("an", "i")):
+        stems = [norm[:-1]]
+    else:
+        stems = [norm]
+    return [stem for stem in stems if len(stem) >= 4]
+
 
 # Words that make a marine polygon's name a water body's name ("Gulf of Aden", "Storfjorden").
 WATER_WORDS = frozenset(

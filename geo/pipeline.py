@@ -158,7 +158,8 @@ class Engine:
             for c in towns
         ):
             return MentionKind.TOPONYM
-        found = resolve_demonyms(self.gazetteer, [Toponym(0, len(name), name)])[0]
+        regional = "regional_demonym" in self.resolver.rules
+        found = resolve_demonyms(self.gazetteer, [Toponym(0, len(name), name)], regional=regional)[0]
         return MentionKind.DEMONYM if found.candidate is not None else MentionKind.TOPONYM
 
     def _sentences(self, text: str) -> list[tuple[int, int]]:
@@ -180,6 +181,7 @@ class Engine:
             self.gazetteer,
             [t for t in toponyms if t.kind is MentionKind.DEMONYM],
             self.resolver.demonym_confidence(),
+            regional="regional_demonym" in self.resolver.rules,
         )
         by_span = {(m.start, m.end): m for m in (*resolved, *demonyms)}
         mentions = (

@@ -42,7 +42,7 @@ from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import Alternative, Candidate, Feature, Mention, MentionKind, Reason
-from geo.names import ADMIN_WORDS, country_stems, normalize, variants
+from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normalize, same_name, variants
 
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
@@ -72,6 +72,17 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "governor_of_province",
         '"New York Gov. Andrew Cuomo", "the California governor": a governor\'s place is the state or province, '
         'not its same-named city (as if the text said "state")',
+    ),
+    (
+        "abbreviated_own_name",
+        '"St. Petersburg" matches Saint Petersburg\'s own name written short ("St." for "Saint", "Mt." for "Mount"), '
+        "not an alternate name of it: it is not weighed as an old or foreign name against St. Petersburg, Florida",
+    ),
+    (
+        "regional_demonym",
+        'a given name for a people of no country ("Kurdish", "English", "Basque", "Tamil") is read as the '
+        "biggest country, province or region whose own name it begins (Kurdistan, England, the Basque Provinces, "
+        "Tamil Nadu), as a country's demonym is read as the country",
     ),
     (
         "named_container",
@@ -374,7 +385,11 @@ class Resolver:
                 found = candidates.get(t.text)
                 if found is None:
                     found = candidates.get(norm, [])
-                kinds = {c.key: k for c, k in self.gazetteer.lookup_with_kind(t.text)}
+                short = "abbreviated_own_name" in self.rules
+                kinds = {
+                    c.key: NAME if short and k == ALT and same_name(t.text, c.name) else k
+                    for c, k in self.gazetteer.lookup_with_kind(t.text)
+                }
                 name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
                 if not kinds:  # found through a shorter form: was an admin word dropped?
                     name.admin_word = any(admin for _, admin in variants(t.text))
@@ -711,14 +726,35 @@ def _nearest_local_backoff(mentions: list[Mention], local: list[Mention]) -> lis
 
 
 def resolve_demonyms(
-    gazetteer: Gazetteer, toponyms: Iterable[Toponym], confidence: float = DEMONYM_CONFIDENCE
+    gazetteer: Gazetteer,
+    toponyms: Iterable[Toponym],
+    confidence: float = DEMONYM_CONFIDENCE,
+    regional: bool = True,
 ) -> list[Mention]:
-    """Demonyms resolve to their country ("Afghan" -> Afghanistan) with ``confidence``, or stay unresolved."""
+    """Demonyms resolve to their country ("Afghan" -> Afghanistan) with ``confidence``, or stay unresolved; with
+    ``regional`` (the rule ``regional_demonym``), one of no country to its area ("Kurdish" -> Kurdistan)."""
     out = []
     for t in toponyms:
         country = gazetteer.demonym(t.text) or _country_by_stem(gazetteer, t.text)
+        if country is None and regional:
+            country = _area_by_stem(gazetteer, t.text)
         out.append(_mention(t, country, round(confidence, 4) if country else 0.0, ()))
     return out
+
+
+def _area_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:
+    """ "Kurdish" -> Kurdistan, "English" -> England: the biggest area whose own name is built on the people's
+    name; else the one area whose first word it is ("Tamil" -> Tamil Nadu). A word that begins the names of
+    several areas ("Grand": Grand Est, Grand Port, Grand Bahama) is an ordinary word, not a people's."""
+    for stem in area_stems(word):
+        areas = [(area, c) for area, c in gazetteer.areas_named_from(stem) if names_area(stem, area)]
+        built = [c for area, c in areas if " " not in area[len(stem) :]]
+        if built:
+            return built[0]
+        led = {c.key: c for _, c in areas}
+        if len(led) == 1:
+            return next(iter(led.values()))
+    return None
 
 
 def _country_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:

@@ -114,3 +114,24 @@ def test_districts_without_a_geonames_id_keep_their_own_place(gazetteer):
     assert len(set(boroughs.values())) == 3
     # No British district is placed outside Great Britain and Northern Ireland.
     assert all(49.8 < lat < 61 and -8.7 < lon < 1.8 for _, lat, lon in rows)
+
+
+def test_area_names_built_on_a_peoples_name():
+    from geo.names import area_stems, names_area
+
+    assert area_stems("Kurdish") == ["kurd"] and area_stems("English") == ["engl"]
+    assert area_stems("Punjabi") == ["punjab"] and area_stems("Texan") == ["texa"] and area_stems("Tamil") == ["tamil"]
+    assert area_stems("Western") == [] and area_stems("North Korean") == [] and area_stems("Ibo") == []
+    assert names_area("kurd", "kurdistan") and names_area("engl", "england") and names_area("tamil", "tamil nadu")
+    assert not names_area("sunn", "sunnerbo") and not names_area("democrat", "democratic republic of the congo")
+    assert not names_area("grand", "grand est") and not names_area("republic", "republic of the congo")
+    assert not names_area("kurd", "iraq")
+
+
+def test_areas_named_from_a_stem_are_areas_by_their_own_name(gazetteer):
+    found = gazetteer.areas_named_from("engl")
+    assert found and found[0][1].name == "England" and found[0][0] == "england"
+    assert all(c.feature.value in ("country", "admin1", "region") for _, c in found)
+    populations = [c.population for _, c in found]
+    assert populations == sorted(populations, reverse=True)
+    assert gazetteer.areas_named_from("") == []

@@ -452,3 +452,63 @@ def test_a_name_nothing_knows_is_put_at_the_place_named_closest_to_it():
     assert _anchor(at(90, "Mill"), local).text == "Bradford"
     assert _anchor(at(20, "Mill"), local).text == "Leeds"
     assert _anchor(at(50, "Mill"), local).text == "Leeds"
+
+
+def test_a_people_of_no_country_is_read_as_its_area(engine):
+    """ "Kurdish" is Kurdistan and "English" England, as "Afghan" is Afghanistan; not a town named English."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "A Kurdish militia said the English city of Salisbury and Tamil parties were at odds."
+    spans = _spans(text, ["Kurdish", "English", "Tamil"])
+    kurdish, english, tamil = engine.resolve(text, spans).mentions
+    assert kurdish.candidate.name == "Kurdistan" and kurdish.candidate.feature is Feature.REGION
+    assert english.candidate.name == "England" and english.candidate.country_code == "GB"
+    assert tamil.candidate.country_code == "IN" and tamil.candidate.feature is Feature.ADMIN1
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"regional_demonym"}):
+        without = engine.resolve(text, spans).mentions
+    assert without[0].candidate is None or without[0].candidate.name != "Kurdistan"
+    assert without[1].candidate is None or without[1].candidate.name != "England"
+
+
+@pytest.mark.parametrize("word", ["Grand", "Democrat", "Sunni", "Western"])
+def test_an_ordinary_word_is_no_peoples_name(engine, word):
+    """A word that begins several areas' names ("Grand Est", "Grand Port"), or begins one only as the start of a
+    longer word ("Democratic Republic of the Congo", "Sunnerbo"), is not read as an area."""
+    from geo.resolution import resolve_demonyms
+
+    (m,) = resolve_demonyms(engine.gazetteer, [_toponym(word)])
+    assert m.candidate is None
+
+
+def _toponym(text):
+    from geo.resolution import Toponym
+
+    return Toponym(0, len(text), text)
+
+
+def test_a_name_written_with_st_is_the_places_own_name(engine):
+    """ "St. Petersburg" in a story about Russia is Saint Petersburg: "St." is how its own name is written short,
+    not an alternate name that a same-named Florida city bears as its own."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "Russia will close the US consulate in St. Petersburg and expel diplomats, Moscow said."
+    spans = _spans(text, ["Russia", "US", "St. Petersburg", "Moscow"])
+
+    def russian_chance(mention):
+        readings = [(mention.candidate, mention.confidence)]
+        readings += [(a.candidate, a.confidence) for a in mention.alternatives]
+        return next(p for c, p in readings if c is not None and c.country_code == "RU")
+
+    city = engine.resolve(text, spans).mentions[2]
+    assert city.candidate.country_code == "RU"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"abbreviated_own_name"}):
+        without = engine.resolve(text, spans).mentions[2]
+    assert russian_chance(without) < russian_chance(city)
+
+
+def test_same_name_up_to_abbreviations():
+    from geo.names import same_name
+
+    assert same_name("St. Petersburg", "Saint Petersburg") and same_name("Mt. Kenya", "Mount Kenya")
+    assert same_name("Ft. Worth", "Fort Worth") and same_name("Saint Paul", "St. Paul")
+    assert not same_name("St. Petersburg", "Petersburg") and not same_name("Leningrad", "Saint Petersburg")
