@@ -228,6 +228,19 @@ def test_the_histogram_has_every_month_and_the_map_a_box():
     assert collection.box_around([]) is None
 
 
+def test_the_month_chart_draws_one_bar_per_month_to_scale():
+    frame = collection.month_series([(date(2023, 11, 1), 4), (date(2024, 2, 1), 1)], date(2023, 10, 20), None)
+    html = collection.month_chart_html(frame, 'Articles naming <Springfield> & "Paris" per month')
+    bars = re.findall(r'<rect x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)"><title>([^<]+)</title>', html)
+    assert [title for _, title in bars] == ["2023-10: 0 articles", "2023-11: 4 articles", "2023-12: 0 articles",
+                                             "2024-01: 0 articles", "2024-02: 1 article"]
+    heights = [float(h) for h, _ in bars]
+    assert heights[1] == pytest.approx(collection.CHART_HEIGHT) and heights[4] == pytest.approx(heights[1] / 4)
+    assert "<Springfield>" not in html and "&lt;Springfield&gt; &amp; &#34;Paris&#34;" in html
+    assert ">2023-10<" in html and ">2024-02<" in html and "most in a month: 4" in html
+    assert collection.month_chart_html(collection.month_series([], None, None), "x") == ""
+
+
 def test_a_click_is_matched_by_tooltip_then_by_reach():
     drawn = [("Springfield, US · 2 articles", 39.8, -89.6, "g:1"), ("Springfield, US · 2 articles", 37.2, -93.3, "g:2"),
              ("Paris, FR · 1 article", 48.85, 2.35, "g:3")]
