@@ -660,6 +660,12 @@ def _mean_point(points: list[tuple[float, float]], weights: list[float] | None =
     return mean_point((lat, lon, w) for (lat, lon), w in zip(points, weights, strict=True))
 
 
+def _past_prefix(prefix: str) -> str:
+    """The first string after every string that starts with ``prefix``: ``norm >= prefix AND norm < this``
+    selects the names starting with it as a range on the names index."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 class Gazetteer:
     """Read-only access to a built gazetteer file."""
 
@@ -743,7 +749,7 @@ class Gazetteer:
         the pool a typed name is fuzzily compared with (``geo.search``). The last two letters' pools are kept."""
         rows = self._con().execute(
             "SELECT DISTINCT norm FROM names WHERE norm >= ? AND norm < ? AND kind <= ?",
-            (first, first[:-1] + chr(ord(first[-1]) + 1), ALT),
+            (first, _past_prefix(first), ALT),
         )
         return tuple(row[0] for row in rows)
 
@@ -759,7 +765,7 @@ class Gazetteer:
                 "SELECT n.norm, p.* FROM names n JOIN places p ON p.id = n.place_id WHERE n.norm >= ? AND n.norm < ? "
                 "AND n.kind = ? AND p.feature IN ('country', 'admin1', 'region') ORDER BY p.population DESC, p.id "
                 "LIMIT ?",
-                (norm, norm[:-1] + chr(ord(norm[-1]) + 1), NAME, limit),
+                (norm, _past_prefix(norm), NAME, limit),
             )
             .fetchall()
         )
