@@ -311,3 +311,19 @@ def test_name_tables_are_kept_beside_the_gazetteer_and_a_bad_copy_is_redone(gaze
     finally:
         saved.unlink(missing_ok=True)
         _cached_tables.cache_clear()
+
+
+def test_the_model_is_read_without_its_string_table_and_finds_the_same_entities(nlp, seed_text):
+    """Skipping en_core_web_md's 709,118 training strings saves about 140 MB; the entities must not change."""
+    import spacy
+
+    from geo.recognize import _EXCLUDED, model_location
+
+    assert len(nlp.vocab.strings) < 100_000  # the model's own table would be several hundred thousand
+    full = spacy.load(model_location(), exclude=[name for name in _EXCLUDED if name != "strings"])
+    assert len(full.vocab.strings) > len(nlp.vocab.strings)
+    texts = [seed_text, "Officials in São Paulo, Zürich and Kyiv said the Gulf of Aden route reopened."]
+    skipped = spacy.load(model_location(), exclude=_EXCLUDED)
+    for text in texts:
+        assert [(e.start_char, e.end_char, e.label_) for e in skipped(text).ents] == \
+            [(e.start_char, e.end_char, e.label_) for e in full(text).ents]
