@@ -685,6 +685,15 @@ class Gazetteer:
         self.names_starting = lru_cache(maxsize=2)(self._names_starting)
 
     @classmethod
+    def ready_in(cls, cache_dir: Path | None = None) -> bool:
+        """Whether ``cache_dir`` holds a current gazetteer, so :meth:`open` would not build one."""
+        path = Path(cache_dir or DEFAULT_CACHE_DIR) / GAZETTEER_FILE
+        try:
+            return path.exists() and cls(path).version == BUILD_VERSION
+        except GazetteerError:
+            return False
+
+    @classmethod
     def open(
         cls, cache_dir: Path | None = None, progress: ProgressCallback | None = None, rebuild: bool = False
     ) -> Gazetteer:

@@ -22,7 +22,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 from markupsafe import Markup, escape
-from streamlit_folium import st_folium
 
 from geo.app import ui
 from geo.app.mapview import (
@@ -394,7 +393,7 @@ def show(state: MutableMapping[str, Any], *, offline: bool) -> None:
         if state.get(FIT_BOX):
             FitOnce(state[FIT_BOX], scene).add_to(group)
         group = ui.stable_ids(group)
-        st_folium(
+        ui.st_folium(
             fmap, key=MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
             returned_objects=RETURNED, feature_group_to_add=group,
         )

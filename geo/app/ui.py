@@ -270,6 +270,18 @@ def get_engine(cache: Path, choice: str, progress: ProgressCallback | None = Non
         return hub.engines[key]
 
 
+def st_folium(fmap: folium.Map, **options: Any) -> Any:
+    """streamlit-folium's ``st_folium``, imported at its first use.
+
+    Streamlit registers a component (and serves its files) only if it is declared during a script run.
+    app.py is first imported by the server, outside any run (see :mod:`geo.app.server`), so importing
+    streamlit-folium there would leave its map a blank frame (a 404 for its page).
+    """
+    from streamlit_folium import st_folium as draw
+
+    return draw(fmap, **options)
+
+
 def corrections_revision(engine: Engine) -> str:
     """A fingerprint of every saved correction: part of the parse cache key."""
     rows = [(c.name, c.context, c.candidate.key if c.candidate else "-") for c in engine.corrections.all()]
