@@ -70,7 +70,7 @@ def test_the_lifespan_answers_at_once_and_warms_in_a_thread(monkeypatch):
     started = threading.Event()
     release = threading.Event()
 
-    def slow_warm_up() -> None:
+    def slow_warm_up(argv: object = ()) -> None:
         started.set()
         release.wait(10)
         raise RuntimeError("no model")  # logged, never raised into the server
@@ -83,3 +83,20 @@ def test_the_lifespan_answers_at_once_and_warms_in_a_thread(monkeypatch):
 
     asyncio.run(serve())
     release.set()
+
+
+def test_a_store_on_the_command_line_is_opened_instead_of_the_engine(tmp_path: Path, cache_env, monkeypatch):
+    """`streamlit run app.py -- --store PATH` opens the Collection view, which needs no engine."""
+    from geo.app import collection
+
+    opened: list[str] = []
+    monkeypatch.setattr(collection, "open_collection", lambda path: opened.append(path))
+    cache_env(tmp_path)
+    server.warm_up(["--store", str(tmp_path / "store")])
+    assert opened == [str(tmp_path / "store")]
+    assert not ui.engine_ready(tmp_path.resolve(), ui.OFFLINE)
+
+
+def test_a_bad_store_is_left_for_the_page_to_report(tmp_path: Path, cache_env):
+    cache_env(tmp_path)
+    server.warm_up(["--store", str(tmp_path / "not-a-store")])  # no exception: the page says what is wrong

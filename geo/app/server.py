@@ -9,24 +9,33 @@ locks of :mod:`geo.app.ui`'s shared caches).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def warm_up() -> None:
-    """Ready what a reader's first page needs: the page's modules, the engine, and the default article's
-    reading, in the caches the page reads. Nothing is built when the gazetteer is missing: its first build
-    shows its progress to the first visitor instead."""
+def warm_up(argv: Sequence[str] = ()) -> None:
+    """Ready what a reader's first page needs, in the caches the page reads: the page's modules, then either
+    the collection given with ``--store`` (the view that opens then, which needs no engine), or the engine and
+    the default article's reading. Nothing is built when the gazetteer is missing: its first build shows its
+    progress to the first visitor instead."""
     import folium  # noqa: F401  (the map; it imports pandas)
 
-    from geo.app import ui
+    from geo.app import collection, ui
+    from geo.archive.store import StoreError
     from geo.gazetteer import Gazetteer
 
+    store = collection.store_from_argv(argv)
+    if store:
+        with contextlib.suppress(StoreError):  # the page says, in one line, what is wrong with it
+            collection.open_collection(store)
+        return
     cache = ui.cache_dir()
     if not Gazetteer.ready_in(cache):
         return
@@ -46,7 +55,7 @@ async def warm_server(app: object) -> AsyncIterator[None]:
 
     def run() -> None:
         try:
-            warm_up()
+            warm_up(sys.argv[1:])  # `streamlit run app.py -- --store PATH` gives the script these
         except Exception:  # the visitor's page meets the same problem and says what it is
             log.exception("getting the engine ready at start failed")
 
