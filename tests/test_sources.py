@@ -134,6 +134,7 @@ def test_short_forms_of_geonames_names(gazetteer):
     assert any(c.feature is Feature.COUNTRY and c.country_code == "TT" for c in gazetteer.lookup("Trinidad"))
     assert [c.name for c in gazetteer.lookup("Miami-Dade")] == ["Miami-Dade County"]
     assert not [c for c in gazetteer.lookup("Atlantic") if c.feature is Feature.ADMIN2]
+    assert not [c for c in gazetteer.lookup("Law") if c.feature is Feature.COUNTRY]  # a word of no name of Laos
     # A short capital ("NL") stays only the abbreviation it was (Canadian postal codes), never a name.
     assert all(kind == ABBR for c, kind in gazetteer.lookup_with_kind("NL") if c.country_code == "CA")
 
@@ -148,3 +149,5 @@ def test_countries_of_several_words_answer_to_their_initials(gazetteer):
     assert [c.name for c in gazetteer.lookup("T&T")] == ["Trinidad and Tobago"]
     assert any(c.name == "New Zealand" for c in gazetteer.lookup("NZ"))
     assert not [c for c in gazetteer.lookup("GB") if c.country_code == "GW"]  # Guinea-Bissau is one word
+    # "Dr." is a title, though DR would be the Dominican Republic's initials.
+    assert not [c for c in gazetteer.lookup("Dr.") if c.feature is Feature.COUNTRY]
