@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from geo.gazetteer import ABBR, ALT, NAME
 from geo.geometry import haversine_km
 from geo.model import Candidate, Feature
+from geo.names import GENERIC_REGION_WORDS, normalize
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,6 +100,17 @@ def _near_dateline(c: Candidate, s: Situation) -> float:
     return math.exp(-haversine_km(c.lat, c.lon, d.lat, d.lon) / DATELINE_SCALE_KM)
 
 
+def _compass_word_abroad(c: Candidate, s: Situation) -> float:
+    """ "West" or "Western" alone, read as a province or region of a country the article is not about."""
+    words = set(normalize(s.text).replace("-", " ").split())
+    return float(
+        bool(words)
+        and words <= GENERIC_REGION_WORDS
+        and c.feature in (Feature.ADMIN1, Feature.ADMIN2, Feature.REGION)
+        and s.countries.get(c.country_code, 0.0) < STRAY_COUNTRY_WEIGHT
+    )
+
+
 def _listed_share(s: Situation, same: Callable[[Candidate], bool]) -> float:
     """Share of the names listed with this one whose reading is like this candidate (``same``)."""
     return sum(map(same, s.siblings)) / len(s.siblings) if s.siblings else 0.0
@@ -164,6 +176,11 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
     ),
     ("near_article_places", lambda c, k, s: _near_article(c, s), "an article's places are near each other"),
     ("stray_abroad", lambda c, k, s: _stray(c, s), "a village abroad is rarely what an article means"),
+    (
+        "compass_word_abroad",
+        lambda c, k, s: _compass_word_abroad(c, s),
+        '"the West", "Western" alone are rarely the West Region of a country the article is not about',
+    ),
     (
         "listed_with_its_kind",
         lambda c, k, s: _listed_share(s, lambda d: d.feature is c.feature),

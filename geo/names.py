@@ -41,6 +41,11 @@ def normalize(name: str) -> str:
 # Abbreviations a place's own name is written with: "St. Petersburg" is Saint Petersburg's own name written short,
 # not an old or foreign name of it.
 NAME_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "pt": "point"}
+# English words written short with a dot ("Dr. Smith", "No. 2", "Jr."): a country's initials that spell one
+# ("DR", the Dominican Republic) are not taken as the country.
+DOTTED_WORDS = frozenset(
+    {*NAME_ABBREVIATIONS, "dr", "mr", "mrs", "ms", "jr", "sr", "no", "co", "vs", "gov", "sen", "rep"}
+)
 
 
 def same_name(written: str, name: str) -> bool:

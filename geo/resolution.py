@@ -46,6 +46,7 @@ from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normal
 
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
+BIG_COUNTRY_POPULATION = 1_000_000  # a country whose abbreviation inside a name ("US Federal Reserve") names it
 # An approximate reading's confidence is learned (geo.features.ApproximateModel, in the ranker's file): the chance
 # it is within 161 km. Without a learned one (an older model file), a fixed guess: measured before the learned
 # ranker, 44% to 57% of approximate readings were within 161 km of gold.
@@ -88,6 +89,13 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "named_container",
         'a name nothing knows, written "X in Y", "X, Y" or "Y\'s X" with Y a known town or province, is put at Y '
         '("Foua and Kfraya in Idlib", "Palais des Nations in Geneva"), not at the closest place named',
+    ),
+    (
+        "embedded_country",
+        'a name nothing knows, not even in part, that contains a country\'s or continent\'s own name ("Bank of '
+        'Japan", "Nazi Germany", "Council of Europe") or begins with its people\'s name ("Mexican Senate", '
+        '"European Commission", "British Embassy") is read approximately as that country or continent, not put '
+        "at the closest place the article names",
     ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
@@ -221,6 +229,8 @@ class Resolver:
             partial = False
             if not ranked and self.backoff:
                 ranked = self._rank_parts(name, ctx)
+                if not ranked and "embedded_country" in self.rules:
+                    ranked = self._embedded_country(name)
                 partial = bool(ranked)
             mentions = self._mentions(name, ranked, context_key)
             if partial:
@@ -371,6 +381,42 @@ class Resolver:
                 if in_country and local:
                     return [replace(r, probability=r.probability * PART_CONFIDENCE) for r in ranked]
         return []
+
+    def _embedded_country(self, name: _Name) -> list[Ranked]:
+        """For an unknown multi-word name no part of which gives a reading, the country or continent it names.
+
+        "Bank of Japan", "Nazi Germany", "US Federal Reserve", "Council of Europe" contain the country's (or
+        continent's) own name or an alternate written in full, or a big country's abbreviation written in capitals
+        ("US");
+        "Mexican Senate", "European Commission" begin with its people's name. Codes and dotted abbreviations
+        ("St." is not Sao Tome's ST) do not count, nor a people's name inside ("Percy French Hotel"), nor an
+        alternate as the last word, which mostly says what the name is ("Fire Island" is no Iceland).
+        """
+        words = name.toponyms[0].text.replace("’s", "").replace("'s", "").split()
+        if len(words) < 2:
+            return []
+        found = _country_by_people(self.gazetteer, words[0])
+        for size in range(len(words) - 1, 0, -1):
+            for i in range(len(words) - size + 1):
+                if found is not None:
+                    break
+                part = " ".join(words[i : i + size])
+                if not part[:1].isupper():
+                    continue
+                last = i + size == len(words)
+                for c, kind in self.gazetteer.lookup_with_kind(part):
+                    if not _is_country_or_continent(c):
+                        continue
+                    own = normalize(c.name) == normalize(part)
+                    # "US Federal Reserve"; not a small territory's initials ("SB Smith Electrical")
+                    written_short = kind == ABBR and part.isalpha() and part.isupper()
+                    written_in_full = kind in (NAME, ALT) or (written_short and c.population >= BIG_COUNTRY_POPULATION)
+                    if written_in_full and (own or not last):
+                        found = c
+                        break
+        if found is None:
+            return []
+        return [Ranked(found, PART_CONFIDENCE)]
 
     # -- grouping and context -------------------------------------------------------------
     def _group(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]]) -> dict[str, _Name]:
@@ -755,6 +801,19 @@ def _area_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:
         if len(led) == 1:
             return next(iter(led.values()))
     return None
+
+
+def _is_country_or_continent(c: Candidate) -> bool:
+    """A country, or a region of several countries (a continent, "Middle East"): not a province's region."""
+    return c.feature is Feature.COUNTRY or (c.feature is Feature.REGION and not c.country_code)
+
+
+def _country_by_people(gazetteer: Gazetteer, word: str) -> Candidate | None:
+    """The country ("Mexican") or continent ("European", "African") a people's name stands for, else None."""
+    if not word[:1].isupper() or not word.isalpha():
+        return None
+    found = gazetteer.demonym(word) or _country_by_stem(gazetteer, word)
+    return found if found is not None and _is_country_or_continent(found) else None
 
 
 def _country_by_stem(gazetteer: Gazetteer, word: str) -> Candidate | None:

@@ -57,6 +57,19 @@ def test_a_small_town_in_the_articles_country_but_an_unnamed_province_is_told_ap
     assert value("stray_abroad", PARIS_KY, Situation("Paris", countries={"FR": 1.0})) == 1.0
 
 
+def test_a_compass_word_alone_is_rarely_a_province_abroad():
+    """ "West" alone read as Cameroon's West Region in a story about the US is marked; the same reading in a story
+    about Cameroon, a province with a real name, and a town called West are not."""
+    west = Candidate(2221788, "West", 5.5, 10.5, Feature.ADMIN1, "CM", "CM.08", 1_900_000)
+    us, cameroon = Situation("West", countries={"US": 1.0}), Situation("West", countries={"CM": 1.0})
+    assert value("compass_word_abroad", west, us) == 1.0
+    assert value("compass_word_abroad", west, Situation("Western")) == 1.0
+    assert value("compass_word_abroad", west, cameroon) == 0.0
+    assert value("compass_word_abroad", KENTUCKY, Situation("Kentucky", countries={"FR": 1.0})) == 0.0
+    town = Candidate(4740328, "West", 31.8, -97.1, Feature.CITY, "US", "US.TX", 2_800)
+    assert value("compass_word_abroad", town, us) == 0.0
+
+
 def test_the_shipped_model_loads_and_knows_every_feature_it_uses():
     ranker = Ranker.load(MODEL_PATH)
     assert set(ranker.names) <= set(FEATURE_NAMES) and len(ranker.coef) == len(ranker.names)

