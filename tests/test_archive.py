@@ -248,6 +248,16 @@ def cluster():
         yield running.scheduler_address
 
 
+def test_the_local_workers_run_without_the_profiler(cluster):
+    """Dask's statistical profiler keeps a call tree per second of work: over a long run it grows the worker."""
+    from distributed import Client
+
+    with Client(cluster) as client:
+        callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+    assert len(callbacks) == 2
+    assert all("profile" not in names and "profile-cycle" not in names for names in callbacks.values()), callbacks
+
+
 @pytest.fixture(scope="module")
 def indexed(corpus, cache_dir, cluster, tmp_path_factory):
     """The whole corpus indexed on the 2-worker cluster, two articles per partition."""

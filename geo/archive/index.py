@@ -242,11 +242,19 @@ def local_cluster(workers: int) -> Any:
     threshold: spaCy then maps and unmaps its arrays on every batch, about 10 % slower here for ~100 MB less
     RSS per worker. The engine bounds its own memory (spaCy memory zones), so workers keep glibc's default
     (a value set in the environment still wins).
+
+    The workers' statistical profiler is off: it feeds the dashboard (off here too) and keeps a call tree per
+    second of work for the last 1,000 seconds, which grew a worker by about 10 MB per 1,000 articles
+    (``bench/scale.py``) and samples every thread's stack every 10 ms.
     """
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    settings = {
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(settings):
         return LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
         )
