@@ -395,11 +395,14 @@ class Resolver:
         words = name.toponyms[0].text.replace("’s", "").replace("'s", "").split()
         if len(words) < 2:
             return []
-        found = _country_by_people(self.gazetteer, words[0])
+        found = _country_by_people(self.gazetteer, words[0]) or self._country_inside(words)
+        return [Ranked(found, PART_CONFIDENCE)] if found is not None else []
+
+    def _country_inside(self, words: list[str]) -> Candidate | None:
+        """The country or continent named by the longest run of ``words`` (leftmost first), as
+        :meth:`_embedded_country` counts it."""
         for size in range(len(words) - 1, 0, -1):
             for i in range(len(words) - size + 1):
-                if found is not None:
-                    break
                 part = " ".join(words[i : i + size])
                 if not part[:1].isupper():
                     continue
@@ -412,11 +415,8 @@ class Resolver:
                     written_short = kind == ABBR and part.isalpha() and part.isupper()
                     written_in_full = kind in (NAME, ALT) or (written_short and c.population >= BIG_COUNTRY_POPULATION)
                     if written_in_full and (own or not last):
-                        found = c
-                        break
-        if found is None:
-            return []
-        return [Ranked(found, PART_CONFIDENCE)]
+                        return c
+        return None
 
     # -- grouping and context -------------------------------------------------------------
     def _group(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]]) -> dict[str, _Name]:
