@@ -560,8 +560,7 @@ def _add_geonames_short_names(builder: _Builder, own: dict[int, GeoNamesPlace], 
             norm = normalize(alias)  # cached; the cheap test (part of its own name) first
             if not norm or not any(f" {norm} " in name and name.strip() != norm for name in full):
                 continue
-            bare = alias.replace(".", "").replace(" ", "")
-            if not is_latin(alias) or (bare.isupper() and len(bare) <= 4) or any(c.isdigit() for c in norm):
+            if not is_latin(alias) or _alias_kind(alias, set()) != ALT or any(c.isdigit() for c in norm):
                 continue
             found.append((row, gn, norm, full))
     wanted = {norm for _, _, norm, _ in found}
