@@ -45,6 +45,7 @@ def main() -> None:
     from geo.pipeline import Engine
     from geo.textio import MAX_UPLOAD_MB, InputError
 
+    ui.note_page_run()  # (and at the end): the server loads what it still lacks when no page runs
     st.set_page_config(page_title="Dateline", page_icon="🗺️", layout="wide")
     state = st.session_state
     seeds = ui.seed_articles()
@@ -336,6 +337,9 @@ def main() -> None:
             st.download_button("CSV (for spreadsheets)", lambda: to_csv(results), file_name="dateline-places.csv",
                                mime="text/csv", width="stretch", on_click="ignore", key="download_csv")
 
+    if state.get(ui.MAP_KEY) is not None:  # a browser has drawn this server's first map and reported back
+        ui.FIRST_PAGE.set()
+    ui.note_page_run()
     st.divider()
     credit = "Place data © GeoNames (CC BY 4.0); seas: Natural Earth (public domain)"
     if not ui.offline_assets_wanted():

@@ -1,6 +1,6 @@
-"""Persistent stores under ``cache/``: geocoding answers and the user's corrections.
+"""Persistent stores under ``cache/``: geocoding answers, the app's readings and the user's corrections.
 
-Both are SQLite in WAL mode with a generous busy timeout and short
+All are SQLite in WAL mode with a generous busy timeout and short
 ``BEGIN IMMEDIATE`` transactions, so many processes and threads can read and
 write at once without "database is locked". They are separate files on
 purpose: the geocode cache is rebuildable and is set aside and started afresh
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from geo.model import Candidate
+from geo.model import Candidate, Result
 from geo.names import normalize
 
 try:
@@ -290,6 +290,16 @@ class _SQLiteStore:
         self.problem = f"{self.path} cannot be read ({_one_line(exc)}): {self._consequence()}"
         log.warning(self.problem)
 
+    def count(self) -> int:
+        """Rows in the store's table (0 when it cannot be read)."""
+        if not self.readable:
+            return 0
+        try:
+            return self._con().execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return 0
+
     def close(self) -> None:
         """Close this thread's connection (a later call opens a new one)."""
         con = getattr(self._local, "con", None)
@@ -430,15 +440,6 @@ class GeocodeCache(_SQLiteStore):
     def put(self, geocoder: str, query: str, candidates: list[Candidate]) -> None:
         self.put_many(geocoder, {query: candidates})
 
-    def count(self) -> int:
-        if not self.readable:
-            return 0
-        try:
-            return self._con().execute("SELECT COUNT(*) FROM geocode").fetchone()[0]
-        except sqlite3.Error as exc:
-            self._read_failed(exc)
-            return 0
-
     def clear(self) -> None:
         if self.writable:
             try:
@@ -446,6 +447,74 @@ class GeocodeCache(_SQLiteStore):
                     con.execute("DELETE FROM geocode")
             except (sqlite3.Error, OSError) as exc:
                 self._write_failed(exc)
+
+
+DEFAULT_READINGS_MAX = 256
+
+
+class ReadingCache(_SQLiteStore):
+    """The app's readings of whole articles, so a new server shows an article it read before without loading
+    spaCy (about 1.5 s before a reader's first map).
+
+    The key is the caller's: it must cover everything the reading depends on (the engine's
+    :attr:`~geo.pipeline.Engine.fingerprint`, the corrections, the options and the text), so a kept reading is
+    exactly the one the engine would give now. At most ``max_entries`` readings are kept, the least recently
+    used go first. Like the geocode cache it never raises for the disk: it stops writing and says why in
+    ``problem``, and a reading that cannot be read back is simply made again.
+    """
+
+    table = "readings"
+    schema = """
+    CREATE TABLE IF NOT EXISTS readings (key TEXT PRIMARY KEY, result TEXT NOT NULL, used REAL NOT NULL)
+    WITHOUT ROWID
+    """
+    indexes = ("CREATE INDEX IF NOT EXISTS readings_used ON readings (used)",)
+
+    def __init__(self, path: Path, max_entries: int = DEFAULT_READINGS_MAX) -> None:
+        self.max_entries = max(1, max_entries)
+        super().__init__(path)
+
+    def _consequence(self) -> str:
+        return "readings are not kept" if self.readable else "readings are not kept or reused"
+
+    def get(self, key: str) -> Result | None:
+        if not self.readable:
+            return None
+        try:
+            row = self._con().execute("SELECT result, used FROM readings WHERE key=?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return None
+        if row is None:
+            return None
+        try:
+            result = Result.from_dict(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError, IndexError):  # written by another version, or damaged
+            log.warning("a kept reading could not be read back; it is made again")
+            return None
+        if time.time() - row[1] > TOUCH_AFTER_S:
+            self._save("UPDATE readings SET used=? WHERE key=?", (time.time(), key))
+        return result
+
+    def put(self, key: str, result: Result) -> None:
+        if self.writable:
+            self._save("INSERT OR REPLACE INTO readings VALUES (?,?,?)",
+                       (key, json.dumps(result.to_dict()), time.time()))  # \u escapes: any text stores
+
+    def _save(self, sql: str, params: tuple) -> None:
+        """One write, then the least recently used readings over the cap go; a failure stops writing."""
+        if not self.writable:
+            return
+        try:
+            with self._write() as con:
+                con.execute(sql, params)
+                over = con.execute("SELECT COUNT(*) FROM readings").fetchone()[0] - self.max_entries
+                if over > 0:
+                    con.execute("DELETE FROM readings WHERE key IN (SELECT key FROM readings ORDER BY used LIMIT ?)",
+                                (over,))
+        except (sqlite3.Error, OSError) as exc:
+            self.writable = False
+            self._report(exc)
 
 
 @dataclass(frozen=True, slots=True)

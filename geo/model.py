@@ -78,6 +78,14 @@ class Reason:
     rival_value: float  # ...and for the rival
 
 
+    def to_list(self) -> list[Any]:
+        return [self.feature, self.share, self.value, self.rival_value]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> Reason:
+        return cls(*data)
+
+
 @dataclass(frozen=True, slots=True)
 class Alternative:
     """A candidate that lost, with the score it got (for the user to pick instead)."""
@@ -85,6 +93,15 @@ class Alternative:
     candidate: Candidate
     confidence: float
     why: tuple[Reason, ...] = ()  # each ranking feature's share of its log-odds gap to the chosen reading
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"candidate": self.candidate.to_dict(), "confidence": self.confidence,
+                "why": [r.to_list() for r in self.why]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alternative:
+        return cls(Candidate.from_dict(data["candidate"]), data["confidence"],
+                   tuple(Reason.from_list(r) for r in data["why"]))
 
 
 class MentionKind(StrEnum):
@@ -117,6 +134,26 @@ class Mention:
     @property
     def resolved(self) -> bool:
         return self.candidate is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start, "end": self.end, "text": self.text, "label": self.label, "kind": self.kind.value,
+            "sentence_start": self.sentence_start, "sentence_end": self.sentence_end,
+            "candidate": self.candidate.to_dict() if self.candidate else None, "confidence": self.confidence,
+            "alternatives": [a.to_dict() for a in self.alternatives], "corrected": self.corrected,
+            "approximate": self.approximate, "why": [r.to_list() for r in self.why],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mention:
+        return cls(
+            start=data["start"], end=data["end"], text=data["text"], label=data["label"],
+            kind=MentionKind(data["kind"]), sentence_start=data["sentence_start"], sentence_end=data["sentence_end"],
+            candidate=Candidate.from_dict(data["candidate"]) if data["candidate"] else None,
+            confidence=data["confidence"], alternatives=tuple(Alternative.from_dict(a) for a in data["alternatives"]),
+            corrected=data["corrected"], approximate=data["approximate"],
+            why=tuple(Reason.from_list(r) for r in data["why"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +248,44 @@ class Result:
     focus: Candidate | None = None  # the place the article is mainly about
     notices: list[str] = field(default_factory=list)  # e.g. "Nominatim failed; used offline gazetteer"
     context: str = ""  # key under which the user's corrections for this document are stored
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data that :meth:`from_dict` turns back into an equal Result (a place's mentions are
+        the result's own, by position)."""
+        position = {id(m): i for i, m in enumerate(self.mentions)}
+        return {
+            "text": self.text,
+            "title": self.title,
+            "mentions": [m.to_dict() for m in self.mentions],
+            "places": [
+                {
+                    "candidate": p.candidate.to_dict(),
+                    "near": p.near.to_dict() if p.near else None,
+                    "mentions": [position[id(m)] if id(m) in position else m.to_dict() for m in p.mentions],
+                }
+                for p in self.places
+            ],
+            "focus": self.focus.to_dict() if self.focus else None,
+            "notices": list(self.notices),
+            "context": self.context,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        mentions = [Mention.from_dict(m) for m in data["mentions"]]
+        places = [
+            Place(
+                candidate=Candidate.from_dict(p["candidate"]),
+                mentions=[mentions[m] if isinstance(m, int) else Mention.from_dict(m) for m in p["mentions"]],
+                near=Candidate.from_dict(p["near"]) if p["near"] else None,
+            )
+            for p in data["places"]
+        ]
+        return cls(
+            text=data["text"], mentions=mentions, places=places, title=data["title"],
+            focus=Candidate.from_dict(data["focus"]) if data["focus"] else None,
+            notices=list(data["notices"]), context=data["context"],
+        )
 
     def place(self, name: str) -> Place | None:
         """First place whose name or surface form equals ``name`` (case-insensitive)."""

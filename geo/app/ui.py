@@ -12,7 +12,9 @@ is expensive lives here, so it can be tested without a browser:
 * Parse results are cached per (text, options, corrections revision) with
   ``st.cache_resource`` (shared, never copied: nothing here changes a Result);
   a saved correction changes the revision, so every text it may affect is
-  parsed again and nothing stale is shown.
+  parsed again and nothing stale is shown. Offline readings are also kept on
+  disk (:class:`geo.cache.ReadingCache`, keyed by the engine's fingerprint as
+  well), so a new server shows an article it read before without spaCy.
 * All article and gazetteer text that becomes HTML goes through
   :mod:`markupsafe` or the :mod:`geo.app.mapview` helpers.
 """
@@ -23,6 +25,7 @@ import hashlib
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +38,7 @@ from geopy.geocoders.base import Geocoder
 from markupsafe import Markup
 
 from geo.app.mapview import MapLayer, approximate_text, excerpt_html, highlight_html, is_low_confidence, kind_of
-from geo.cache import Correction
+from geo.cache import Correction, ReadingCache
 from geo.features import FEATURES
 from geo.gazetteer import Gazetteer, ProgressCallback
 from geo.geocoders import online_geocoder
@@ -237,6 +240,18 @@ def offline_assets_wanted() -> bool:
     return use_offline_assets()
 
 
+FIRST_PAGE = threading.Event()  # set when a browser has drawn this server's first map (geo.app.server waits)
+_last_page_run = [0.0]  # monotonic time at which a page last ran (geo.app.server waits for a quiet spell)
+
+
+def note_page_run() -> None:
+    _last_page_run[0] = time.monotonic()
+
+
+def last_page_run() -> float:
+    return _last_page_run[0]
+
+
 @dataclass
 class _EngineHub:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -288,12 +303,32 @@ def corrections_revision(engine: Engine) -> str:
     return hashlib.sha1(repr(rows).encode()).hexdigest()
 
 
+@st.cache_resource(show_spinner=False)
+def _readings(cache: str) -> ReadingCache:
+    return ReadingCache(Path(cache) / "readings.sqlite3")
+
+
+def reading_key(engine: Engine, text: str, title: str, include_demonyms: bool, revision: str) -> str:
+    """Everything a reading depends on: the engine (code, data, models), the corrections, the options, the text."""
+    parts = (engine.fingerprint, revision, str(include_demonyms), title, text)
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 # A resource cache, not a data cache: the app only reads a Result, and st.cache_data would unpickle a fresh copy
 # of every article's Result on every rerun (each click) of every session.
 @st.cache_resource(max_entries=PARSE_CACHE_ENTRIES, show_spinner=False)
 def _parse(text: str, title: str, include_demonyms: bool, choice: str, cache: str, revision: str) -> Result:
-    del revision  # only part of the cache key
-    return get_engine(Path(cache), choice).parse(text, title=title, include_demonyms=include_demonyms)
+    """The engine's reading; an offline one is kept on disk too (an online geocoder's answers may change)."""
+    engine = get_engine(Path(cache), choice)
+    if choice != OFFLINE:
+        return engine.parse(text, title=title, include_demonyms=include_demonyms)
+    key = reading_key(engine, text, title, include_demonyms, revision)
+    kept = _readings(cache).get(key)
+    if kept is not None:
+        return kept
+    result = engine.parse(text, title=title, include_demonyms=include_demonyms)
+    _readings(cache).put(key, result)
+    return result
 
 
 def parse(
