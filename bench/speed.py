@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.soak import CHANGED_JS, MAP_IFRAME, NAMES_JS, TITLE_JS, rss_mb  # noqa: E402
+from geo.app.devserver import FIRST_MARKER_SCRIPT  # noqa: E402
 from geo.app.server import QUIET_S  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -55,24 +56,9 @@ SETTLED_JS = """() => {
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
                  "--proxy-server=127.0.0.1:9"]
-# Run in the page before its own scripts: every 5 ms it looks into the map's frame (same origin), and notes on
-# the page (which a reload resets) the epoch time in ms at which the first marker was in it. A script in the
-# frame itself would watch the frame's first, empty document, which the map's page replaces.
-FIRST_MARKER_INIT = """(() => {
-  if (window.top !== window) return;
-  const look = setInterval(() => {
-    for (const frame of document.querySelectorAll("iframe")) {
-      let doc = null;
-      try { doc = frame.contentDocument; } catch (e) { continue; }
-      if (doc && doc.querySelector("path.dl-place, path.dl-collection")) {
-        window.__dlFirstMarker = performance.timeOrigin + performance.now();
-        clearInterval(look);
-        return;
-      }
-    }
-  }, 5);
-})();"""
-FIRST_MARKER_JS = "() => window.__dlFirstMarker"
+# The page's own clock for its first marker (ms since navigation start; see geo.app.devserver).
+FIRST_MARKER_INIT = FIRST_MARKER_SCRIPT
+FIRST_MARKER_JS = "() => window.__dlFirstMarker === undefined ? null : performance.timeOrigin + window.__dlFirstMarker"
 
 
 def _is_local(url: str) -> bool:

@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,6 +290,11 @@ class _SQLiteStore:
         self.problem = f"{self.path} cannot be read ({_one_line(exc)}): {self._consequence()}"
         log.warning(self.problem)
 
+    def _write_failed(self, exc: BaseException) -> None:
+        """Degrade quietly (the caches): stop writing and say why in ``problem``; the engine works without."""
+        self.writable = False
+        self._report(exc)
+
     def count(self) -> int:
         """Rows in the store's table (0 when it cannot be read)."""
         if not self.readable:
@@ -392,11 +397,6 @@ class GeocodeCache(_SQLiteStore):
             self._touch(geocoder, query)
         return [Candidate.from_dict(d) for d in json.loads(row[0])]
 
-    def _write_failed(self, exc: BaseException) -> None:
-        """Degrade quietly: stop writing and say why in ``problem``; the engine works without a cache."""
-        self.writable = False
-        self._report(exc)
-
     def _touch(self, geocoder: str, query: str) -> None:
         if not self.writable:
             return
@@ -493,28 +493,31 @@ class ReadingCache(_SQLiteStore):
             log.warning("a kept reading could not be read back; it is made again")
             return None
         if time.time() - row[1] > TOUCH_AFTER_S:
-            self._save("UPDATE readings SET used=? WHERE key=?", (time.time(), key))
+            self._save(lambda con: con.execute("UPDATE readings SET used=? WHERE key=?", (time.time(), key)))
         return result
 
     def put(self, key: str, result: Result) -> None:
-        if self.writable:
-            self._save("INSERT OR REPLACE INTO readings VALUES (?,?,?)",
-                       (key, json.dumps(result.to_dict()), time.time()))  # \u escapes: any text stores
+        row = (key, json.dumps(result.to_dict()), time.time())  # \u escapes: any text stores
 
-    def _save(self, sql: str, params: tuple) -> None:
-        """One write, then the least recently used readings over the cap go; a failure stops writing."""
+        def add(con: sqlite3.Connection) -> None:
+            """The reading, then the least recently used readings over the cap go."""
+            con.execute("INSERT OR REPLACE INTO readings VALUES (?,?,?)", row)
+            over = con.execute("SELECT COUNT(*) FROM readings").fetchone()[0] - self.max_entries
+            if over > 0:
+                con.execute("DELETE FROM readings WHERE key IN (SELECT key FROM readings ORDER BY used LIMIT ?)",
+                            (over,))
+
+        self._save(add)
+
+    def _save(self, change: Callable[[sqlite3.Connection], object]) -> None:
+        """One short write transaction; a failure stops writing (``problem`` says why)."""
         if not self.writable:
             return
         try:
             with self._write() as con:
-                con.execute(sql, params)
-                over = con.execute("SELECT COUNT(*) FROM readings").fetchone()[0] - self.max_entries
-                if over > 0:
-                    con.execute("DELETE FROM readings WHERE key IN (SELECT key FROM readings ORDER BY used LIMIT ?)",
-                                (over,))
+                change(con)
         except (sqlite3.Error, OSError) as exc:
-            self.writable = False
-            self._report(exc)
+            self._write_failed(exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,28 @@ from pathlib import Path
 
 LOG_TAIL_CHARS = 3000  # how much of the server's output a start failure quotes
 
+# A browser init script for the page (it does nothing in frames): every 5 ms it looks into the map's
+# (same-origin) frame and notes in ``window.__dlFirstMarker`` when a marker (``path.dl-place``, the Collection
+# view's too) is first in it, in ms since the page's navigation start (``performance.timeOrigin`` turns it into
+# epoch time). The page resets it on reload. A script in the frame itself would watch the frame's first, empty
+# document, which the map's page replaces.
+FIRST_MARKER_SCRIPT = """
+(() => {
+  if (window.top !== window) return;
+  const look = setInterval(() => {
+    for (const frame of document.querySelectorAll("iframe")) {
+      let doc = null;
+      try { doc = frame.contentDocument; } catch (e) { continue; }
+      if (doc && doc.querySelector("path.dl-place")) {
+        window.__dlFirstMarker = performance.now();
+        clearInterval(look);
+        return;
+      }
+    }
+  }, 5);
+})();
+"""
+
 
 class ServerStartError(RuntimeError):
     """The app did not answer its health check: it exited or took too long. The message ends with its log."""

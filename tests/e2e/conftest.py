@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from geo.app.devserver import RunningApp, ServerStartError, running_app
+from geo.app.devserver import FIRST_MARKER_SCRIPT, RunningApp, ServerStartError, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,9 +42,8 @@ ACTION_MS = 20_000  # default for clicks and waits; Streamlit answers within a s
 # Anything that is not http(s)/ws(s) to this machine, nor an in-page URL.
 NON_LOCAL = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)[:/])(?!data:|blob:|about:)")
 
-# Records an alert/confirm/prompt in whichever frame calls it (dialog events are checked too). In the
-# top page, also notes when the first map marker exists in the map's (same-origin) iframe, in ms since
-# navigation start, for the time-to-first-marker note.
+# Records an alert/confirm/prompt in whichever frame calls it (dialog events are checked too); then, in the
+# top page, notes when the first map marker exists, for the time-to-first-marker note (FIRST_MARKER_SCRIPT).
 INIT_SCRIPT = """
 (() => {
   window.__dlDialogs = [];
@@ -55,20 +54,8 @@ INIT_SCRIPT = """
       return real.apply(this, args);
     };
   }
-  if (window.top !== window) return;
-  const timer = setInterval(() => {
-    for (const frame of document.querySelectorAll("iframe")) {
-      let doc = null;
-      try { doc = frame.contentDocument; } catch (e) { continue; }
-      if (doc && doc.querySelector("path.dl-place")) {
-        window.__dlFirstMarker = performance.now();
-        clearInterval(timer);
-        return;
-      }
-    }
-  }, 10);
 })();
-"""
+""" + FIRST_MARKER_SCRIPT
 
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
