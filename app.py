@@ -41,7 +41,7 @@ def main() -> None:
         places_feature_group,
     )
     from geo.export import to_csv, to_geojson
-    from geo.model import Result
+    from geo.model import LOW_CONFIDENCE, Result
     from geo.pipeline import Engine
     from geo.textio import MAX_UPLOAD_MB, InputError
 
@@ -270,7 +270,7 @@ def main() -> None:
                 **({"Article": [layers[r.layer].label for r in rows]} if several else {}),
             })
             count = f"{len(rows)} place" + ("" if len(rows) == 1 else "s")
-            st.caption(f"{count} · ⚠ = low confidence or approximate location, check it · "
+            st.caption(f"{count} · ⚠ = low confidence (under {LOW_CONFIDENCE:.0%}), check it · "
                        "pick a row to show it on the map")
             st.dataframe(
                 table, key=ui.TABLE_KEY, on_select="rerun", selection_mode="single-row",

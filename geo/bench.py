@@ -59,7 +59,8 @@ MAX_KM = 20039.0
 ACC_KM = 161.0
 TIMING_CHUNK = 32  # documents per turn when the bare and the full pass take turns
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
-FLAG_LINES = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+FLAG_LINES = (0.5, 0.6, 0.7, 0.75, 0.78, 0.8, 0.82, 0.85, 0.9)
+RIGHT_FLAGGED_AT_MOST = 0.10  # the issue's bound on right readings flagged, which sets the line (flag_line)
 MISS_KINDS = {
     "wrong_reading": "another place was chosen, though the gold place is in the gazetteer",
     "not_in_gazetteer": "the gold place (its GeoNames id) is not in the offline gazetteer",
@@ -101,9 +102,10 @@ class Scores:
     flagged_wrong: float = 0.0  # share of wrong readings (> 161 km or none) under the low-confidence flag
     flagged_right: float = 0.0  # share of right readings under it
     given_approximate_confidence: float = 0.0  # mean confidence of the approximate readings
-    # (line, share of wrong readings flagged, share of right ones) were the flag at another line; approximate
-    # readings are always under it (the app flags them whatever the line)
+    # (line, share of wrong readings flagged, share of right ones) were the flag at another line
     flag_lines: list[tuple[float, float, float]] = field(default_factory=list)
+    # given gold spans, each reading with coordinates (for error analysis; written to readings.jsonl, not bench.json)
+    readings: list[dict] = field(default_factory=list, repr=False)
 
 
 def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
@@ -208,6 +210,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     confidences: list[float] = []
     approximates: list[bool] = []
     chances: list[float] = []  # the confidence, but an approximate reading's before the cap
+    readings: list[dict] = []
     known_ids = engine.gazetteer.geonameids()
     for doc, e2e, given, before_cap in zip(docs, e2e_out, given_out, uncapped, strict=True):
         predicted = {(m["start"], m["end"]): m for m in e2e["mentions"]}
@@ -231,8 +234,22 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
             if m.get("approximate"):
                 approximate += 1
                 approximate_near += km <= ACC_KM
+            kind = miss_kind(t, m, known_ids) if km > ACC_KM else ""
+            readings.append(
+                {
+                    "doc": doc["id"],
+                    "text": t["text"],
+                    "gold": [t["lat"], t["lon"], t.get("geonameid")],
+                    "got": [m.get(k) for k in ("name", "country_code", "feature", "lat", "lon", "geonameid")],
+                    "confidence": confidences[-1],
+                    "approximate": approximates[-1],
+                    "chance": chances[-1],
+                    "km": round(km),
+                    "miss": kind,
+                    "kind": m.get("kind"),
+                }
+            )
             if km > ACC_KM:
-                kind = miss_kind(t, m, known_ids)
                 misses[kind] += 1
                 sentence_start = max(0, doc["text"].rfind(".", 0, t["start"]) + 1)
                 worst.append(
@@ -258,12 +275,12 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     right = [e <= ACC_KM for e in given_errors]
     ece, reliability = expected_calibration_error(confidences, right) if right else (0.0, [])
     ece_uncapped = expected_calibration_error(chances, right)[0] if right else 0.0
-    # As the app flags them (geo.app.mapview.is_low_confidence): under the line, or approximate whatever the confidence.
-    flagged = [c < LOW_CONFIDENCE or a for c, a in zip(confidences, approximates, strict=True)]
+    # As the app flags them (geo.app.mapview.is_low_confidence): under the line, approximate or not.
+    flagged = [c < LOW_CONFIDENCE for c in confidences]
     n_wrong = right.count(False)
 
     def flag_shares(line: float) -> tuple[float, float, float]:
-        under = [c < line or a for c, a in zip(confidences, approximates, strict=True)]
+        under = [c < line for c in confidences]
         wrong = sum(u and not r for u, r in zip(under, right, strict=True))
         fine = sum(u and r for u, r in zip(under, right, strict=True))
         return line, wrong / n_wrong if n_wrong else 0.0, fine / right.count(True) if any(right) else 0.0
@@ -309,6 +326,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         ece=ece,
         ece_uncapped=ece_uncapped,
         reliability=reliability,
+        readings=readings,
         flagged_wrong=sum(f and not r for f, r in zip(flagged, right, strict=True)) / n_wrong if n_wrong else 0.0,
         flagged_right=(
             sum(f and r for f, r in zip(flagged, right, strict=True)) / right.count(True) if any(right) else 0.0
@@ -320,6 +338,25 @@ def _prf(correct: int, predicted: int, gold: int) -> tuple[float, float, float]:
     precision = correct / predicted if predicted else 0.0
     recall = correct / gold if gold else 0.0
     return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+
+
+def flag_line(scores: list[Scores], at_most: float = RIGHT_FLAGGED_AT_MOST) -> float | None:
+    """The highest low-confidence line (in hundredths) that flags at most ``at_most`` of the right readings in each
+    development corpus, out of fold: the highest line flags the most wrong readings, and that bound is what a
+    reader pays in right readings flagged. None without development corpora."""
+    dev = [s for s in scores if s.corpus in DEV_CORPORA and s.readings]
+    if not dev:
+        return None
+    best = None
+    for hundredths in range(50, 96):
+        line = hundredths / 100
+        shares = []
+        for s in dev:
+            right = [r["confidence"] for r in s.readings if r["km"] <= ACC_KM]
+            shares.append(sum(c < line for c in right) / len(right) if right else 0.0)
+        if max(shares) <= at_most:
+            best = line
+    return best
 
 
 def markdown(scores: list[Scores]) -> str:
@@ -345,8 +382,8 @@ def markdown(scores: list[Scores]) -> str:
     calibration = "".join(
         f"\n{s.corpus} ({s.ranker}), given gold spans: calibration error (ECE, 10 bins) {s.ece:.3f} "
         f"({s.ece_uncapped:.3f} were approximate readings not capped at {APPROXIMATE_MAX_CONFIDENCE}); "
-        f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}, or approximate) {s.flagged_wrong:.0%}, "
-        f"right ones {s.flagged_right:.0%}\n"
+        f"wrong readings flagged low-confidence (< {LOW_CONFIDENCE}) {s.flagged_wrong:.1%}, "
+        f"right ones {s.flagged_right:.1%}\n"
         "| confidence | readings | mean confidence | share right |\n|---|---|---|---|\n"
         + "\n".join(
             f"| {low:.1f}-{high:.1f} | {n} | {conf:.3f} | {acc:.3f} |" for low, high, n, conf, acc in s.reliability
@@ -362,10 +399,16 @@ def markdown(scores: list[Scores]) -> str:
         for s in scores
     )
     lines = "".join(
-        f"\n{s.corpus}, given gold spans, were the low-confidence line elsewhere (approximate readings always"
-        " under it): " + ", ".join(f"< {line:.2f}: wrong {w:.0%} / right {r:.0%}" for line, w, r in s.flag_lines)
+        f"\n{s.corpus}, given gold spans, were the low-confidence line elsewhere: "
+        + ", ".join(f"< {line:.2f}: wrong {w:.1%} / right {r:.1%}" for line, w, r in s.flag_lines)
         for s in scores
     )
+    line = flag_line(scores)
+    if line is not None:
+        lines += (
+            f"\nThe highest line flagging at most {RIGHT_FLAGGED_AT_MOST:.0%} of right readings in each development"
+            f" corpus (out of fold): {line:.2f}; the app's line (geo.model.LOW_CONFIDENCE): {LOW_CONFIDENCE}"
+        )
     return head + "\n".join(rows) + "\n" + baseline + "\n" + misses + "\n" + calibration + "\n" + lines + "\n"
 
 
@@ -401,6 +444,53 @@ def rule_ablation(engine, dev: list[tuple[Path, dict]]) -> list[tuple[str, dict[
     finally:
         engine.resolver.rules = rules
     return rows
+
+
+def recognition_ablation(engine, dev: list[tuple[Path, dict]]) -> list[tuple[str, dict[str, float]]]:
+    """Recognition F1 (exact spans, demonyms included) of each development corpus with every recognition rule
+    (``geo.recognize.RULES``), then with each one switched off. The model's pass runs once; only the rules run
+    again, on copies of its documents."""
+    import dataclasses
+
+    from geo.recognize import RULE_NAMES, SPAN_KEY, ToponymFinder
+
+    nlp = engine.nlp
+    finder = nlp.get_pipe("dateline_toponyms")
+    with nlp.select_pipes(disable=["dateline_toponyms"]):
+        model_docs = list(nlp.pipe((d["text"] for _, d in dev), batch_size=32))
+    gold = [{(t["start"], t["end"]) for t in d["toponyms"]} for _, d in dev]
+    corpora = [p.stem for p, _ in dev]
+
+    def f1(find: ToponymFinder) -> dict[str, float]:
+        counts: dict[str, list[int]] = {}
+        for doc, spans, corpus in zip(model_docs, gold, corpora, strict=True):
+            copy = find(doc.copy())
+            found = {(s.start_char, s.end_char) for s in copy.spans[SPAN_KEY]}
+            n = counts.setdefault(corpus, [0, 0, 0])
+            n[0] += len(found & spans)
+            n[1] += len(found)
+            n[2] += len(spans)
+        return {c: _prf(*n)[2] for c, n in sorted(counts.items())}
+
+    rows = [("(all rules)", f1(finder))]
+    for name in RULE_NAMES:
+        if name in finder.settings.disabled_rules:
+            continue
+        off = dataclasses.replace(finder.settings, disabled_rules=finder.settings.disabled_rules | {name})
+        rows.append((name, f1(ToponymFinder(finder.gazetteer_path, off))))
+    return rows
+
+
+def recognition_ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    corpora = list(rows[0][1])
+    full = rows[0][1]
+    head = "| recognition rule switched off | " + " | ".join(f"{c} F1 | {c} change" for c in corpora) + " |\n"
+    head += "|---|" + "---|---|" * len(corpora) + "\n"
+    lines = [
+        f"| {name} | " + " | ".join(f"{got[c]:.3f} | {got[c] - full[c]:+.3f}" for c in corpora) + " |"
+        for name, got in rows
+    ]
+    return head + "\n".join(lines) + "\n"
 
 
 def rule_ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
@@ -442,13 +532,19 @@ def main(args: argparse.Namespace) -> int:
         ablated = ablation_table(ablation(rows))
         approximate_ablated = approximate_ablation_table(approximate_ablation(approximate))
     rules_ablated = rule_ablation_table(rule_ablation(engine, dev)) if dev else ""
+    recognition_ablated = recognition_ablation_table(recognition_ablation(engine, dev)) if dev else ""
     scores = []
     for p in paths:
         s = score_corpus(engine, p, args.limit)
         s.ranker = "out of fold" if p.stem in DEV_CORPORA else "trained on all development documents"
         scores.append(s)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps([asdict(s) for s in scores], indent=2, ensure_ascii=False))
+    summaries = [{k: v for k, v in asdict(s).items() if k != "readings"} for s in scores]
+    (args.out / "bench.json").write_text(json.dumps(summaries, indent=2, ensure_ascii=False))
+    with open(args.out / "readings.jsonl", "w", encoding="utf-8") as handle:
+        for s in scores:
+            for r in s.readings:
+                handle.write(json.dumps({"corpus": s.corpus, **r}, ensure_ascii=False) + "\n")
     table = markdown(scores)
     if ablated:
         table += (
@@ -459,6 +555,11 @@ def main(args: argparse.Namespace) -> int:
         table += (
             "\nResolution rules, given gold spans: out-of-fold acc@161 of gold toponyms with coordinates, with each"
             " rule switched off\n" + rules_ablated
+        )
+    if recognition_ablated:
+        table += (
+            "\nRecognition rules (geo/recognize.py RULES): recognition F1 (exact spans, demonyms included) with each"
+            " rule switched off; the model's entities are the same in every row\n" + recognition_ablated
         )
     if approximate_ablated:
         table += (

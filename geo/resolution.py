@@ -41,7 +41,7 @@ from geo.features import (
 from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
 from geo.geometry import haversine_km
-from geo.model import Alternative, Candidate, Feature, Mention, MentionKind, Reason
+from geo.model import HIGH_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normalize, same_name, variants
 
 MAX_ALTERNATIVES = 3
@@ -52,13 +52,14 @@ BIG_COUNTRY_POPULATION = 1_000_000  # a country whose abbreviation inside a name
 # ranker, 44% to 57% of approximate readings were within 161 km of gold.
 BACKOFF_CONFIDENCE = 0.45
 # An approximate reading (backed off, or taken from one word of a longer name) is shown at its learned chance of
-# being within 161 km, but never as sure: at most three in four. It is flagged as a guess whatever its confidence
-# (geo.app.mapview.is_low_confidence: dashed, grey, "approximate location"); held under the 0.5 line instead, the
-# many that are right (70% of those the model gives more than 0.5, on GeoWebNews) were shown less sure than they
-# are, which cost most of the calibration error.
-APPROXIMATE_MAX_CONFIDENCE = 0.75
+# being within 161 km, but never as sure (under geo.model.HIGH_CONFIDENCE). It is always marked approximate (a
+# dashed grey marker, "approximate location: placed near ..."); it is flagged low-confidence, as any reading is,
+# when its chance is under geo.model.LOW_CONFIDENCE. Flagging every approximate reading whatever its chance flagged
+# the many that are right (11% of GeoWebNews' right readings) as doubtful; capping them at 0.75 put them all under
+# the line.
+APPROXIMATE_MAX_CONFIDENCE = 0.85
 NEAR_KM = 161.0  # "near" for the article's places, as for the accuracy the calibration predicts
-assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < 1.0
+assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < HIGH_CONFIDENCE
 DEMONYM_CONFIDENCE = 0.9  # "Afghan" as Afghanistan, without a learned rate (Ranker.demonym)
 PROVINCE_TOWN_SHARE = 0.1
 

@@ -91,16 +91,16 @@ APPROXIMATE_TEXT = (
 )
 
 
-def approximate_result(title: str = "Border road") -> Result:
-    """Chaman twice, and a road nothing knows twice, placed near Chaman (approximate, low confidence)."""
+def approximate_result(title: str = "Border road", confidence: float = 0.25) -> Result:
+    """Chaman twice, and a road nothing knows twice, placed near Chaman (approximate, by default low confidence)."""
     t = APPROXIMATE_TEXT
     return result_from(
         t,
         [
-            mention(t, "Friendship Gate road", CHAMAN, confidence=0.25, approximate=True),
+            mention(t, "Friendship Gate road", CHAMAN, confidence=confidence, approximate=True),
             mention(t, "Chaman", CHAMAN, confidence=0.97),
             mention(t, "Chaman", CHAMAN, occurrence=1, confidence=0.97),
-            mention(t, "Friendship Gate road", CHAMAN, occurrence=1, confidence=0.25, approximate=True),
+            mention(t, "Friendship Gate road", CHAMAN, occurrence=1, confidence=confidence, approximate=True),
         ],
         title=title,
     )

@@ -421,6 +421,29 @@ def test_an_approximate_place_has_its_own_dashed_marker_near_the_known_place():
     assert place_at([lay], clicked)[1].name == "Friendship Gate road"
 
 
+def test_an_approximate_place_likely_right_is_marked_but_not_flagged():
+    """Approximate says where it is drawn; the flag says how likely it is wrong. A name nothing knows whose learned
+    chance is over the line is drawn dashed and grey and says so, but is not flagged or hidden as a doubtful one."""
+    from geo.app.ui import place_card_html
+    from geo.model import LOW_CONFIDENCE
+    from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
+    from tests.factories import approximate_result
+
+    result = approximate_result(confidence=(LOW_CONFIDENCE + APPROXIMATE_MAX_CONFIDENCE) / 2)
+    lay = layer(result)
+    road = result.place("Friendship Gate road")
+    assert road.approximate and not mapview.is_low_confidence(road)
+    marker = {tip(m): m for m in markers(places_feature_group([lay]))}["Friendship Gate road"]
+    assert marker.options["dashArray"] == "4 4" and "dl-approximate" in marker.options["className"]
+    assert "dl-low" not in marker.options["className"]
+    popup = str(mapview.popup_html(lay, road, several=False))
+    assert "Approximate location: placed near Chaman, PK" in popup and "Low confidence" not in popup
+    card = place_card_html(road, country="Pakistan", article_title=result.title, color="red")
+    assert "≈ approximate location" in card and "low confidence" not in card
+    shown = {tip(m) for m in markers(places_feature_group([lay], show_low_confidence=False))}
+    assert shown == {"Chaman", "Friendship Gate road"}
+
+
 def test_the_side_panel_says_where_an_approximate_place_was_put():
     from geo.app.ui import kind_label, place_card_html
     from tests.factories import approximate_result

@@ -286,11 +286,12 @@ def test_a_correction_of_an_approximate_reading_is_not_approximate():
 
 
 def test_an_approximate_readings_confidence_is_learned_but_never_sure(engine):
-    """However sure the approximate model is, a guess is shown at APPROXIMATE_MAX_CONFIDENCE at most (and flagged
-    as a guess by the app whatever its confidence); an unsure one lower."""
+    """However sure the approximate model is, a guess is shown at APPROXIMATE_MAX_CONFIDENCE at most, never in the
+    sure band (and always marked approximate by the app); an unsure one lower."""
     from dataclasses import replace
 
     from geo.features import APPROXIMATE_NAMES, ApproximateModel
+    from geo.model import HIGH_CONFIDENCE
     from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
 
     n = len(APPROXIMATE_NAMES)
@@ -313,7 +314,7 @@ def test_an_approximate_readings_confidence_is_learned_but_never_sure(engine):
         assert hows == {spans[0]: "part", spans[1]: "container"}  # "Royal Street in New Orleans"
         return [m.confidence for m in r.mentions[:2]]
 
-    assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < 0.8
+    assert confidences(10.0) == [APPROXIMATE_MAX_CONFIDENCE] * 2 and APPROXIMATE_MAX_CONFIDENCE < HIGH_CONFIDENCE
     assert confidences(-2.0) == [pytest.approx(0.1192, abs=1e-4)] * 2
 
 

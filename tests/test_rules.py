@@ -115,3 +115,14 @@ def test_the_pipeline_passes_disabled_rules_to_the_component(gazetteer):
     nlp = load_pipeline(gazetteer, disabled_rules=["names_a_person"])
     assert nlp.get_pipe_config("dateline_toponyms")["disabled_rules"] == ["names_a_person"]
     assert "names_a_person" not in {r.name for rules in nlp.get_pipe("dateline_toponyms").rules.values() for r in rules}
+
+
+def test_qualified_town_keeps_a_small_town_named_with_its_province(gazetteer, blank):
+    """A town under the population floor is a place when its province follows ("Holliday, Texas"); the bench's
+    corpora barely have the case, so this test is what shows the rule pays."""
+    text = "Storms damaged homes in Holliday, Texas on Monday."
+    ents = [("Texas", "GPE")]
+    on = run(gazetteer, blank, text=text, ents=ents)
+    assert ("Holliday", "GPE", "gazetteer_place") in decided(on)
+    off = run(gazetteer, blank, frozenset({"qualified_town"}), text=text, ents=ents)
+    assert "Holliday" not in [t for t, *_ in decided(off)]

@@ -30,8 +30,8 @@ from markupsafe import Markup, escape
 from geo.geometry import haversine_km
 from geo.model import LOW_CONFIDENCE, Excerpt, Feature, Place, Result
 
-# LOW_CONFIDENCE (geo.model): places under it, and approximate places at any confidence, are drawn dashed and
-# flagged in the popup.
+# LOW_CONFIDENCE (geo.model): places under it are drawn dashed and faint and flagged in the popup and lists;
+# approximate places are drawn dashed and grey whatever their confidence, and flagged only when under the line.
 
 # Fill colours by kind (Okabe-Ito palette: distinguishable with colour-blindness).
 KIND_COLORS: dict[str, str] = {
@@ -105,8 +105,9 @@ def marker_radius(count: int) -> float:
 
 
 def is_low_confidence(place: Place) -> bool:
-    """Shown as a guess: an approximate place always is, whatever its mentions' confidence."""
-    return place.confidence < LOW_CONFIDENCE or place.approximate
+    """Flagged "check this reading": its calibrated chance of being right is under the line. An approximate place
+    is marked as such (dashed, grey, "approximate location") but flagged only by its chance, like any other."""
+    return place.confidence < LOW_CONFIDENCE
 
 
 def approximate_text(place: Place) -> str:
@@ -164,7 +165,7 @@ def popup_html(layer: MapLayer, place: Place, *, several: bool, max_alternatives
     )
     if place.approximate:
         parts.append(Markup('<span class="dl-approximate-note">{}</span>').format(approximate_text(place)))
-    if place.confidence < LOW_CONFIDENCE:  # an approximate place above the line is flagged by its note above
+    if is_low_confidence(place):
         parts.append(Markup('<span style="color:#b00020">Low confidence: check this reading</span>'))
     alts = list(place.alternatives)[:max_alternatives]
     if alts:
@@ -672,7 +673,7 @@ def _marker(layer: MapLayer, place: Place, *, several: bool, selected: bool) -> 
         "fill": True,
         "fillColor": APPROXIMATE_COLOR if place.approximate else KIND_COLORS[kind_of(cand.feature)],
         "fillOpacity": 0.9 if selected else (0.45 if low else 0.7),
-        "dashArray": "4 4" if low else None,
+        "dashArray": "4 4" if low or place.approximate else None,
     }
     return MarkerSpec(
         location=(float(cand.lat), float(cand.lon)),

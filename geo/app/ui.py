@@ -42,7 +42,7 @@ from geo.cache import Correction, ReadingCache
 from geo.features import FEATURES
 from geo.gazetteer import Gazetteer, ProgressCallback
 from geo.geocoders import online_geocoder
-from geo.model import APPROXIMATE_SOURCE, LOW_CONFIDENCE, Candidate, Excerpt, Feature, Place, Reason, Result
+from geo.model import APPROXIMATE_SOURCE, Candidate, Excerpt, Feature, Place, Reason, Result
 from geo.pipeline import Engine
 from geo.search import USER_SOURCE, full_name, population_text, where
 from geo.textio import InputError, check_size, clean_text, read_upload
@@ -648,8 +648,9 @@ def place_card_html(place: Place, *, country: str, article_title: str, color: st
     corrected = any(m.corrected for m in place.mentions)
     badges = Markup("")
     if low:
-        why = "low confidence" if place.confidence < LOW_CONFIDENCE else "approximate location"
-        badges += Markup('<span class="dl-badge dl-warn">⚠ {}: check this reading</span>').format(why)
+        badges += Markup('<span class="dl-badge dl-warn">⚠ low confidence: check this reading</span>')
+    if place.approximate:
+        badges += Markup('<span class="dl-badge dl-approximate">≈ approximate location</span>')
     if corrected:
         badges += Markup('<span class="dl-badge dl-fixed">✔ your correction</span>')
     times = "once" if place.count == 1 else f"{place.count} times"
@@ -742,6 +743,7 @@ CSS = """
   font-size: .8rem;}
 .dl-warn {background: #fde7e9; color: #b00020;}
 .dl-fixed {background: #e6f4ea; color: #137333;}
+.dl-badge.dl-approximate {background: #eeeeee; color: #444444;}
 ol.dl-excerpts {padding-left: 1.4rem; margin: 0;}
 li.dl-excerpt {border-left: 3px solid #999; padding: .2rem .6rem; margin: 0 0 .55rem 0;
   line-height: 1.5;}
