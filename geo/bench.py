@@ -59,6 +59,8 @@ MAX_KM = 20039.0
 ACC_KM = 161.0
 TIMING_CHUNK = 32  # documents per turn when the bare and the full pass take turns
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+SEED_ARTICLE = Path(__file__).resolve().parent.parent / "seeds" / "tashkent-conference.txt"
+WARM_RUNS = 20
 FLAG_LINES = (0.5, 0.6, 0.7, 0.75, 0.78, 0.8, 0.82, 0.85, 0.9)
 RIGHT_FLAGGED_AT_MOST = 0.10  # the issue's bound on right readings flagged, which sets the line (flag_line)
 MISS_KINDS = {
@@ -340,6 +342,28 @@ def _prf(correct: int, predicted: int, gold: int) -> tuple[float, float, float]:
     return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
 
 
+def warm_parse_ms(engine, path: Path = SEED_ARTICLE, runs: int = WARM_RUNS) -> tuple[float, float] | None:
+    """Median milliseconds of a warm ``Engine.parse`` of the seed article, and of the bare spaCy NER pass over
+    the same text (the floor the engine adds its rules and resolution to). None without the seed article."""
+    from geo.recognize import load_bare_ner
+
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    bare = load_bare_ner()
+
+    def median_ms(run) -> float:
+        run()  # warm: caches filled, lazy parts loaded
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    return median_ms(lambda: engine.parse(text)), median_ms(lambda: bare(text))
+
+
 def flag_line(scores: list[Scores], at_most: float = RIGHT_FLAGGED_AT_MOST) -> float | None:
     """The highest low-confidence line (in hundredths) that flags at most ``at_most`` of the right readings in each
     development corpus, out of fold: the highest line flags the most wrong readings, and that bound is what a
@@ -538,6 +562,7 @@ def main(args: argparse.Namespace) -> int:
         s = score_corpus(engine, p, args.limit)
         s.ranker = "out of fold" if p.stem in DEV_CORPORA else "trained on all development documents"
         scores.append(s)
+    warm = warm_parse_ms(engine)
     args.out.mkdir(parents=True, exist_ok=True)
     summaries = [{k: v for k, v in asdict(s).items() if k != "readings"} for s in scores]
     (args.out / "bench.json").write_text(json.dumps(summaries, indent=2, ensure_ascii=False))
@@ -546,6 +571,11 @@ def main(args: argparse.Namespace) -> int:
             for r in s.readings:
                 handle.write(json.dumps({"corpus": s.corpus, **r}, ensure_ascii=False) + "\n")
     table = markdown(scores)
+    if warm is not None:
+        table += (
+            f"\nSeed article ({SEED_ARTICLE.name}), warm, median of {WARM_RUNS}: engine.parse {warm[0]:.1f} ms;"
+            f" the bare spaCy NER pass over it {warm[1]:.1f} ms\n"
+        )
     if ablated:
         table += (
             "\nAblation, given gold spans: the ranker's out-of-fold acc@161 over gold toponyms that have candidates,"

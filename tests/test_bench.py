@@ -165,3 +165,12 @@ def test_flag_line_is_the_highest_that_keeps_right_readings_flagged_under_the_bo
     held_out = corpus("tud", [0.55] * 50 + [0.99] * 50, [])
     assert flag_line([gwn, trnews, held_out]) == 0.66
     assert flag_line([held_out]) is None
+
+
+def test_warm_parse_is_timed_against_the_bare_model_on_the_seed_article(engine, tmp_path):
+    from geo.bench import SEED_ARTICLE, warm_parse_ms
+
+    assert SEED_ARTICLE.exists()
+    timed = warm_parse_ms(engine, runs=2)
+    assert timed is not None and all(ms > 0 for ms in timed)
+    assert warm_parse_ms(engine, tmp_path / "no-such-article.txt") is None
