@@ -237,16 +237,19 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
                 approximate += 1
                 approximate_near += km <= ACC_KM
             kind = miss_kind(t, m, known_ids) if km > ACC_KM else ""
+            reading = {
+                "doc": doc["id"],
+                "text": t["text"],
+                "gold": [t["lat"], t["lon"], t.get("geonameid")],
+                "got": [m.get(k) for k in ("name", "country_code", "feature", "lat", "lon", "geonameid")],
+                "km": round(km),
+            }
             readings.append(
                 {
-                    "doc": doc["id"],
-                    "text": t["text"],
-                    "gold": [t["lat"], t["lon"], t.get("geonameid")],
-                    "got": [m.get(k) for k in ("name", "country_code", "feature", "lat", "lon", "geonameid")],
+                    **reading,
                     "confidence": confidences[-1],
                     "approximate": approximates[-1],
                     "chance": chances[-1],
-                    "km": round(km),
                     "miss": kind,
                     "kind": m.get("kind"),
                 }
@@ -256,20 +259,9 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
                 sentence_start = max(0, doc["text"].rfind(".", 0, t["start"]) + 1)
                 worst.append(
                     {
-                        "doc": doc["id"],
-                        "text": t["text"],
+                        **reading,
                         "kind": kind,
-                        "km": round(km),
-                        "gold": [t["lat"], t["lon"], t.get("geonameid")],
-                        "got": [
-                            m.get("name"),
-                            m.get("country_code"),
-                            m.get("feature"),
-                            m.get("lat"),
-                            m.get("lon"),
-                            m.get("geonameid"),
-                            m.get("confidence"),
-                        ],
+                        "got": [*reading["got"], m.get("confidence")],
                         "context": doc["text"][sentence_start : t["end"] + 80].strip()[:240],
                     }
                 )
@@ -371,14 +363,11 @@ def flag_line(scores: list[Scores], at_most: float = RIGHT_FLAGGED_AT_MOST) -> f
     dev = [s for s in scores if s.corpus in DEV_CORPORA and s.readings]
     if not dev:
         return None
+    right = [[r["confidence"] for r in s.readings if r["km"] <= ACC_KM] for s in dev]
     best = None
     for hundredths in range(50, 96):
         line = hundredths / 100
-        shares = []
-        for s in dev:
-            right = [r["confidence"] for r in s.readings if r["km"] <= ACC_KM]
-            shares.append(sum(c < line for c in right) / len(right) if right else 0.0)
-        if max(shares) <= at_most:
+        if all(sum(c < line for c in cs) <= at_most * len(cs) for cs in right):
             best = line
     return best
 
