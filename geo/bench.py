@@ -495,15 +495,7 @@ def recognition_ablation(engine, dev: list[tuple[Path, dict]]) -> list[tuple[str
 
 
 def recognition_ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:
-    corpora = list(rows[0][1])
-    full = rows[0][1]
-    head = "| recognition rule switched off | " + " | ".join(f"{c} F1 | {c} change" for c in corpora) + " |\n"
-    head += "|---|" + "---|---|" * len(corpora) + "\n"
-    lines = [
-        f"| {name} | " + " | ".join(f"{got[c]:.3f} | {got[c] - full[c]:+.3f}" for c in corpora) + " |"
-        for name, got in rows
-    ]
-    return head + "\n".join(lines) + "\n"
+    return ablation_table(rows, removed="recognition rule switched off", measure="F1", share=False)
 
 
 def rule_ablation_table(rows: list[tuple[str, dict[str, float]]]) -> str:

@@ -295,15 +295,19 @@ def ablation(docs: Sequence[DocRows]) -> list[tuple[str, dict[str, float]]]:
 
 
 def ablation_table(rows: list[tuple[str, dict[str, float]]], removed: str = "feature removed",
-                   measure: str = "ranking acc@161") -> str:
-    """Markdown: one row per thing left out, its score on each corpus and the change from the first row."""
+                   measure: str = "ranking acc@161", share: bool = True) -> str:
+    """Markdown: one row per thing left out, its score on each corpus and the change from the first row
+    (``share``: a percentage and points, else a plain score such as F1 to three places)."""
     corpora = list(rows[0][1])
     full = rows[0][1]
     head = f"| {removed} | " + " | ".join(f"{c} {measure} | {c} change" for c in corpora) + " |\n"
     head += "|---|" + "---|---|" * len(corpora) + "\n"
     lines = []
     for name, got in rows:
-        cells = " | ".join(f"{got[c]:.1%} | {100 * (got[c] - full[c]):+.1f} pt" for c in corpora)
+        cells = " | ".join(
+            f"{got[c]:.1%} | {100 * (got[c] - full[c]):+.1f} pt" if share else f"{got[c]:.3f} | {got[c] - full[c]:+.3f}"
+            for c in corpora
+        )
         lines.append(f"| {name} | {cells} |")
     return head + "\n".join(lines) + "\n"
 
