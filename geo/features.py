@@ -342,6 +342,8 @@ def fit_approximate(
 
 def feature_vector(c: Candidate, kind: int, s: Situation, names: Sequence[str] = FEATURE_NAMES) -> list[float]:
     """The values of ``names`` (all features by default) for one reading."""
+    if names is FEATURE_NAMES:  # the resolver's case, once per reading: no filtering
+        return [fn(c, kind, s) for _, fn, _ in FEATURES]
     wanted = set(names)
     return [fn(c, kind, s) for name, fn, _ in FEATURES if name in wanted]
 

@@ -17,6 +17,7 @@ import threading
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,14 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 CHUNK_CHARS = 100_000  # spaCy works on pieces this size; offsets are mapped back to the whole text
+# spaCy keeps every word it meets (its lexeme, strings and tokenizer entry) unless the call runs in a memory
+# zone, which frees them when it ends. Freed words are made again at the next article that has them: for a
+# short article that re-making costs about a tenth of the NER pass, while most of a news article's words are
+# common ones seen before. So words are kept until the string store holds KEEP_STRINGS (about a thousand
+# news articles' worth, some tens of MB), and only from calls of at most KEEP_CALL_CHARS (one call cannot
+# flood the store with a book of new words); past that, every call runs in a zone and memory stays flat.
+KEEP_STRINGS = 60_000
+KEEP_CALL_CHARS = 100_000
 DEMONYM_TOWN_POPULATION = 100_000
 GEO_ROOT = Path(__file__).resolve().parent
 # What else decides a reading, besides this package's files: the NLP library and the models it may load.
@@ -64,10 +73,11 @@ class Engine:
         self.disabled_rules = tuple(sorted(disabled_rules))
         self._nlp: Language | None = None
         self._load_lock = threading.Lock()
-        # spaCy's vocabulary grows with every new word it sees. Recognition runs in a memory zone that frees
-        # those strings when it ends; the zone is not thread-safe (another thread's doc would lose its strings),
-        # so threads take turns on the pipeline. Resolution, the slower half, runs outside the lock.
+        # spaCy's vocabulary grows with every new word it sees: see KEEP_STRINGS for when recognition runs in a
+        # memory zone. The zone is not thread-safe (another thread's doc would lose its strings), so threads
+        # take turns on the pipeline. Resolution, the slower half, runs outside the lock.
         self._nlp_lock = threading.Lock()
+        self.keep_strings = KEEP_STRINGS
         self._fingerprint: str | None = None
         self.cache = GeocodeCache(self.cache_dir / "geocode.sqlite3")
         self.corrections = CorrectionStore(self.cache_dir / "corrections.sqlite3")
@@ -114,13 +124,19 @@ class Engine:
         return self._fingerprint
 
     # -- recognition ---------------------------------------------------------------------------
+    def _zone(self, chars: int) -> AbstractContextManager:
+        """A memory zone, unless the words of a call this size may stay (see KEEP_STRINGS). Under the lock."""
+        if chars <= KEEP_CALL_CHARS and len(self.nlp.vocab.strings) < self.keep_strings:
+            return nullcontext()
+        return self.nlp.memory_zone()
+
     def _recognise(self, texts: Sequence[str], batch_size: int) -> list[list[Toponym]]:
         """The toponyms of each text, as plain data, found inside a memory zone under the pipeline lock."""
         pieces: list[tuple[int, int, str]] = []  # (text index, offset, chunk)
         for i, text in enumerate(texts):
             pieces.extend((i, off, chunk) for off, chunk in _chunks(text, CHUNK_CHARS))
         found: list[list[Toponym]] = [[] for _ in texts]
-        with self._nlp_lock, self.nlp.memory_zone():
+        with self._nlp_lock, self._zone(sum(len(p[2]) for p in pieces)):
             docs = self.nlp.pipe((_short_words(p[2]) for p in pieces), batch_size=batch_size)
             for (i, offset, chunk), doc in zip(pieces, docs, strict=True):
                 found[i].extend(self._toponyms(offset, chunk, doc))
@@ -216,7 +232,7 @@ class Engine:
     def _sentences(self, text: str) -> list[tuple[int, int]]:
         sentencizer = self.nlp.get_pipe("sentencizer")
         out = []
-        with self._nlp_lock, self.nlp.memory_zone():
+        with self._nlp_lock, self._zone(len(text)):
             for offset, chunk in _chunks(text, CHUNK_CHARS):
                 doc = sentencizer(self.nlp.make_doc(_short_words(chunk)))
                 out.extend((offset + s.start_char, offset + s.end_char) for s in doc.sents)

@@ -98,6 +98,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         '"European Commission", "British Embassy") is read approximately as that country or continent, not put '
         "at the closest place the article names",
     ),
+    (
+        "dateline_in_context",
+        'an unqualified dateline ("VICTORIA -") is read as the article\'s other places say (Victoria, British '
+        "Columbia, in an article on British Columbia), by the learned ranker like any name, not by its prior alone "
+        "(Hong Kong's old name): the dateline sets the scene for every other name, so a wrong one misleads them all",
+    ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
 RESOLUTION_RULE_NAMES = tuple(name for name, _ in RESOLUTION_RULES)
@@ -208,7 +214,7 @@ class Resolver:
         self._text = text
         names = self._group(text, toponyms, candidates)
         dateline = find_dateline(text)
-        dateline_cands = self._dateline_candidates(dateline, candidates)
+        dateline_cands = self._dateline_candidates(dateline, candidates, names)
         base = _Context(dateline=dateline_cands, dateline_name=normalize(dateline.place) if dateline else "")
 
         first = {norm: self._first_look(n, base) for norm, n in names.items()}
@@ -475,8 +481,11 @@ class Resolver:
         ]
 
     def _dateline_candidates(
-        self, dateline: Dateline | None, candidates: dict[str, list[Candidate]]
+        self, dateline: Dateline | None, candidates: dict[str, list[Candidate]], names: dict[str, _Name]
     ) -> list[Candidate]:
+        """The dateline place's reading: the one its qualifier contains; else, when the dateline is one of the
+        article's names, its best reading in the context of the other names (``dateline_in_context``); else the
+        likeliest by prior."""
         if dateline is None:
             return []
         found = candidates.get(dateline.place) or self.gazetteer.lookup(dateline.place)
@@ -485,6 +494,15 @@ class Resolver:
             qualified = [c for c in found if any(_inside(c, q) for q in qualifiers)]
             if qualified:
                 return qualified
+        name = names.get(normalize(dateline.place))
+        if "dateline_in_context" in self.rules and name is not None and len(name.candidates) > 1:
+            # Pass one and two as for any name, with no dateline known yet: what do the others say?
+            first = {norm: self._first_look(n, _Context()) for norm, n in names.items()}
+            votes = {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
+            others = _Votes.total(votes.values()).without(votes[name.norm]).context(_Context())
+            ranked = self._rank(name, others)
+            if ranked:
+                return [ranked[0].candidate]
         return sorted(found, key=prior, reverse=True)[:1]
 
     # -- ranking -------------------------------------------------------------------------
@@ -569,9 +587,14 @@ class Resolver:
         # learned on top readings only).
         best = order[0]
         sure = ranker.calibrated(chances[best], xs[best]) / chances[best]
+        # Only the readings a mention shows (its own and its alternatives) are explained: the rest are never read.
         return [
-            Ranked(cands[i][0], min(1.0, chances[i] * sure), _why(ranker.names, xs, shares, i, order))
-            for i in order
+            Ranked(
+                cands[i][0],
+                min(1.0, chances[i] * sure),
+                _why(ranker.names, xs, shares, i, order) if rank <= MAX_ALTERNATIVES else (),
+            )
+            for rank, i in enumerate(order)
         ]
 
     @staticmethod

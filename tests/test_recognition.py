@@ -327,3 +327,43 @@ def test_the_model_is_read_without_its_string_table_and_finds_the_same_entities(
     for text in texts:
         assert [(e.start_char, e.end_char, e.label_) for e in skipped(text).ents] == \
             [(e.start_char, e.end_char, e.label_) for e in full(text).ents]
+
+
+def test_words_are_kept_up_to_a_bound_then_freed_after_each_call(engine):
+    """Common words stay between calls (re-making them costs a tenth of a short article's NER pass) until the
+    string store is full; past that, and for any call too big to keep, the memory zone frees what a call added.
+    The reading is the same either way."""
+    import random
+    import string
+
+    from geo.pipeline import KEEP_CALL_CHARS
+
+    rng = random.Random(7)
+
+    def article() -> tuple[str, list[str]]:
+        made_up = ["".join(rng.choice(string.ascii_lowercase) for _ in range(12)) for _ in range(5)]
+        return "Officials in Kabul and Quetta said " + " ".join(made_up) + " talks would resume.", made_up
+
+    strings = engine.nlp.vocab.strings
+    saved = engine.keep_strings
+    try:
+        engine.keep_strings = len(strings) + 10_000
+        text, words = article()
+        kept = engine.parse(text)
+        assert all(w in strings for w in words)  # under the bound: kept
+
+        engine.keep_strings = len(strings)  # full
+        before = len(strings)
+        zoned = engine.parse(text)
+        other, other_words = article()
+        engine.parse(other)
+        assert len(strings) == before and not any(w in strings for w in other_words)
+        assert [(m.start, m.end, m.candidate) for m in zoned.mentions] == \
+            [(m.start, m.end, m.candidate) for m in kept.mentions]
+
+        engine.keep_strings = len(strings) + 10_000  # room, but a call over KEEP_CALL_CHARS is never kept
+        big, big_words = article()
+        engine.parse(big + " " + "Kabul. " * (KEEP_CALL_CHARS // 7))
+        assert not any(w in strings for w in big_words)
+    finally:
+        engine.keep_strings = saved

@@ -547,3 +547,19 @@ def test_a_word_of_a_name_is_no_country_by_accident(engine, name):
 
     toponym = _toponym(name)
     assert engine.resolver._embedded_country(_Name(name.casefold(), [toponym], [], [])) == []
+
+
+def test_an_unqualified_dateline_is_read_as_the_article_says(engine):
+    """ "LONDON —" atop an article on Ontario is London, Ontario: the dateline is read by the ranker with the
+    article's other places, not by its prior alone; and then it sets the scene for the others."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = ("LONDON — Ontario's health minister visited the city's hospital on Friday. Officials in Toronto and "
+            "Windsor said the new wing would open in spring, and Kitchener is next.")
+    london = engine.parse(text).mentions[0]
+    assert (london.text, london.candidate.country_code, london.candidate.name) == ("LONDON", "CA", "London")
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"dateline_in_context"}):
+        by_prior = engine.parse(text).mentions[0]
+    assert by_prior.candidate.country_code == "GB"  # what the prior alone says, and what the rule fixes
+    qualified = "LONDON, England — Officials in Toronto and Windsor said the new wing would open in spring."
+    assert engine.parse(qualified).mentions[0].candidate.country_code == "GB"  # a qualifier still decides

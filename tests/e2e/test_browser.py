@@ -541,6 +541,9 @@ def test_outlines_reach_the_map_edges_at_the_world_view(open_page: Any, app_serv
     page.set_viewport_size({"width": 1400, "height": 900})
     settle(page)
     frame = map_frame(page)
+    # The outlines are fetched from a static file once the map is added: wait for them, not for a guess.
+    frame.wait_for_function("document.querySelectorAll('.leaflet-datelineLand-pane path').length > 150",
+                            timeout=UI_MS)
     # Leaflet measures the box while it is small; then the box grows and nobody tells Leaflet.
     frame.evaluate("""() => new Promise(done => {
       const box = window.map.getContainer();
