@@ -131,7 +131,7 @@ class Engine:
         return self.nlp.memory_zone()
 
     def _recognise(self, texts: Sequence[str], batch_size: int) -> list[list[Toponym]]:
-        """The toponyms of each text, as plain data, found inside a memory zone under the pipeline lock."""
+        """The toponyms of each text, as plain data, found under the pipeline lock (in a memory zone: ``_zone``)."""
         pieces: list[tuple[int, int, str]] = []  # (text index, offset, chunk)
         for i, text in enumerate(texts):
             pieces.extend((i, off, chunk) for off, chunk in _chunks(text, CHUNK_CHARS))
