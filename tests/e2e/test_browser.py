@@ -588,8 +588,12 @@ def test_town_names_and_lines_at_city_zoom_offline(open_page: Any, app_server: R
     labels = map_locator(page).locator(".dl-town-label")
     expect(labels.first).to_be_visible()
     assert {plain(t) for t in labels.all_inner_texts()} >= wanted
-    drawn_lines = frame.evaluate("() => Object.entries(window.datelineDetail.lines)"
-                                 ".filter(([k, l]) => window.map.hasLayer(l)).map(([k]) => k)")
+    # Each line file is fetched when the zoom first needs it, apart from the names: wait for them, do not race.
+    drawn = ("() => Object.entries(window.datelineDetail.lines)"
+             ".filter(([k, l]) => window.map.hasLayer(l)).map(([k]) => k)")
+    frame.wait_for_function(f"() => ['rivers', 'lakes', 'states'].every(k => ({drawn})().includes(k))",
+                            timeout=UI_MS)
+    drawn_lines = frame.evaluate(drawn)
     assert {"rivers", "lakes", "states"} <= set(drawn_lines), drawn_lines
     shot(page, artifacts, f"10-names-{place}")
 
