@@ -104,8 +104,21 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "Columbia, in an article on British Columbia), by the learned ranker like any name, not by its prior alone "
         "(Hong Kong's old name): the dateline sets the scene for every other name, so a wrong one misleads them all",
     ),
+    (
+        "town_word",
+        '"the city of Turkey", "the town of Lebanon": a name the text calls a city, town or village is read as a '
+        "town or district, never as the country, province or sea of that name; with no such reading it is a town "
+        'the gazetteer lacks, read approximately (not "the capital city of Iraq" or "the largest city of Texas", '
+        "where the name is what contains the town)",
+    ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
+# "the city of X", "the small town of X" just before a name (town_word)...
+_TOWN_BEFORE = re.compile(
+    r"(?:^|[^\w-])(?:([\w-]+)\s+)?(?:city|town|village|township|borough)\s+of\s+(?:the\s+)?$", re.IGNORECASE
+)
+# ...unless the word before says the name contains the town: "the capital city of Iraq", "the largest city of Texas"
+_CONTAINER_WORDS = frozenset({"capital", "chief", "main", "principal", "second", "third", "major", "biggest"})
 RESOLUTION_RULE_NAMES = tuple(name for name, _ in RESOLUTION_RULES)
 # "X in Y", "X, Y", "X at Y", "X near Y", "X outside Y": what may stand between a name and the place containing it.
 _CONTAINER_AFTER = re.compile(r"(?:\s*,\s*|\s+(?:in|at|near|outside)\s+)(?:the\s+)?")
@@ -157,6 +170,7 @@ class _Name:
     candidates: list[tuple[Candidate, int]]
     qualifiers: list[list[Candidate]]
     admin_word: bool = False
+    town_word: bool = False  # "the city of X" (rule town_word)
     siblings: set[str] = field(default_factory=set)  # names listed with it ("Alberta, Saskatchewan and Manitoba")
     sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
 
@@ -455,6 +469,8 @@ class Resolver:
             word = following[0].lower().strip(".,;") if following else ""
             if word in ADMIN_WORDS or ("governor_of_province" in self.rules and word in GOVERNOR_WORDS):
                 name.admin_word = True
+            if "town_word" in self.rules and _says_town(text[max(0, t.start - 40) : t.start]):
+                name.town_word = True
         for chain in _lists(text, toponyms):
             norms = {normalize(t.text) for t in chain} - {""}
             for norm in norms:
@@ -608,6 +624,9 @@ class Resolver:
         if name.admin_word:
             admins = [ck for ck in cands if ck[0].feature is Feature.ADMIN1]
             return admins or cands
+        if name.town_word:
+            # "the city of Turkey": its towns and districts only; none is a town the gazetteer lacks.
+            return [(c, k) for c, k in cands if c.feature in (Feature.CITY, Feature.ADMIN2)]
         if any(c.feature is Feature.COUNTRY and k == NAME for c, k in cands):
             # A country's own name is not a town's other name: "Mexico" (not Mexico City), "Kuwait".
             cands = [(c, k) for c, k in cands if not (c.feature is Feature.CITY and k == ALT)]
@@ -960,6 +979,15 @@ def _votes(ranked: list[Ranked], count: int) -> _Votes:
     if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > ARTICLE.anchor_confidence:
         votes.points = (top.lat * weight, top.lon * weight, weight)
     return votes
+
+
+def _says_town(before: str) -> bool:
+    """Whether the text just before a name calls it a town: "the city of", "the small village of"."""
+    m = _TOWN_BEFORE.search(before)
+    if m is None:
+        return False
+    word = (m.group(1) or "").lower()
+    return word not in _CONTAINER_WORDS and not word.endswith("est")  # "largest", "oldest", "greatest"
 
 
 def _dateline_country(dateline: list[Candidate]) -> str:

@@ -563,3 +563,23 @@ def test_an_unqualified_dateline_is_read_as_the_article_says(engine):
     assert by_prior.candidate.country_code == "GB"  # what the prior alone says, and what the rule fixes
     qualified = "LONDON, England — Officials in Toronto and Windsor said the new wing would open in spring."
     assert engine.parse(qualified).mentions[0].candidate.country_code == "GB"  # a qualifier still decides
+
+
+def test_a_name_the_text_calls_a_town_is_read_as_a_town(engine):
+    """ "the city of Lebanon" is a town, not the country; with no town of that name in the gazetteer it is read
+    approximately; "the capital city of Iraq" still names the country that contains the city."""
+    from geo.model import Feature
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "Crews cleared snow in the city of Lebanon on Monday, and the schools stayed shut."
+    spans = _spans(text, ["Lebanon"])
+    town = engine.resolve(text, spans).mentions[0]
+    assert town.candidate.feature is Feature.CITY and town.candidate.country_code != "LB"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"town_word"}):
+        country = engine.resolve(text, spans).mentions[0]
+    assert country.candidate.feature is Feature.COUNTRY  # what the rule fixes
+
+    text = "Baghdad, the capital city of Iraq, was calm; the largest city of Texas, Houston, was not."
+    iraq, texas = (m for m in engine.resolve(text, _spans(text, ["Baghdad", "Iraq", "Texas", "Houston"])).mentions
+                   if m.text in ("Iraq", "Texas"))
+    assert iraq.candidate.feature is Feature.COUNTRY and texas.candidate.feature is Feature.ADMIN1
