@@ -231,11 +231,10 @@ class Resolver:
         dateline_cands = self._dateline_candidates(dateline, candidates, names)
         base = _Context(dateline=dateline_cands, dateline_name=normalize(dateline.place) if dateline else "")
 
-        first = {norm: self._first_look(n, base) for norm, n in names.items()}
+        first, votes = self._first_pass(names, base)
         for name in names.values():
             name.sibling_readings = tuple(first[other][0].candidate for other in sorted(name.siblings) if first[other])
         dateline_cc = _dateline_country(dateline_cands)
-        votes = {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
         everyone = _Votes.total(votes.values())
         countries = everyone.context(base).countries
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
@@ -513,8 +512,7 @@ class Resolver:
         name = names.get(normalize(dateline.place))
         if "dateline_in_context" in self.rules and name is not None and len(name.candidates) > 1:
             # Pass one and two as for any name, with no dateline known yet: what do the others say?
-            first = {norm: self._first_look(n, _Context()) for norm, n in names.items()}
-            votes = {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
+            _, votes = self._first_pass(names, _Context())
             others = _Votes.total(votes.values()).without(votes[name.norm]).context(_Context())
             ranked = self._rank(name, others)
             if ranked:
@@ -537,6 +535,13 @@ class Resolver:
             any(c.feature is Feature.COUNTRY for c, _ in cands)
             and all(q.feature is Feature.COUNTRY for quals in name.qualifiers for q in quals)
         )
+
+    def _first_pass(
+        self, names: dict[str, _Name], base: _Context
+    ) -> tuple[dict[str, list[Ranked]], dict[str, _Votes]]:
+        """Pass one over every name, and each name's votes for what the article is about."""
+        first = {norm: self._first_look(n, base) for norm, n in names.items()}
+        return first, {norm: _votes(ranked, len(names[norm].toponyms)) for norm, ranked in first.items()}
 
     def _first_look(self, name: _Name, ctx: _Context) -> list[Ranked]:
         """Pass one, before the article's countries are known: prior, dateline and qualifier only
