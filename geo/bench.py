@@ -269,8 +269,6 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     right = [e <= ACC_KM for e in given_errors]
     ece, reliability = expected_calibration_error(confidences, right) if right else (0.0, [])
     ece_uncapped = expected_calibration_error(chances, right)[0] if right else 0.0
-    # As the app flags them (geo.app.mapview.is_low_confidence): under the line, approximate or not.
-    flagged = [c < LOW_CONFIDENCE for c in confidences]
     n_wrong = right.count(False)
 
     def flag_shares(line: float) -> tuple[float, float, float]:
@@ -278,6 +276,9 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         wrong = sum(u and not r for u, r in zip(under, right, strict=True))
         fine = sum(u and r for u, r in zip(under, right, strict=True))
         return line, wrong / n_wrong if n_wrong else 0.0, fine / right.count(True) if any(right) else 0.0
+
+    # As the app flags them (geo.app.mapview.is_low_confidence): under the line, approximate or not.
+    _, flagged_wrong, flagged_right = flag_shares(LOW_CONFIDENCE)
 
     worst.sort(key=lambda w: -w["km"])
     tps = tokens / seconds if seconds else 0.0
@@ -321,10 +322,8 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
         ece_uncapped=ece_uncapped,
         reliability=reliability,
         readings=readings,
-        flagged_wrong=sum(f and not r for f, r in zip(flagged, right, strict=True)) / n_wrong if n_wrong else 0.0,
-        flagged_right=(
-            sum(f and r for f, r in zip(flagged, right, strict=True)) / right.count(True) if any(right) else 0.0
-        ),
+        flagged_wrong=flagged_wrong,
+        flagged_right=flagged_right,
     )
 
 
