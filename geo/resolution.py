@@ -111,6 +111,13 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         'the gazetteer lacks, read approximately (not "the capital city of Iraq" or "the largest city of Texas", '
         "where the name is what contains the town)",
     ),
+    (
+        "division_word_abroad",
+        'a name with a division word ("Karak district") is also read as the provinces and districts the rest names '
+        "in countries none of its own readings is in: one country's district is another's governorate, so Jordan's "
+        "Karak governorate stands beside Pakistan's Karak District and the article decides; not in the same "
+        "country, where a unit named with the word (Kentucky's Ohio County) is another than the one without it",
+    ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
 # "the city of X", "the small town of X" just before a name (town_word)...
@@ -456,6 +463,8 @@ class Resolver:
                     c.key: NAME if short and k == ALT and same_name(t.text, c.name) else k
                     for c, k in self.gazetteer.lookup_with_kind(t.text)
                 }
+                if kinds and "division_word_abroad" in self.rules:
+                    found = found + self._divisions_abroad(t.text, found)
                 name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
                 if not kinds:  # found through a shorter form: was an admin word dropped?
                     name.admin_word = any(admin for _, admin in variants(t.text))
@@ -617,6 +626,20 @@ class Resolver:
             )
             for rank, i in enumerate(order)
         ]
+
+    def _divisions_abroad(self, written: str, found: list[Candidate]) -> list[Candidate]:
+        """Provinces and districts named like ``written`` without its division word ("Karak district" ->
+        Karak), in countries none of ``found`` is in (rule ``division_word_abroad``)."""
+        countries = {c.country_code for c in found}
+        seen = {c.key for c in found}
+        extra: list[Candidate] = []
+        for variant, admin in variants(written):
+            for c, kind in self.gazetteer.lookup_with_kind(variant) if admin else ():
+                division_abroad = c.feature in (Feature.ADMIN1, Feature.ADMIN2) and c.country_code not in countries
+                if division_abroad and kind < ABBR and c.key not in seen:  # not "LA County" as Louisiana
+                    seen.add(c.key)
+                    extra.append(c)
+        return extra
 
     @staticmethod
     def _plausible(name: _Name) -> list[tuple[Candidate, int]]:
