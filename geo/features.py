@@ -49,6 +49,7 @@ class Situation:
     max_population: int = 0  # of this name's candidates
     primary_population: int = -1  # the biggest town that bears the name as its own (-1: none does)
     count: int = 1  # how often the article names it
+    best_country: float = 0.0  # the article's weight for the country of this name's big reading most about it
     siblings: tuple[Candidate, ...] = ()  # pass one's readings of the names listed with it ("A, B and C")
 
 
@@ -188,12 +189,21 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
         "town)",
     ),
     (
+        "rival_in_article_country",
+        lambda c, k, s: max(0.0, s.best_country - s.countries.get(c.country_code, 0.0)) if c.country_code else 0.0,
+        "another big reading of the name is in a country the article is about and this one is not (London, "
+        "England, in a story on Canada): the sure pick may be the famous namesake",
+    ),
+    (
         "country_repeated",
         lambda c, k, s: float(c.feature is Feature.COUNTRY) * math.log(s.count),
         "a name said many times is more often the country",
     ),
 ]
 FEATURE_NAMES = [name for name, _, _ in FEATURES]
+# Features that tell how sure to be of the top reading but not which reading to pick: the ranker gives them no
+# weight (what they add to ranking, article_country already says) and only the calibration weighs them.
+CALIBRATION_ONLY = frozenset({"rival_in_article_country"})
 
 
 @dataclass(frozen=True)
@@ -530,6 +540,7 @@ def fit(
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
+    z[:, [i for i, name in enumerate(names) if name in CALIBRATION_ONLY]] = 0.0  # their weight stays 0
     beta = np.zeros(f)
     for _ in range(30):
         s = z @ beta

@@ -27,6 +27,7 @@ from geo.features import (
     ARTICLE,
     FIRST_LOOK_TEMPERATURE,
     LOCAL,
+    SMALL_TOWN_POPULATION,
     STRAY_COUNTRY_WEIGHT,
     STRAY_TOWN_POPULATION,
     Approximation,
@@ -589,6 +590,9 @@ class Resolver:
             ),
             count=len(name.toponyms),
             siblings=name.sibling_readings,
+            best_country=max(
+                (ctx.countries.get(c.country_code, 0.0) for c, _ in cands if not _small_town(c)), default=0.0
+            ),
         )
 
     def _rank(self, name: _Name, ctx: _Context, record: bool = False) -> list[Ranked]:
@@ -915,6 +919,10 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
+
+
+def _small_town(c: Candidate) -> bool:
+    return c.feature is Feature.CITY and c.population < SMALL_TOWN_POPULATION
 
 
 def _looks_like_code(text: str) -> bool:

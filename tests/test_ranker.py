@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from geo.features import (
+    CALIBRATION_ONLY,
     FEATURE_NAMES,
     FEATURES,
     MODEL_PATH,
@@ -68,6 +69,33 @@ def test_a_compass_word_alone_is_rarely_a_province_abroad():
     assert value("compass_word_abroad", KENTUCKY, Situation("Kentucky", countries={"FR": 1.0})) == 0.0
     town = Candidate(4740328, "West", 31.8, -97.1, Feature.CITY, "US", "US.TX", 2_800)
     assert value("compass_word_abroad", town, us) == 0.0
+
+
+def test_a_big_namesake_in_the_articles_country_marks_the_readings_outside_it():
+    """London, England, in a story about Canada, where London, Ontario is a big town: marked by how much more
+    the article is about Canada; not London, Ontario itself, and not a reading with no country (a region)."""
+    london_gb = Candidate(2643743, "London", 51.5, -0.13, Feature.CITY, "GB", "GB.ENG", 8_961_989, capital=True)
+    london_ca = Candidate(6058560, "London", 42.98, -81.23, Feature.CITY, "CA", "CA.08", 346_765)
+    europe = Candidate(6255148, "Europe", 48.7, 9.1, Feature.REGION, "", "", 0)
+    s = Situation("London", countries={"CA": 0.8, "GB": 0.1}, best_country=0.8)
+    assert value("rival_in_article_country", london_gb, s) == pytest.approx(0.7)
+    assert value("rival_in_article_country", london_ca, s) == 0.0
+    assert value("rival_in_article_country", europe, s) == 0.0
+
+
+def test_calibration_only_features_get_no_ranking_weight_but_a_calibration_weight():
+    """They say how sure to be of the top reading, not which reading it is: the ranker's coefficient stays 0."""
+    names = ["log_population", "rival_in_article_country"]
+    assert set(names) & CALIBRATION_ONLY
+    choices = [([[6.0, 0.0], [4.0, 0.5]], [0, 1]), ([[6.0, 0.5], [4.0, 0.0]], [0, 1])]
+    choices += [([[5.0, 0.0], [3.0, 0.0]], [1, 0])]
+    model = fit(choices * 10, names, l2=0.1)
+    assert model.coef[1] == 0.0 and model.coef[0] != 0.0
+    ps = [0.9] * 20
+    tops = [[6.0, 0.0]] * 10 + [[6.0, 0.6]] * 10
+    right = [1] * 9 + [0] + [1] * 3 + [0] * 7  # sure picks with a big namesake in the article's country go wrong
+    calibrated = replace(model, calibration=fit_calibration(model, ps, tops, right, l2=0.1))
+    assert calibrated.calibrated(0.9, [6.0, 0.6]) < 0.5 < calibrated.calibrated(0.9, [6.0, 0.0])
 
 
 def test_the_shipped_model_loads_and_knows_every_feature_it_uses():
