@@ -243,6 +243,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
                 "gold": [t["lat"], t["lon"], t.get("geonameid")],
                 "got": [m.get(k) for k in ("name", "country_code", "feature", "lat", "lon", "geonameid")],
                 "km": round(km),
+                "right": km <= ACC_KM,  # exact: "km" is rounded, and 161.4 km is wrong
             }
             readings.append(
                 {
@@ -362,7 +363,7 @@ def flag_line(scores: list[Scores], at_most: float = RIGHT_FLAGGED_AT_MOST) -> f
     dev = [s for s in scores if s.corpus in DEV_CORPORA and s.readings]
     if not dev:
         return None
-    right = [[r["confidence"] for r in s.readings if r["km"] <= ACC_KM] for s in dev]
+    right = [[r["confidence"] for r in s.readings if r["right"]] for s in dev]
     best = None
     for hundredths in range(50, 96):
         line = hundredths / 100

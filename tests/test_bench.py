@@ -61,6 +61,7 @@ def test_wrong_places_are_told_apart_by_what_would_fix_them(engine, tmp_path):
         "gold_without_id": 0,
     }
     assert scores.given["acc161"] == 0.0 and scores.given_right_place == pytest.approx(1 / 3)
+    assert [r["right"] for r in scores.readings] == [False] * 3  # exact, as the shares and the flag line count
     assert {w["text"]: w["kind"] for w in scores.worst} == {
         "Doha": "right_place_far_point",
         "Kabul": "not_in_gazetteer",
@@ -156,7 +157,8 @@ def test_flag_line_is_the_highest_that_keeps_right_readings_flagged_under_the_bo
     def corpus(name: str, right: list[float], wrong: list[float]) -> Scores:
         s = Scores.__new__(Scores)
         s.corpus = name
-        s.readings = [{"confidence": c, "km": 0} for c in right] + [{"confidence": c, "km": 5000} for c in wrong]
+        s.readings = [{"confidence": c, "km": 0, "right": True} for c in right]
+        s.readings += [{"confidence": c, "km": 5000, "right": False} for c in wrong]
         return s
 
     # gwn: a tenth of its right readings are under 0.71; trnews: under 0.64 (so it sets the line).
