@@ -58,7 +58,7 @@ from geo.sources import GazetteerError  # defined with the data readers, the low
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "13"
+BUILD_VERSION = "14"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -600,9 +600,9 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
 
     A name that does not say it is water ("Bosporus", "Kaliningrad") is skipped when the gazetteer
     already has a place of that name: the polygon is then most likely labelled after the place. Oceans
-    also answer to their one-word name ("Atlantic"), unless that word is a demonym or a direction
-    ("Indian", "Southern"), or GeoNames has a region of that name ("Arctic", the region around the pole,
-    not only its ocean).
+    also answer to their one-word name ("Atlantic"), as their own name (it is what English calls them),
+    unless that word is a demonym or a direction ("Indian", "Southern"), or GeoNames has a region of that
+    name ("Arctic", the region around the pole, not only its ocean).
     """
     from geo.sources import water_bodies
 
@@ -616,7 +616,7 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
         aliases = []
         first, _, rest = norm.partition(" ")
         if rest == "ocean" and first not in taken and first not in GENERIC_REGION_WORDS:
-            aliases.append((body.name.split()[0], ALT))
+            aliases.append((body.name.split()[0], NAME))  # what English calls it, not an old or foreign name
         builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
 
 

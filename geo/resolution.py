@@ -119,6 +119,11 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "Karak governorate stands beside Pakistan's Karak District and the article decides; not in the same "
         "country, where a unit named with the word (Kentucky's Ohio County) is another than the one without it",
     ),
+    (
+        "ocean_word",
+        '"the Atlantic", "the Pacific": an ocean\'s one-word name is the ocean, not a town of that name (Atlantic, '
+        'Iowa), unless a qualifier says which town ("Atlantic, Iowa")',
+    ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
 # "the city of X", "the small town of X" just before a name (town_word)...
@@ -531,7 +536,7 @@ class Resolver:
 
     # -- ranking -------------------------------------------------------------------------
     def _candidates(self, name: _Name) -> list[tuple[Candidate, int]]:
-        cands = self._plausible(name)
+        cands = self._plausible(name, "ocean_word" in self.rules)
         if _looks_like_ap_abbreviation(name.toponyms[0].text):
             # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
             cands = [(c, k) for c, k in cands if not (k >= ABBR and c.feature is Feature.COUNTRY)] or cands
@@ -646,7 +651,7 @@ class Resolver:
         return extra
 
     @staticmethod
-    def _plausible(name: _Name) -> list[tuple[Candidate, int]]:
+    def _plausible(name: _Name, ocean_word: bool = True) -> list[tuple[Candidate, int]]:
         """Drop a province when its same-named main town is there, unless the text says "province".
 
         "Kandahar" and "Moscow" mean the city; "Queensland" still means the
@@ -662,6 +667,9 @@ class Resolver:
         if any(c.feature is Feature.COUNTRY and k == NAME for c, k in cands):
             # A country's own name is not a town's other name: "Mexico" (not Mexico City), "Kuwait".
             cands = [(c, k) for c, k in cands if not (c.feature is Feature.CITY and k == ALT)]
+        if ocean_word and not name.qualifiers and any(_is_ocean(c) and k == NAME for c, k in cands):
+            # "the Atlantic" is the ocean, not Atlantic, Iowa (rule ocean_word).
+            cands = [(c, k) for c, k in cands if c.feature is not Feature.CITY]
         if any(c.feature is Feature.WATER and k == NAME for c, k in cands):
             # A province or district named like a sea is named after it: "Red Sea" is the sea, not Sudan's
             # Red Sea state (unless the text says "state" or "province", above).
@@ -919,6 +927,10 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
+
+
+def _is_ocean(c: Candidate) -> bool:
+    return c.feature is Feature.WATER and c.name.endswith(" Ocean")
 
 
 def _small_town(c: Candidate) -> bool:

@@ -597,3 +597,21 @@ def test_a_name_the_text_calls_a_town_is_read_as_a_town(engine):
     iraq, texas = (m for m in engine.resolve(text, _spans(text, ["Baghdad", "Iraq", "Texas", "Houston"])).mentions
                    if m.text in ("Iraq", "Texas"))
     assert iraq.candidate.feature is Feature.COUNTRY and texas.candidate.feature is Feature.ADMIN1
+
+
+def test_an_oceans_one_word_name_is_the_ocean_unless_a_qualifier_names_a_town(engine):
+    """ "the Atlantic" is the ocean, not Atlantic, Iowa; "Atlantic, Iowa" is the town (rule ocean_word)."""
+    from geo.model import Feature
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "Storms over the Atlantic forced ships back to Boston."
+    spans = _spans(text, ["Atlantic", "Boston"])
+    ocean = engine.resolve(text, spans).mentions[0]
+    assert (ocean.candidate.name, ocean.candidate.feature) == ("Atlantic Ocean", Feature.WATER)
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"ocean_word"}):
+        town = engine.resolve(text, spans).mentions[0]
+    assert town.candidate.feature is Feature.CITY  # what the rule fixes
+
+    text = "She grew up in Atlantic, Iowa, and moved to Omaha."
+    town = engine.resolve(text, _spans(text, ["Atlantic", "Iowa", "Omaha"])).mentions[0]
+    assert (town.candidate.feature, town.candidate.admin1) == (Feature.CITY, "US.IA")
