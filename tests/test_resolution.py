@@ -95,8 +95,8 @@ def test_town_preferred_over_same_named_province_unless_said(engine):
 def test_a_division_word_also_reads_other_countries_divisions_of_the_name(engine):
     # Pakistan has a "Karak District"; in a story about Jordan the name is Jordan's Karak governorate.
     text = "Jordan's army said the attack in Karak district killed four people. Amman condemned it."
-    spans = [(text.index(name), text.index(name) + len(name)) for name in ("Jordan", "Karak district", "Amman")]
-    m = next(m for m in engine.resolve(text, spans).mentions if m.text == "Karak district")
+    m = next(m for m in engine.resolve(text, _spans(text, ["Jordan", "Karak district", "Amman"])).mentions
+             if m.text == "Karak district")
     assert (m.candidate.country_code, m.candidate.feature) == ("JO", Feature.ADMIN1)
     assert "PK" in {a.candidate.country_code for a in m.alternatives}
     # In one country a unit named with the word is another unit than the one named without it: Kentucky's
