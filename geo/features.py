@@ -66,9 +66,14 @@ def inside(c: Candidate, container: Candidate) -> bool:
     return False
 
 
+def is_small_town(c: Candidate) -> bool:
+    """A town under SMALL_TOWN_POPULATION: weaker evidence for its province, and no big namesake."""
+    return c.feature is Feature.CITY and c.population < SMALL_TOWN_POPULATION
+
+
 def _small_town_outside_named_province(c: Candidate, s: Situation) -> float:
     """A story about the US that names no Kentucky means Paris, France, not Paris, Kentucky."""
-    if c.feature is Feature.CITY and c.population < SMALL_TOWN_POPULATION and not s.admins.get(c.admin1):
+    if is_small_town(c) and not s.admins.get(c.admin1):
         return s.countries.get(c.country_code, 0.0)
     return 0.0
 

@@ -27,7 +27,6 @@ from geo.features import (
     ARTICLE,
     FIRST_LOOK_TEMPERATURE,
     LOCAL,
-    SMALL_TOWN_POPULATION,
     STRAY_COUNTRY_WEIGHT,
     STRAY_TOWN_POPULATION,
     Approximation,
@@ -36,6 +35,7 @@ from geo.features import (
     approximate_vector,
     feature_vector,
     first_look_score,
+    is_small_town,
     prior,
     softmax,
 )
@@ -596,7 +596,7 @@ class Resolver:
             count=len(name.toponyms),
             siblings=name.sibling_readings,
             best_country=max(
-                (ctx.countries.get(c.country_code, 0.0) for c, _ in cands if not _small_town(c)), default=0.0
+                (ctx.countries.get(c.country_code, 0.0) for c, _ in cands if not is_small_town(c)), default=0.0
             ),
         )
 
@@ -931,10 +931,6 @@ def _mention(
 
 def _is_ocean(c: Candidate) -> bool:
     return c.feature is Feature.WATER and c.name.endswith(" Ocean")
-
-
-def _small_town(c: Candidate) -> bool:
-    return c.feature is Feature.CITY and c.population < SMALL_TOWN_POPULATION
 
 
 def _looks_like_code(text: str) -> bool:
