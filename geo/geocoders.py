@@ -120,6 +120,8 @@ def location_to_candidate(location: Location, source: str) -> Candidate:
         "region": Feature.ADMIN1,
         "county": Feature.ADMIN2,
         "continent": Feature.REGION,
+        "aeroway": Feature.AIRPORT,
+        "aerodrome": Feature.AIRPORT,
     }.get(kind, Feature.CITY)
     name = str(raw.get("name") or (location.address or "").split(",")[0] or location.address)
     importance = float(raw.get("importance") or 0.0)

@@ -29,6 +29,7 @@ class Feature(StrEnum):
     COUNTRY = "country"
     REGION = "region"  # continents, CLDR/M49 macro-regions, GeoNames regions, curated regions
     WATER = "water"  # oceans, seas, gulfs, bays and straits (Natural Earth's marine areas)
+    AIRPORT = "airport"  # airports with an IATA code (airportsdata)
 
 
 @dataclass(frozen=True, slots=True)

@@ -721,7 +721,7 @@ def default_ranker() -> Ranker:
 def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
     """A village abroad is not what an article about somewhere else means: treat it as unplaceable.
 
-    "Heathrow" in a London story is not Heathrow, Florida (pop. 6,000). The
+    "Belgravia" in a London story is not Belgravia, Alberta (pop. 2,000). The
     reading is dropped (it stays among the alternatives) and the backoff
     places the name near the article's own places, flagged as a guess.
     """

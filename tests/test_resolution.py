@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from geo.geometry import haversine_km
 from geo.model import Feature
 from geo.resolution import APPROXIMATE_MAX_CONFIDENCE, find_dateline
 
@@ -160,13 +161,26 @@ def test_ap_style_abbreviation_is_a_state_not_a_country(engine):
 
 
 def test_a_village_abroad_is_not_what_a_local_story_means(engine):
-    # Heathrow, Florida (a village) is the only gazetteer "Heathrow"; in a London story it is a stray.
+    # Belgravia, Alberta (a village) is the only gazetteer "Belgravia"; in a London story it is a stray.
+    text = "Rents in Belgravia rose again, as they did across London and Manchester."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("Belgravia", "London", "Manchester")]
+    belgravia = engine.resolve(text, spans).mentions[0]
+    assert belgravia.candidate is not None and belgravia.candidate.country_code == "GB"
+    assert belgravia.approximate  # placed near the article's places, flagged as a guess
+    assert belgravia.confidence <= APPROXIMATE_MAX_CONFIDENCE
+    assert any(a.candidate.country_code == "CA" for a in belgravia.alternatives)  # the village stays pickable
+
+
+def test_an_airport_is_read_by_its_own_word_where_the_story_is(engine):
+    """ "Heathrow" is London's airport in a London story (airportsdata), and the village in a Florida one."""
     r = engine.parse("Flights from Heathrow were cancelled as snow hit London and Manchester.")
-    heathrow = [m for m in r.mentions if m.text == "Heathrow"][0]
-    assert heathrow.candidate is not None and heathrow.candidate.country_code == "GB"
-    assert heathrow.approximate  # placed near the article's places, flagged as a guess
-    assert heathrow.confidence <= APPROXIMATE_MAX_CONFIDENCE
-    assert any(a.candidate.country_code == "US" for a in heathrow.alternatives)  # the village stays pickable
+    heathrow = top(r, "Heathrow")
+    assert (heathrow.feature, heathrow.country_code) == (Feature.AIRPORT, "GB")
+    assert haversine_km(heathrow.lat, heathrow.lon, 51.47, -0.46) < 5
+    r = engine.parse("Voters in Heathrow, near Sanford and Orlando in Florida, went to the polls.")
+    assert (top(r, "Heathrow").feature, top(r, "Heathrow").country_code) == (Feature.CITY, "US")
+    r = engine.parse("He landed at Washington Dulles International Airport on Monday.")
+    assert top(r, "Washington Dulles International Airport").feature is Feature.AIRPORT
 
 
 def test_given_demonym_named_like_a_county_is_the_country(engine):

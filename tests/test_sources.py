@@ -8,10 +8,10 @@ import pickle
 import pytest
 
 from geo.features import prior
-from geo.gazetteer import ABBR, GazetteerError
+from geo.gazetteer import ABBR, ALT, NAME, GazetteerError
 from geo.geometry import haversine_km
 from geo.model import Feature
-from geo.sources import geonames_places, load_plain_pickle, representative_point
+from geo.sources import airport_names, geonames_places, load_plain_pickle, representative_point
 
 
 class Gadget:
@@ -122,6 +122,59 @@ def test_seas_and_gulfs(gazetteer):
     (arctic,) = gazetteer.lookup("Arctic")
     assert arctic.feature is Feature.REGION and arctic.geonameid == 10941926
     assert [c.feature for c in gazetteer.lookup("Arctic Ocean")] == [Feature.WATER]
+    # A sea named by an adjective answers to it alone ("the Mediterranean"), unless something else bears
+    # the word ("Baltic" is a town too) or the word is not an adjective ("Red", "North").
+    assert [c.name for c in gazetteer.lookup("Mediterranean")] == ["Mediterranean Sea"]
+    assert [c.name for c in gazetteer.lookup("Aegean")] == ["Aegean Sea"]
+    for word in ("Baltic", "Red", "North", "Norwegian"):
+        assert not [c for c in gazetteer.lookup(word) if c.feature is Feature.WATER], word
+
+
+def test_airport_name_forms():
+    """The forms of an airport's name that news writes, from airportsdata's name and city."""
+    assert airport_names("London Heathrow Airport", "London") == (
+        ["London Heathrow Airport", "Heathrow Airport", "London Heathrow"],
+        "Heathrow",
+    )
+    names, core = airport_names("Washington Dulles International Airport", "Washington")
+    assert {"Dulles International Airport", "Dulles Airport", "Dulles International"} <= set(names)
+    assert core == "Dulles"
+    names, core = airport_names("Amsterdam Airport Schiphol", "Amsterdam")
+    assert "Schiphol Airport" in names and "Airport Schiphol" not in names and core == "Schiphol"
+    # Named only after its city: the city's airport, and airport words alone are no name.
+    assert airport_names("Christchurch International Airport", "Christchurch") == (
+        ["Christchurch International Airport", "Christchurch Airport"],
+        "",
+    )
+    assert airport_names("Ronald Reagan Washington Ntl Airport", "Washington")[0][0] == (
+        "Ronald Reagan Washington National Airport"
+    )
+    # Not called an airport, or no city given, or a description after the city: only the full name.
+    assert airport_names("Rome Ciampino Air Base", "Rome") == (["Rome Ciampino Air Base"], "")
+    assert airport_names("Laura Airport", "") == (["Laura Airport"], "")
+    assert airport_names("Springfield Downtown Airport", "Springfield")[1] == ""
+
+
+def test_airports_answer_to_the_names_news_gives_them(gazetteer):
+    (heathrow,) = gazetteer.lookup("Heathrow Airport")
+    assert heathrow.feature is Feature.AIRPORT and heathrow.country_code == "GB" and heathrow.admin1 == "GB.ENG"
+    assert haversine_km(heathrow.lat, heathrow.lon, 51.47, -0.46) < 5 and heathrow.population == 0
+    for name in ("London Heathrow Airport", "London Heathrow"):
+        assert gazetteer.lookup(name) == [heathrow]
+    # Its own word is an alternate name: Heathrow, Florida keeps "Heathrow" as its own.
+    kinds = {(c.feature, c.country_code): kind for c, kind in gazetteer.lookup_with_kind("Heathrow")}
+    assert kinds == {(Feature.CITY, "US"): NAME, (Feature.AIRPORT, "GB"): ALT}
+    (dulles,) = gazetteer.lookup("Dulles International Airport")
+    assert dulles.country_code == "US" and dulles.admin1 == "US.VA"
+    assert [c.country_code for c in gazetteer.lookup("Christchurch Airport")] == ["NZ"]
+    # A town of over 10,000 keeps its bare name ("Luton"); airport words alone name nothing.
+    assert {c.feature for c in gazetteer.lookup("Luton")} == {Feature.CITY}
+    assert not gazetteer.lookup("International Airport")
+    # A word that begins the names of places far from the airport (Yosemite Valley) is not the airport's;
+    # towns beside it (Dulles Town Center, Changi Village) do not stop it.
+    assert not [c for c in gazetteer.lookup("Yosemite") if c.feature is Feature.AIRPORT]
+    assert [c.country_code for c in gazetteer.lookup("Dulles") if c.feature is Feature.AIRPORT] == ["US"]
+    assert [c.country_code for c in gazetteer.lookup("Changi") if c.feature is Feature.AIRPORT] == ["SG"]
 
 
 def test_short_forms_of_geonames_names(gazetteer):

@@ -40,6 +40,7 @@ KIND_COLORS: dict[str, str] = {
     "country": "#009E73",
     "region": "#CC79A7",
     "water": "#56B4E9",
+    "airport": "#E69F00",
 }
 KIND_LABELS: dict[str, str] = {
     "city": "City / town",
@@ -47,6 +48,7 @@ KIND_LABELS: dict[str, str] = {
     "country": "Country",
     "region": "Region",
     "water": "Sea / gulf",
+    "airport": "Airport",
 }
 APPROXIMATE_COLOR = "#BBBBBB"  # fill of a place nothing knows, drawn near a known place (always dashed)
 APPROXIMATE_LABEL = "Approximate: placed near a named place"
@@ -68,7 +70,8 @@ OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">Open
 GEONAMES_ATTRIBUTION = (
     'Places: <a href="https://www.geonames.org/">GeoNames</a> '
     '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>), '
-    'seas: <a href="https://www.naturalearthdata.com/">Natural Earth</a>'
+    'seas: <a href="https://www.naturalearthdata.com/">Natural Earth</a>, '
+    'airports: <a href="https://github.com/mborsetti/airportsdata">airportsdata</a>'
 )
 
 _COLOR_RE = re.compile(r"^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20})$")

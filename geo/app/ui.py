@@ -68,6 +68,7 @@ ZOOM_FOR = {
     Feature.COUNTRY: 5,
     Feature.REGION: 3,
     Feature.WATER: 4,
+    Feature.AIRPORT: 11,
 }
 
 # Session-state keys (one place, so app.py and tests agree).
@@ -504,6 +505,7 @@ def kind_label(candidate: Candidate) -> str:
         "country": "country",
         "region": "region",
         "water": "sea / gulf",
+        "airport": "airport",
     }[kind_of(candidate.feature)]
 
 
