@@ -457,8 +457,9 @@ def detail_names_at(page: Any, lat: float, lng: float, zoom: int, ok: Callable[[
             frame.evaluate(move, [lat, lng, zoom])
             return set()
         return set(frame.evaluate("() => window.datelineDetail.names()"))
-    # One move has taken 22 s while the server was busy, and 39 s on a day the machine ran at half speed: the
-    # map redraws its lines and names before setView returns, so the wait must outlast the move itself.
+    # The call that moves the map has returned after 22 s while the server was busy, and after 39 s on a day
+    # the machine ran at half speed, though setView itself, timed inside the page, took 0.1 to 0.3 s that day:
+    # the time goes before the call reaches the page. The wait must outlast the call.
     return eventually(read, ok, 4 * UI_MS)
 
 
