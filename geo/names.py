@@ -38,6 +38,22 @@ def normalize(name: str) -> str:
     return _LEADING_ARTICLE.sub("", folded)
 
 
+# Arabic's article as GeoNames transliterates it, assimilated to the next letter ("Ar Raqqah", "Aş Şanamayn").
+ARABIC_ARTICLES = frozenset({"al", "el", "ar", "as", "az", "an", "ad", "ash", "at", "ath", "adh"})
+ARABIC_BARE_MIN_LETTERS = 4  # "Al Ain" -> "Ain" is too short to tell from a word or another place
+
+
+def without_arabic_article(norm: str) -> str:
+    """A normalised Arabic place name without its leading article ("al qamishli" -> "qamishli"), or "".
+
+    English news mostly drops the article GeoNames keeps: "Qamishli", "Hodeidah", "Diwaniyah".
+    """
+    article, _, rest = norm.partition(" ")
+    if article in ARABIC_ARTICLES and len(rest.replace(" ", "")) >= ARABIC_BARE_MIN_LETTERS:
+        return rest
+    return ""
+
+
 # Abbreviations a place's own name is written with: "St. Petersburg" is Saint Petersburg's own name written short,
 # not an old or foreign name of it.
 NAME_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "pt": "point"}
@@ -128,6 +144,23 @@ GENERIC_WORDS = frozenset(
 )
 
 
+# What a building, body or street is ("University of California", "Carnegie Library", "Royal Street"): a word of a
+# name that is one of these says what the named thing is, not where, though a town somewhere bears it
+# (University, Florida; Temple, Texas; College, Alaska). A part of an unknown name made only of them is no reading.
+INSTITUTION_WORDS = frozenset(
+    "university college school academy institute hospital clinic church cathedral chapel mosque temple synagogue "
+    "museum library gallery theatre theater embassy consulate ministry department office council parliament "
+    "congress senate court prison jail house hall tower castle palace fort stadium arena centre center mall market "
+    "hotel station port bank company club team street road avenue lane boulevard square bridge park garden gardens "
+    "zoo cemetery graveyard farm plantation canal lagoon".split()
+)
+# Kinds of place that run far from any one town: an approximate reading of one is far from much of it.
+WIDE_KIND_WORDS = frozenset(
+    "river rivers mountains range valley desert sea lake basin plain plains plateau coast peninsula islands "
+    "ocean gulf delta forest region highlands lowlands".split()
+)
+
+
 def country_stems(demonym: str) -> list[str]:
     """Country names a demonym may be built on: "uzbek" -> "uzbekistan", "russian" -> "russia"."""
     norm = normalize(demonym)
@@ -200,3 +233,16 @@ WATER_WORDS = frozenset(
     "lake lakes river golfo golfe bahia baia lagoa lago estrecho canal seno haff bucht zee guba ozero".split()
 )
 WATER_SUFFIXES = ("fjorden", "sund", "kat", "rak")
+# Words that say what kind of thing a name is, not which: an unknown name is not read through them alone
+# ("Biscayne Bay" is not Bay Village, "Hocking Hills" not Hills, Iowa).
+KIND_WORDS = (
+    INSTITUTION_WORDS
+    | WIDE_KIND_WORDS
+    | WATER_WORDS
+    | GENERIC_WORDS
+    | frozenset(w for suffix in GENERIC_SUFFIXES for w in suffix.split())
+    | frozenset(
+        "union republic kingdom empire federation commission committee summit hill hills mount mountain peak "
+        "falls beach beaches isle cape point head springs creek canyon gorge glacier volcano reserve resort".split()
+    )
+)

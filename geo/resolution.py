@@ -43,7 +43,16 @@ from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import HIGH_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
-from geo.names import ADMIN_WORDS, area_stems, country_stems, names_area, normalize, same_name, variants
+from geo.names import (
+    ADMIN_WORDS,
+    KIND_WORDS,
+    area_stems,
+    country_stems,
+    names_area,
+    normalize,
+    same_name,
+    variants,
+)
 
 MAX_ALTERNATIVES = 3
 PART_CONFIDENCE = 0.6  # a reading found through part of the name is less certain
@@ -354,7 +363,8 @@ class Resolver:
             after = anchor.start > m.start
             chars = max(0, anchor.start - m.end if after else m.start - anchor.end)
         others = {x.candidate.key: x.candidate for x in local if x.candidate.key != place.key}
-        near = sum(haversine_km(place.lat, place.lon, c.lat, c.lon) <= NEAR_KM for c in others.values())
+        km = [haversine_km(place.lat, place.lon, c.lat, c.lon) for c in others.values()]
+        near = sum(d <= NEAR_KM for d in km)
         situation = Approximation(
             how=how,
             place=place,
@@ -365,6 +375,7 @@ class Resolver:
             main_country=bool(main_country) and place.country_code == main_country,
             local_near=near / len(others) if others else 1.0,
             local_count=len({x.candidate.key for x in local}),
+            km_to_local=min(km, default=0.0),
         )
         x = approximate_vector(situation)
         model = self._current_ranker().approximate
@@ -386,12 +397,14 @@ class Resolver:
         words = name.toponyms[0].text.replace("’s", "").replace("'s", "").split()
         if len(words) < 2:
             return []
+        last_is_kind = normalize(words[-1]) in KIND_WORDS
         for size in range(len(words) - 1, 0, -1):
-            # The last word of a name is mostly its kind ("Peninsula", "Union", "Hospital"), not a place.
-            for i in range(len(words) - size):
+            # The last word of a name is mostly its kind ("Peninsula", "Union", "Hospital"), not a place; where
+            # it is not, it may be the place ("University of California", "Robinson College Cambridge").
+            for i in range(len(words) - size + (not last_is_kind)):
                 part = " ".join(words[i : i + size])
-                if not part[:1].isupper():
-                    continue
+                if not part[:1].isupper() or set(normalize(part).split()) <= KIND_WORDS:
+                    continue  # "University of California" is not University, Florida
                 found = self.gazetteer.lookup_with_kind(part)
                 if not found:
                     continue

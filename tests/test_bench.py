@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from geo.bench import DEFAULT_EVAL_DIR, main, miss_kind, resolution_metrics, score_corpus
-from geo.model import LOW_CONFIDENCE
+from geo.model import under_line
 from geo.resolution import APPROXIMATE_MAX_CONFIDENCE
 
 
@@ -86,7 +86,7 @@ def test_approximate_readings_are_counted_with_how_many_were_near_gold(engine, t
         engine.resolver.ranker = shipped
     assert (scores.given_approximate, scores.given_approximate_near) == (1, 1)
     assert scores.given_approximate_confidence == APPROXIMATE_MAX_CONFIDENCE
-    assert LOW_CONFIDENCE < APPROXIMATE_MAX_CONFIDENCE  # over the line: marked approximate, not flagged
+    assert not under_line(APPROXIMATE_MAX_CONFIDENCE)  # at the cap: marked approximate, not flagged
     assert scores.flagged_right == 0.0  # the street is right and likely so: not flagged, though approximate
     assert all(shares[2] == 0.0 for shares in scores.flag_lines if shares[0] <= APPROXIMATE_MAX_CONFIDENCE)
     assert scores.ece_uncapped < scores.ece  # capped at 0.85, it is right: less calibrated than its learned 0.9999

@@ -3,10 +3,10 @@ from __future__ import annotations
 import sqlite3
 
 from geo.features import prior
-from geo.gazetteer import ABBR, BUILD_VERSION, CODE, Gazetteer
+from geo.gazetteer import ABBR, ALT, BUILD_VERSION, CODE, NAME, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import Feature
-from geo.names import normalize
+from geo.names import normalize, without_arabic_article
 
 
 def test_build_has_every_source(gazetteer):
@@ -135,3 +135,19 @@ def test_areas_named_from_a_stem_are_areas_by_their_own_name(gazetteer):
     populations = [c.population for _, c in found]
     assert populations == sorted(populations, reverse=True)
     assert gazetteer.areas_named_from("") == []
+
+
+def test_arabic_article_is_optional_for_towns_where_arabic_is_spoken(gazetteer):
+    """English news writes "Qamishli" and "Hodeidah" where GeoNames keeps the article ("Al Qāmishlī"); the bare
+    form is an alternate name, only in countries GeoNames lists Arabic for, and never one a town already bears."""
+    assert without_arabic_article(normalize("Al Qāmishlī")) == "qamishli"
+    assert without_arabic_article(normalize("Aş Şanamayn")) == "sanamayn"
+    assert without_arabic_article(normalize("Al Ain")) == ""  # too short to tell from a word
+    assert without_arabic_article(normalize("Alberta")) == ""
+    for written, country in (("Qamishli", "SY"), ("Hodeidah", "YE"), ("Diwaniyah", "IQ")):
+        found = gazetteer.lookup_with_kind(written)
+        assert [(c.country_code, kind) for c, kind in found] == [(country, ALT)], written
+    # Not in a country GeoNames lists no Arabic for: El Paso, Texas does not answer to "Paso".
+    assert not [c for c in gazetteer.lookup("Paso") if c.country_code == "US"]
+    # A town that bears the bare name keeps it to itself: Salt, Spain is still "Salt"'s own bearer.
+    assert (Feature.CITY, "ES", NAME) in {(c.feature, c.country_code, k) for c, k in gazetteer.lookup_with_kind("Salt")}

@@ -455,3 +455,14 @@ def test_the_side_panel_says_where_an_approximate_place_was_put():
     assert kind_label(road.candidate) == "approximate location"
     known = place_card_html(chaman, country="Pakistan", article_title=result.title, color="red")
     assert "Approximate" not in known and "written" not in known and "Mentioned 2 times" in known
+
+
+def test_the_flag_agrees_with_the_percent_a_reader_sees():
+    """Lists and popups show whole percents: a place shown at 82 % is not flagged "under 82 %", one at 81 % is."""
+    from geo.model import LOW_CONFIDENCE, under_line
+    from tests.factories import approximate_result
+
+    line = round(LOW_CONFIDENCE * 100)
+    for confidence, flagged in (((line - 0.4) / 100, False), ((line - 0.6) / 100, True), (line / 100, False)):
+        road = approximate_result(confidence=confidence).place("Friendship Gate road")
+        assert under_line(confidence) is flagged and mapview.is_low_confidence(road) is flagged, confidence

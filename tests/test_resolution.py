@@ -629,3 +629,17 @@ def test_an_oceans_one_word_name_is_the_ocean_unless_a_qualifier_names_a_town(en
     text = "She grew up in Atlantic, Iowa, and moved to Omaha."
     town = engine.resolve(text, _spans(text, ["Atlantic", "Iowa", "Omaha"])).mentions[0]
     assert (town.candidate.feature, town.candidate.admin1) == (Feature.CITY, "US.IA")
+
+
+def test_a_name_is_read_through_its_place_word_not_its_kind_word(engine):
+    """An unknown name's words that say what it is ("University", "Bay", "Hills") are no reading of it, though
+    towns bear them (University, Florida; Bay Village, Ohio); its last word may be the place ("of California")."""
+    text = "Students at the University of California marched on Monday, and boats crowded Biscayne Bay in Miami."
+    spans = _spans(text, ["University of California", "Biscayne Bay", "Miami"])
+    university, bay, _ = engine.resolve(text, spans).mentions
+    assert (university.candidate.name, university.candidate.feature) == ("California", Feature.ADMIN1)
+    assert university.approximate
+    assert bay.approximate and bay.candidate.name == "Miami"  # the article's own place, not Bay Village, Ohio
+    text = "Hikers filled Hocking Hills near Logan, Ohio, on Saturday."
+    hills = engine.resolve(text, _spans(text, ["Hocking Hills", "Logan", "Ohio"])).mentions[0]
+    assert hills.candidate is not None and hills.candidate.admin1 == "US.OH"

@@ -28,7 +28,7 @@ from jinja2 import Template
 from markupsafe import Markup, escape
 
 from geo.geometry import haversine_km
-from geo.model import LOW_CONFIDENCE, Excerpt, Feature, Place, Result
+from geo.model import Excerpt, Feature, Place, Result, under_line
 
 # LOW_CONFIDENCE (geo.model): places under it are drawn dashed and faint and flagged in the popup and lists;
 # approximate places are drawn dashed and grey whatever their confidence, and flagged only when under the line.
@@ -110,7 +110,7 @@ def marker_radius(count: int) -> float:
 def is_low_confidence(place: Place) -> bool:
     """Flagged "check this reading": its calibrated chance of being right is under the line. An approximate place
     is marked as such (dashed, grey, "approximate location") but flagged only by its chance, like any other."""
-    return place.confidence < LOW_CONFIDENCE
+    return under_line(place.confidence)
 
 
 def approximate_text(place: Place) -> str:
