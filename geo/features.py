@@ -234,8 +234,6 @@ class Approximation:
     km_to_local: float = 0.0  # from the place to the nearest other confidently placed local place (0: none)
 
 
-
-
 def _wide_kind(a: Approximation) -> float:
     words = a.text.replace("’s", "").replace("'s", "").split()
     return float(bool(words) and words[-1].lower().strip(".,") in WIDE_KIND_WORDS)

@@ -19,15 +19,13 @@ from typing import Any
 # unless its learned chance reaches the cap.
 LOW_CONFIDENCE = 0.85
 HIGH_CONFIDENCE = 0.9  # at or above this a reading is "sure": an approximate reading never is
+APPROXIMATE_SOURCE = "approximate"  # Candidate.source of a place drawn near the known place it was put at
 
 
 def under_line(confidence: float, line: float = LOW_CONFIDENCE) -> bool:
     """Whether a confidence is under a flag line as a reader sees it, in whole percents: every list and popup
     shows 0.8159 as "82 %", which must not be flagged "under 82 %"."""
     return round(confidence * 100) < round(line * 100)
-
-
-APPROXIMATE_SOURCE = "approximate"  # Candidate.source of a place drawn near the known place it was put at
 
 
 class Feature(StrEnum):
