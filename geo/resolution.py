@@ -115,6 +115,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "(Hong Kong's old name): the dateline sets the scene for every other name, so a wrong one misleads them all",
     ),
     (
+        "dateline_in_qualifier",
+        'a dateline place nothing knows ("CAMP MURRAY, Wash. -", "FORT HOOD, Texas -") is read as its qualifier, the '
+        "state or country that contains it, so the story is still set there: its other names are read near it, and "
+        '"Washington" in it is the state',
+    ),
+    (
         "town_word",
         '"the city of Turkey", "the town of Lebanon": a name the text calls a city, town or village is read as a '
         "town or district, never as the country, province or sea of that name; with no such reading it is a town "
@@ -537,6 +543,9 @@ class Resolver:
             qualified = [c for c in found if any(_inside(c, q) for q in qualifiers)]
             if qualified:
                 return qualified
+            containers = [q for q in qualifiers if q.feature in (Feature.ADMIN1, Feature.COUNTRY)]
+            if not found and containers and "dateline_in_qualifier" in self.rules:
+                return sorted(containers, key=prior, reverse=True)[:1]
         name = names.get(normalize(dateline.place))
         if "dateline_in_context" in self.rules and name is not None and len(name.candidates) > 1:
             # Pass one and two as for any name, with no dateline known yet: what do the others say?

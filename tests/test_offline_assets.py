@@ -456,7 +456,7 @@ def test_offline_map_draws_in_a_browser_without_internet(tmp_path: Path, page) -
         page.locator("path.dl-place").first.click(force=True)
         page.wait_for_selector(".leaflet-popup-content .popup-name", timeout=5_000)
         # Zooming in reveals smaller countries' names.
-        page.evaluate("window[Object.keys(window).find(k => k.startsWith('map_'))].setZoom(7)")
+        page.evaluate("() => { window[Object.keys(window).find(k => k.startsWith('map_'))].setZoom(7); }")
         page.wait_for_function("[...document.querySelectorAll('.dateline-country-label')]"
                                ".some(e => e.textContent === 'Qatar')", timeout=5_000)
         failed, errors = watch.settle(page)

@@ -643,3 +643,19 @@ def test_a_name_is_read_through_its_place_word_not_its_kind_word(engine):
     text = "Hikers filled Hocking Hills near Logan, Ohio, on Saturday."
     hills = engine.resolve(text, _spans(text, ["Hocking Hills", "Logan", "Ohio"])).mentions[0]
     assert hills.candidate is not None and hills.candidate.admin1 == "US.OH"
+
+
+def test_a_dateline_place_nothing_knows_is_read_as_its_qualifier(engine):
+    """ "CAMP X, Wash. —": the base is in no gazetteer, but its qualifier says the story is set in Washington
+    state, so "at home in Washington" is the state, not the capital the text writes "Washington, D.C."."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = ("CAMP QUARTZWATER, Wash. — His team's primary focus has been at home in Washington. Trips to Saipan, "
+            "Guam, Alaska, Hawaii, Florida and Washington, D.C., among many others.")
+
+    def washington() -> Feature:
+        return next(m for m in engine.parse(text).mentions if m.text == "Washington").candidate.feature
+
+    assert washington() is Feature.ADMIN1
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"dateline_in_qualifier"}):
+        assert washington() is Feature.CITY  # no scene set: the bare name is the capital

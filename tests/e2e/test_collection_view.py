@@ -23,6 +23,7 @@ from .test_browser import (
     map_frame,
     map_locator,
     markers,
+    set_view,
     settle,
     shot,
 )
@@ -55,7 +56,7 @@ def test_clicking_a_place_lists_its_articles_and_one_opens(open_page: Any, colle
     shot(page, artifacts, "20-collection-map")
 
     # the reader zooms in on Pakistan (at the world view its three places overlap), then clicks Karachi
-    map_frame(page).evaluate("() => window.map.setView([29, 70], 5, {animate: false})")
+    set_view(map_frame(page), 29, 70, 5)
     settle(page)
     eventually(lambda: markers(page), lambda found: "Paris, FR · 1 article" not in found)  # only what is in view
     started = time.monotonic()
