@@ -62,13 +62,14 @@ from geo.names import (
     is_latin,
     normalize,
     without_arabic_article,
+    written_shorter,
 )
 from geo.sources import GazetteerError  # defined with the data readers, the lower layer; re-exported here
 
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "16"
+BUILD_VERSION = "17"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -336,6 +337,8 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
         aliases += [(a, _alias_kind(a, set())) for a, code in curated_countries.items() if code == c["a2"]]
         aliases += [(c["a2"], CODE), (c["a3"], CODE)]
+        # "St. Lucia", "Democratic Republic of Congo": the short ways news writes a formal name
+        aliases += [(form, ALT) for n in (c["name"], *c["aliases"]) if n and is_latin(n) for form in written_shorter(n)]
         initials = [short for short in _initials(c["name"]) if short.casefold() not in DOTTED_WORDS]
         aliases += [(short, ABBR) for short in initials if short not in codes]
         builder.add(

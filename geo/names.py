@@ -73,6 +73,23 @@ def same_name(written: str, name: str) -> bool:
     return expanded(written) == expanded(name)
 
 
+def written_shorter(name: str) -> list[str]:
+    """How news writes a formal name shorter, normalised: "Saint" as "St." ("St. Lucia", the country), and "of the"
+    without its article ("Democratic Republic of Congo"). Empty when neither applies."""
+    words = normalize(name).split()
+    forms = []
+    if len(words) > 1 and words[0] in _LONG_FORMS:
+        forms.append([_LONG_FORMS[words[0]], *words[1:]])
+    for form in [words, *forms]:
+        dropped = [w for i, w in enumerate(form) if not (w == "the" and 0 < i < len(form) - 1 and form[i - 1] == "of")]
+        if dropped != form:
+            forms.append(dropped)
+    return [" ".join(form) for form in forms]
+
+
+_LONG_FORMS = {long: short for short, long in NAME_ABBREVIATIONS.items() if long == "saint"}
+
+
 def is_latin(name: str) -> bool:
     """True when every letter is Latin once accents are removed (the only names English text uses)."""
     return all(("a" <= ch <= "z") or not ch.isalpha() for ch in normalize(name))

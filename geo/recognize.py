@@ -43,7 +43,7 @@ from geo import atomic
 from geo.dateline import find_datelines
 from geo.gazetteer import CODE, Gazetteer
 from geo.model import Feature
-from geo.names import ADMIN_WORDS, COMPASS_WORDS, GENERIC_WORDS, country_stems, normalize
+from geo.names import ADMIN_WORDS, COMPASS_WORDS, GENERIC_REGION_WORDS, GENERIC_WORDS, country_stems, normalize
 
 SPAN_KEY = "toponyms"
 DROPPED_KEY = "toponyms_dropped"  # what a rule turned down, each span's ``id_`` the rule's name
@@ -95,9 +95,10 @@ class RecognitionSettings:
     spatial_cues: frozenset[str] = frozenset("in near outside around across via into toward towards".split())
     # Verbs of speech: a single name next to one is a person's ("Guhdar said", "said Noma.").
     speech_verbs: frozenset[str] = frozenset("said says told added asked stressed explained recalled insisted".split())
-    # Lower-case words allowed inside a multi-word place name ("Bosnia and Herzegovina", "Rio de Janeiro").
+    # Lower-case words allowed inside a multi-word place name ("Bosnia and Herzegovina", "Rio de Janeiro",
+    # "Democratic Republic of the Congo"); a name never ends with one.
     connectors: frozenset[str] = frozenset(
-        "of de del da do dos das di du la le el al an and upon on sur am im".split()
+        "of the de del da do dos das di du la le el al an and upon on sur am im".split()
     )
     # Words after a name that make it a county's or district's ("Suffolk County").
     admin_heads: frozenset[str] = frozenset(
@@ -941,11 +942,16 @@ def _demonym_stem(norm: str, names: dict[str, int], settings: RecognitionSetting
 
 
 def _trim(ent: Span, settings: RecognitionSettings) -> Span | None:
-    """Drop a leading determiner, and a trailing possessive, punctuation or lower-case "province" the model
-    included: the name is "Sichuan" in "Sichuan province" (the resolver still reads the word after it)."""
+    """Drop a leading determiner or lower-case compass word, and a trailing possessive, punctuation or lower-case
+    "province" the model included: the name is "Sichuan" in "Sichuan province" (the resolver still reads the word
+    after it), and "Democratic Republic" in "eastern Democratic Republic of the Congo" (then extended to the name)."""
     start, end = ent.start, ent.end
     doc = ent.doc
-    while start < end and (doc[start].lower_ in ("the", "a", "an") or doc[start].is_punct):
+    while start < end and (
+        doc[start].lower_ in ("the", "a", "an")
+        or doc[start].is_punct
+        or (doc[start].is_lower and doc[start].text in GENERIC_REGION_WORDS)
+    ):
         start += 1
     while end > start and (
         doc[end - 1].text in ("'s", "’s", "'")

@@ -6,7 +6,7 @@ from geo.features import prior
 from geo.gazetteer import ABBR, ALT, BUILD_VERSION, CODE, NAME, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import Feature
-from geo.names import normalize, without_arabic_article
+from geo.names import normalize, without_arabic_article, written_shorter
 
 
 def test_build_has_every_source(gazetteer):
@@ -151,3 +151,14 @@ def test_arabic_article_is_optional_for_towns_where_arabic_is_spoken(gazetteer):
     assert not [c for c in gazetteer.lookup("Paso") if c.country_code == "US"]
     # A town that bears the bare name keeps it to itself: Salt, Spain is still "Salt"'s own bearer.
     assert (Feature.CITY, "ES", NAME) in {(c.feature, c.country_code, k) for c, k in gazetteer.lookup_with_kind("Salt")}
+
+
+def test_formal_names_answer_to_the_short_ways_news_writes_them(gazetteer):
+    """ "St. Lucia" is the country, not only the South African town that GeoNames gives that spelling; "Democratic
+    Republic of Congo" and "Republic of Congo" are the two Congos without the second article."""
+    assert written_shorter("Saint Vincent and the Grenadines") == ["st vincent and the grenadines"]
+    assert written_shorter("Democratic Republic of the Congo") == ["democratic republic of congo"]
+    assert written_shorter("Isle of Man") == [] and written_shorter("The Gambia") == []
+    for written, code in [("St Lucia", "LC"), ("St. Kitts and Nevis", "KN"), ("Democratic Republic of Congo", "CD"),
+                          ("Republic of Congo", "CG")]:
+        assert code in {c.country_code for c in gazetteer.lookup(written) if c.feature is Feature.COUNTRY}, written

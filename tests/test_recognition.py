@@ -367,3 +367,20 @@ def test_words_are_kept_up_to_a_bound_then_freed_after_each_call(engine):
         assert not any(w in strings for w in big_words)
     finally:
         engine.keep_strings = saved
+
+
+def test_a_country_named_in_full_with_of_the_is_one_name(engine):
+    """ "the Democratic Republic of the Congo" is one name, the DRC: not "Democratic Republic" unplaced beside a
+    "Congo" read as the other Congo, even when the model takes "eastern" into its entity. News also writes it
+    without the second article, and "Saint" as "St."."""
+    for text, name in [
+        ("The Democratic Republic of the Congo held elections on Sunday.", "Democratic Republic of the Congo"),
+        ("Fighting in the east of Democratic Republic of Congo went on.", "Democratic Republic of Congo"),
+        ("Fighting in eastern Democratic Republic of the Congo went on.", "Democratic Republic of the Congo"),
+        ("Officials in the Republic of Congo said so.", "Republic of Congo"),
+        ("Tourism in St. Lucia recovered.", "St. Lucia"),
+    ]:
+        mentions = engine.parse(text).mentions
+        assert [m.text for m in mentions] == [name], (text, [m.text for m in mentions])
+        expected = {"Democratic": "CD", "Republic": "CG", "St.": "LC"}[name.split()[0]]
+        assert mentions[0].candidate.country_code == expected, text
