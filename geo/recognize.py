@@ -246,9 +246,10 @@ RULES: tuple[Rule, ...] = (
          lambda f, s, m: f._mislabelled(s, m) and not f._lone_person_word(s, m), label="GPE",
          why='"enclave of Afrin" as a PRODUCT'),
     Rule("inside_other_entity", Stage.MATCH, Verdict.DROP,
-         lambda f, s, m: bool(m.inside)
+         lambda f, s, m: bool(m.inside) and not f._across_entities(s, m)
          and (not f.settings.embedded or "PERSON" in m.inside or not f._strong(m.span)),
-         why="inside a person's name, or a weak name inside an organisation's"),
+         why="inside a person's name, or a weak name inside an organisation's (not a big place's name that joins "
+             'several of them: "Saint Kitts and Nevis", two people to the model)'),
     Rule("person_elsewhere", Stage.MATCH, Verdict.DROP,
          lambda f, s, m: not m.inside and m.span.text in s.people.names
          and f._population(m.span) < f.settings.strong_population,
@@ -568,6 +569,14 @@ class ToponymFinder:
         """The largest population the name has as a town or an abbreviation (0 if unknown)."""
         norm = normalize(span.text)
         return max(self.names.get(norm, 0), self.abbreviations.get(norm, 0))
+
+    def _across_entities(self, state: _DocState, m: _Item) -> bool:
+        """A known name of a big place that joins two or more of the model's entities with "and" ("Sao Tome and
+        Principe", an organisation and a person to the model): it is not inside them, they are inside it."""
+        span = m.span
+        pieces = sum(span.start <= start and end <= span.end for start, end in state.ent_spans)
+        joined = any(t.lower_ == "and" for t in span)
+        return pieces >= 2 and joined and self.names.get(normalize(span.text), 0) >= self.strong_population
 
     def _strong(self, span: Span) -> bool:
         """Multi-word names and big places need no other evidence."""

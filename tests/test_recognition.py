@@ -384,3 +384,12 @@ def test_a_country_named_in_full_with_of_the_is_one_name(engine):
         assert [m.text for m in mentions] == [name], (text, [m.text for m in mentions])
         expected = {"Democratic": "CD", "Republic": "CG", "St.": "LC"}[name.split()[0]]
         assert mentions[0].candidate.country_code == expected, text
+
+
+def test_a_big_known_name_joins_the_pieces_the_model_split_it_into(nlp):
+    """The model reads "Saint Kitts" and "Nevis" as two people and "Sao Tome" as an organisation: the country's
+    whole name is not "inside" those entities (rule inside_other_entity), they are inside it; two people's names
+    joined by "and" are no place."""
+    assert spans(nlp, "Saint Kitts and Nevis voted too.") == [("Saint Kitts and Nevis", "GPE", "gazetteer")]
+    assert [s[0] for s in spans(nlp, "Sao Tome and Principe voted too.")] == ["Sao Tome and Principe"]
+    assert [s[0] for s in spans(nlp, "John Smith and Mary Jones met in Paris.")] == ["Paris"]
