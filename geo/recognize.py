@@ -576,7 +576,7 @@ class ToponymFinder:
         span = m.span
         pieces = sum(span.start <= start and end <= span.end for start, end in state.ent_spans)
         joined = any(t.lower_ == "and" for t in span)
-        return pieces >= 2 and joined and self.names.get(normalize(span.text), 0) >= self.strong_population
+        return pieces >= 2 and joined and self._population(span) >= self.strong_population
 
     def _strong(self, span: Span) -> bool:
         """Multi-word names and big places need no other evidence."""
