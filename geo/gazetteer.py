@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geo import atomic
-from geo.geometry import haversine_km, mean_point
+from geo.geometry import KM_PER_DEGREE, haversine_km, mean_point
 from geo.model import Candidate, Feature
 from geo.names import (
     COMPASS_WORDS,
@@ -69,7 +69,7 @@ from geo.sources import GazetteerError  # defined with the data readers, the low
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "17"
+BUILD_VERSION = "18"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -397,7 +397,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
     _add_regions(builder, members_of, centroid, populations, own)
 
     report(0.82, "Adding seas, and GeoNames' districts and regions")
-    _add_water(builder, own)  # first: a GeoNames region named like a sea ("Persian Gulf", its shores) yields to it
+    water_areas = _add_water(builder, own)  # first: a GeoNames region named like a sea ("Persian Gulf") yields to it
     _add_geonames_extras(builder, own, towns)
     _add_geonames_short_names(builder, own, towns)
     _add_airports(builder, towns)
@@ -417,6 +417,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": f"{seconds:.1f}",
             "sources": json.dumps(SOURCES),
+            "water_area_km2": json.dumps(water_areas),
         }
         con.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
         con.commit()
@@ -636,7 +637,7 @@ def _lists_known_places(norm: str, known: set[str]) -> bool:
     return len(parts) > 1 and all(p in known for p in parts)
 
 
-def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
+def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> dict[str, float]:
     """Natural Earth's named seas, gulfs, bays and straits, at a representative point of each.
 
     A name that does not say it is water ("Bosporus", "Kaliningrad") is skipped when the gazetteer
@@ -646,16 +647,20 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
     name ("Arctic", the region around the pole, not only its ocean). A sea named by an adjective answers to
     it alone ("the Mediterranean", "the Aegean") when nothing else bears it: "Baltic" and "Caspian" are
     towns too, and "Norwegian" a people.
+
+    Returns each added body's area in km² by name: how far off a story may still call it "the Gulf".
     """
     from geo.sources import water_bodies
 
     known = {norm for norm, _, kind in builder.names if kind <= ALT}
     demonyms = {norm for norm, _ in builder.demonyms}
     taken = demonyms | {normalize(gn.name) for gn in own.values() if gn.kind == "region"}  # "Indian"; "Arctic"
+    areas: dict[str, float] = {}
     for body in water_bodies():
         norm = normalize(body.name)
         if not body.is_water_name and norm in known:
             continue
+        areas[body.name] = round(body.area * KM_PER_DEGREE**2)
         aliases = []
         first, _, rest = norm.partition(" ")
         if rest == "ocean" and first not in taken and first not in GENERIC_REGION_WORDS:
@@ -663,6 +668,7 @@ def _add_water(builder: _Builder, own: dict[int, GeoNamesPlace]) -> None:
         elif rest == "sea" and first.endswith(("an", "ic")) and first not in taken and first not in known:
             aliases.append((body.name.split()[0], NAME))  # "the Mediterranean", "the Adriatic": never "Red"
         builder.add(geonameid=None, name=body.name, lat=body.lat, lon=body.lon, feature=Feature.WATER, names=aliases)
+    return areas
 
 
 def _add_airports(builder: _Builder, towns: _TownIndex) -> None:
@@ -853,6 +859,7 @@ class Gazetteer:
         self.built_at = built[0] if built else ""
         self._lookup = lru_cache(maxsize=50_000)(self._lookup_uncached)
         self.names_starting = lru_cache(maxsize=2)(self._names_starting)
+        self._waters = lru_cache(maxsize=16)(self._waters_uncached)
 
     @classmethod
     def ready_in(cls, cache_dir: Path | None = None) -> bool:
@@ -922,6 +929,24 @@ class Gazetteer:
     def lookup_with_kind(self, name: str) -> list[tuple[Candidate, int]]:
         """Like :meth:`lookup`, also saying how the name matched (NAME, ALT or ABBR)."""
         return list(self._lookup(normalize(name), True))
+
+    def waters_named_with(self, word: str) -> tuple[tuple[Candidate, float], ...]:
+        """Seas, gulfs and straits whose name has ``word`` as one of its words ("gulf": the Persian Gulf, the Gulf
+        of Mexico), each with its area in km² (0 when unknown)."""
+        return self._waters(normalize(word))
+
+    def _waters_uncached(self, norm: str) -> tuple[tuple[Candidate, float], ...]:
+        if not norm or " " in norm:
+            return ()
+        con = self._con()
+        row = con.execute("SELECT value FROM meta WHERE key='water_area_km2'").fetchone()
+        areas = json.loads(row[0]) if row else {}
+        rows = con.execute("SELECT * FROM places WHERE feature = ?", (Feature.WATER.value,))
+        return tuple(
+            (c, float(areas.get(c.name, 0.0)))
+            for c in map(self._candidate, rows)
+            if norm in normalize(c.name).split()
+        )
 
     def _names_starting(self, first: str) -> tuple[str, ...]:
         """Every distinct name and alternate name (no abbreviations) whose folded form starts with ``first``:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # along a meridian
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

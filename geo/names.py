@@ -250,6 +250,9 @@ WATER_WORDS = frozenset(
     "lake lakes river golfo golfe bahia baia lagoa lago estrecho canal seno haff bucht zee guba ozero".split()
 )
 WATER_SUFFIXES = ("fjorden", "sund", "kat", "rak")
+# Kind words that alone name the big body of that kind the story is near: "the Gulf" (the Persian Gulf in a story
+# on Qatar, the Gulf of Mexico in one on Louisiana), "the Channel", "the Strait".
+SHORT_WATER_WORDS = frozenset({"gulf", "channel", "strait"})
 # Words that say what kind of thing a name is, not which: an unknown name is not read through them alone
 # ("Biscayne Bay" is not Bay Village, "Hocking Hills" not Hills, Iowa).
 KIND_WORDS = (

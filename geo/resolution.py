@@ -46,6 +46,7 @@ from geo.model import HIGH_CONFIDENCE, Alternative, Candidate, Feature, Mention,
 from geo.names import (
     ADMIN_WORDS,
     KIND_WORDS,
+    SHORT_WATER_WORDS,
     area_stems,
     country_stems,
     names_area,
@@ -78,7 +79,9 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
     (
         "qualifier_contradicts",
         'a town whose qualifier names a province or country none of its readings is in ("Holliday, Missouri" when '
-        "the gazetteer knows only Holliday, Texas) is a place the gazetteer lacks: it is read approximately",
+        "the gazetteer knows only Holliday, Texas), or whose possessive names a town, province or country none of "
+        "its readings is in or near (\"Cairo's Abbasiya\", when the gazetteer knows Abbasiya only as an old name of "
+        "a town in Israel), is a place the gazetteer lacks: it is read approximately",
     ),
     (
         "governor_of_province",
@@ -138,6 +141,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "ocean_word",
         '"the Atlantic", "the Pacific": an ocean\'s one-word name is the ocean, not a town of that name (Atlantic, '
         'Iowa), unless a qualifier says which town ("Atlantic, Iowa")',
+    ),
+    (
+        "water_kind_word",
+        '"the Gulf", "the Channel": a water body\'s kind word alone is the body of that kind the story is nearest, '
+        "allowing for its size (the Persian Gulf in a story on Qatar and Saudi Arabia, the Gulf of Mexico in one on "
+        "Louisiana), not Papua New Guinea's Gulf province; unless a qualifier says which place (\"Gulf, Texas\")",
     ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
@@ -201,6 +210,7 @@ class _Name:
     town_word: bool = False  # "the city of X" (rule town_word)
     siblings: set[str] = field(default_factory=set)  # names listed with it ("Alberta, Saskatchewan and Manitoba")
     sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
+    waters: tuple[tuple[Candidate, float], ...] = ()  # "the Gulf": the bodies of that kind, with areas (km²)
 
 
 class Resolver:
@@ -312,9 +322,11 @@ class Resolver:
         "two miles south of Holliday, Missouri" with no Holliday in Missouri in the gazetteer is not Holliday,
         Texas. Only a town or district can be qualified so (in a list of provinces, "Alberta, Saskatchewan", the
         second is not the first's container), only by a province or country it was read as, and only when every
-        reading's province is known. One sense per name: all its mentions are unplaced.
+        reading's province is known. "Cairo's Abbasiya" says so too: a possessive town, province or country that
+        no reading is in or near. One sense per name: all its mentions are unplaced.
         """
         by_start = {m.start: m for m in mentions if m.candidate is not None and not m.approximate}
+        placed_by_end = {m.end: m for m in by_start.values()}
         by_end = {m.end: m for m in mentions}
         contradicted: set[str] = set()
         for m in mentions:
@@ -325,16 +337,20 @@ class Resolver:
                 continue
             gap = re.match(r"\s*,\s*", text[m.end : m.end + 6])
             q = by_start.get(m.end + gap.end()) if gap else None
-            if q is None or q.candidate.feature not in (Feature.ADMIN1, Feature.COUNTRY):
-                continue
-            if _in_list(text, m, q, by_start, by_end):
-                continue  # "Saipan, Guam, Alaska" is a list, not Saipan in Guam
+            if q is not None and q.candidate.feature in (Feature.ADMIN1, Feature.COUNTRY):
+                if _in_list(text, m, q, by_start, by_end):
+                    continue  # "Saipan, Guam, Alaska" is a list, not Saipan in Guam
+            else:
+                before = re.search(r"[’']s\s+$", text[max(0, m.start - 6) : m.start])
+                q = placed_by_end.get(m.start - len(before.group())) if before else None
+                if q is None or q.candidate.feature not in (Feature.CITY, Feature.ADMIN1, Feature.COUNTRY):
+                    continue
             container = q.candidate
             name = names.get(normalize(m.text))
             if name is None:
                 continue
             readings = [r for r, _ in self._candidates(name)]
-            if any(_inside(r, container) or r.key == container.key for r in readings):
+            if any(_within(r, container) for r in readings):
                 continue
             if container.feature is Feature.ADMIN1 and any(
                 not r.admin1 for r in readings if r.country_code == container.country_code
@@ -491,6 +507,9 @@ class Resolver:
                 if kinds and "division_word_abroad" in self.rules:
                     found = found + self._divisions_abroad(t.text, found)
                 name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
+                if "water_kind_word" in self.rules and norm in SHORT_WATER_WORDS and t.text[:1].isupper():
+                    name.waters = self.gazetteer.waters_named_with(norm)
+                    name.candidates += [(c, ALT) for c, _ in name.waters]
                 if not kinds:  # found through a shorter form: was an admin word dropped?
                     name.admin_word = any(admin for _, admin in variants(t.text))
                 names[norm] = name
@@ -557,8 +576,11 @@ class Resolver:
         return sorted(found, key=prior, reverse=True)[:1]
 
     # -- ranking -------------------------------------------------------------------------
-    def _candidates(self, name: _Name) -> list[tuple[Candidate, int]]:
+    def _candidates(self, name: _Name, ctx: _Context | None = None) -> list[tuple[Candidate, int]]:
         cands = self._plausible(name, "ocean_word" in self.rules)
+        qualified = any(_inside(c, q) for c, _ in cands for quals in name.qualifiers for q in quals)
+        if name.waters and not qualified:  # "in the Gulf, Qatar" is a list; "Gulf, Texas" a place
+            cands = [_nearest_water(name.waters, ctx)]
         if _looks_like_ap_abbreviation(name.toponyms[0].text):
             # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
             cands = [(c, k) for c, k in cands if not (k >= ABBR and c.feature is Feature.COUNTRY)] or cands
@@ -587,7 +609,7 @@ class Resolver:
         Its only use is to learn what the article is about (``_votes``); the readings shown come from the
         learned ranker in pass two.
         """
-        cands = self._candidates(name)
+        cands = self._candidates(name, ctx)
         if not cands:
             return []
         situation = self._situation(name, cands, ctx)
@@ -624,7 +646,7 @@ class Resolver:
 
     def _rank(self, name: _Name, ctx: _Context, record: bool = False) -> list[Ranked]:
         """Pass two: each reading's probability of being right, by the learned ranker (geo.features)."""
-        cands = self._candidates(name)
+        cands = self._candidates(name, ctx)
         if not cands:
             return []
         ranker = self._current_ranker()
@@ -949,6 +971,29 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
+
+
+def _within(reading: Candidate, container: Candidate) -> bool:
+    """Whether a reading may be in the place the text says contains it: inside a province or country, near a town."""
+    if container.feature is Feature.CITY:
+        return haversine_km(reading.lat, reading.lon, container.lat, container.lon) <= NEAR_KM
+    return reading.key == container.key or _inside(reading, container)
+
+
+def _nearest_water(waters: tuple[tuple[Candidate, float], ...], ctx: _Context | None) -> tuple[Candidate, int]:
+    """The body a story calls by its kind word alone ("the Gulf"): the one whose shore, taken as a circle of its
+    area round its point, is nearest the article's places; with no places placed yet, the biggest."""
+    centre = ctx.centroid if ctx is not None else None
+    if centre is None and ctx is not None and ctx.dateline:
+        centre = (ctx.dateline[0].lat, ctx.dateline[0].lon)
+    if centre is None:
+        return max(waters, key=lambda w: w[1])[0], ALT
+
+    def to_shore(water: tuple[Candidate, float]) -> float:
+        body, area = water
+        return haversine_km(*centre, body.lat, body.lon) - math.sqrt(area / math.pi)
+
+    return min(waters, key=to_shore)[0], ALT
 
 
 def _is_ocean(c: Candidate) -> bool:

@@ -420,6 +420,20 @@ def test_a_qualifier_that_no_reading_is_in_makes_the_name_approximate(engine):
         assert engine.resolve(text, spans).mentions[0].candidate.admin1 == "US.TX"
 
 
+def test_a_possessive_that_no_reading_is_in_or_near_makes_the_name_approximate(engine):
+    """ "Cairo's Abbasiya": the gazetteer knows Abbasiya only as an old name of Yehud, in Israel, 400 km off, so
+    the neighbourhood is put at Cairo as a guess; "London's Brixton" is the Brixton near London."""
+    text = "Police sealed off a church in Cairo's Abbasiya neighbourhood after the blast, Egypt's officials said."
+    spans = _spans(text, ["Cairo", "Abbasiya", "Egypt"])
+    quarter = engine.resolve(text, spans).mentions[1]
+    assert quarter.approximate and quarter.candidate.name == "Cairo"
+    with _with_rules(engine, ()):
+        assert engine.resolve(text, spans).mentions[1].candidate.country_code == "IL"  # what the rule fixes
+    text = "Crowds filled London's Brixton on Saturday."
+    brixton = engine.resolve(text, _spans(text, ["London", "Brixton"])).mentions[1]
+    assert not brixton.approximate and brixton.candidate.name == "Brixton"
+
+
 def test_a_list_of_places_is_not_a_qualifier(engine):
     """In "Saipan, Guam, Alaska" Guam does not contain Saipan: each is read as itself."""
     text = "Her trips took her to Saipan, Guam, Alaska, Hawaii and Florida."
@@ -629,6 +643,29 @@ def test_an_oceans_one_word_name_is_the_ocean_unless_a_qualifier_names_a_town(en
     text = "She grew up in Atlantic, Iowa, and moved to Omaha."
     town = engine.resolve(text, _spans(text, ["Atlantic", "Iowa", "Omaha"])).mentions[0]
     assert (town.candidate.feature, town.candidate.admin1) == (Feature.CITY, "US.IA")
+
+
+def test_a_water_kind_word_alone_is_the_body_of_that_kind_the_story_is_near(engine):
+    """ "the Gulf" is the Persian Gulf in a story on Qatar, the Gulf of Mexico in one on Louisiana, "the Channel"
+    the English Channel between Dover and Calais: never Papua New Guinea's Gulf province (rule water_kind_word)."""
+    from geo.model import Feature
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    def gulf_in(text: str, others: list[str]):
+        return next(m for m in engine.resolve(text, _spans(text, ["Gulf", *others])).mentions if m.text == "Gulf")
+
+    text = "Riyadh cut ties with Doha, and Saudi Arabia's embargo on a fellow ally in the Gulf, Qatar, goes on."
+    others = ["Riyadh", "Doha", "Saudi Arabia", "Qatar"]  # "the Gulf, Qatar" is a list, not a Gulf in Qatar
+    assert gulf_in(text, others).candidate.name == "Persian Gulf"
+    text = "Shrimpers in Houma and Galveston say the Gulf has not recovered, Louisiana officials said."
+    gulf = gulf_in(text, ["Houma", "Galveston", "Louisiana"])
+    assert (gulf.candidate.name, gulf.candidate.feature) == ("Gulf of Mexico", Feature.WATER)
+    text = "Ferries from Dover to Calais crossed the Channel despite the storm."
+    channel = engine.resolve(text, _spans(text, ["Dover", "Calais", "Channel"])).mentions[2]
+    assert channel.candidate.name == "English Channel"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"water_kind_word"}):
+        province = gulf_in("Officials in the Gulf met on Monday.", [])
+    assert province.candidate is None or province.candidate.feature is not Feature.WATER  # what the rule fixes
 
 
 def test_a_name_is_read_through_its_place_word_not_its_kind_word(engine):

@@ -128,6 +128,12 @@ def test_seas_and_gulfs(gazetteer):
     assert [c.name for c in gazetteer.lookup("Aegean")] == ["Aegean Sea"]
     for word in ("Baltic", "Red", "North", "Norwegian"):
         assert not [c for c in gazetteer.lookup(word) if c.feature is Feature.WATER], word
+    # The bodies a kind word alone may mean ("the Gulf"), with their areas: the Gulf of Mexico is about 1.6
+    # million km² (Natural Earth's polygon is somewhat smaller), the Persian Gulf about 250,000.
+    gulfs = {c.name: area for c, area in gazetteer.waters_named_with("Gulf")}
+    assert {"Persian Gulf", "Gulf of Mexico", "Gulf of Oman", "Gulf of Aden"} <= set(gulfs)
+    assert 1_000_000 < gulfs["Gulf of Mexico"] < 2_000_000 and 150_000 < gulfs["Persian Gulf"] < 350_000
+    assert not gazetteer.waters_named_with("Persian Gulf")  # one word only
 
 
 def test_airport_name_forms():
