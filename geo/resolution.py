@@ -578,9 +578,8 @@ class Resolver:
     # -- ranking -------------------------------------------------------------------------
     def _candidates(self, name: _Name, ctx: _Context | None = None) -> list[tuple[Candidate, int]]:
         cands = self._plausible(name, "ocean_word" in self.rules)
-        qualified = any(_inside(c, q) for c, _ in cands for quals in name.qualifiers for q in quals)
-        if name.waters and not qualified:  # "in the Gulf, Qatar" is a list; "Gulf, Texas" a place
-            cands = [_nearest_water(name.waters, ctx)]
+        if name.waters and not any(_inside(c, q) for c, _ in cands for quals in name.qualifiers for q in quals):
+            cands = [_nearest_water(name.waters, ctx)]  # "in the Gulf, Qatar" is a list; "Gulf, Texas" a place
         if _looks_like_ap_abbreviation(name.toponyms[0].text):
             # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
             cands = [(c, k) for c, k in cands if not (k >= ABBR and c.feature is Feature.COUNTRY)] or cands
