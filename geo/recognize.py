@@ -201,6 +201,8 @@ RULES: tuple[Rule, ...] = (
          why='a town of any size with its province: "Hinton, Alberta"'),
     Rule("dateline", Stage.CANDIDATES, Verdict.PROPOSE, _always,
          why='wire datelines: "HYDERABAD, Pakistan -"'),
+    Rule("shared_compass_name", Stage.CANDIDATES, Verdict.PROPOSE, _always,
+         why='"Eastern" in "Eastern and Southern Europe": a compass word that shares the name after its partner'),
     Rule("demonym_inside_name", Stage.CANDIDATES, Verdict.PROPOSE, _always,
          why='"Canadian Armed Forces", "anti-Russian"'),
     # -- the model's entities
@@ -795,6 +797,10 @@ class ToponymFinder:
                 matches.append(doc[i : i + 2])  # "Sask." in "Melville, Sask.": the tokenizer splits off the dot
                 i += 2
                 continue
+            if "shared_compass_name" in self._on and self._shares_compass_name(text, texts, starts, caps, i):
+                matches.append(doc[i : i + 1])
+                i += 1
+                continue
             run = i
             while run < min(n, i + self.max_words) and in_name[run]:
                 run += 1
@@ -821,6 +827,28 @@ class ToponymFinder:
                 matches.append(found)
                 i = found.end
         return matches
+
+
+    def _shares_compass_name(self, text: str, texts: list[str], starts: list[int], caps: list[bool], i: int) -> bool:
+        """Whether the compass word at ``i`` is joined to a compass-word name whose name it shares: "Eastern" in
+        "Eastern and Southern Europe" (Eastern Europe), "West" in "West and Central Africa"."""
+        n = len(texts)
+        if not (
+            i + 3 < n
+            and texts[i].lower() in GENERIC_REGION_WORDS
+            and texts[i + 1].lower() in ("and", "or", "&")
+            and caps[i + 2]
+            and texts[i + 2].lower() in GENERIC_REGION_WORDS
+        ):
+            return False
+        end = i + 3
+        while end < min(n, i + 3 + self.max_words) and caps[end]:
+            end += 1
+        for j in range(end, i + 3, -1):
+            rest = text[starts[i + 3] : starts[j - 1] + len(texts[j - 1])]
+            if normalize(f"{texts[i]} {rest}") in self.names:
+                return True
+        return False
 
 
 class _People:

@@ -45,6 +45,7 @@ from geo.geometry import haversine_km
 from geo.model import HIGH_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import (
     ADMIN_WORDS,
+    GENERIC_REGION_WORDS,
     KIND_WORDS,
     SHORT_WATER_WORDS,
     area_stems,
@@ -143,6 +144,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         'Iowa), unless a qualifier says which town ("Atlantic, Iowa")',
     ),
     (
+        "shared_name",
+        '"North and South Korea", "Eastern and Southern Europe", "West and Central Africa": a compass word joined to '
+        "a compass-word name shares its name (North Korea, Eastern Europe), when the gazetteer knows the name so "
+        "formed; not the province called North, West or Eastern in Cameroon or Uganda",
+    ),
+    (
         "water_kind_word",
         '"the Gulf", "the Channel": a water body\'s kind word alone is the body of that kind the story is nearest, '
         "allowing for its size (the Persian Gulf in a story on Qatar and Saudi Arabia, the Gulf of Mexico in one on "
@@ -158,6 +165,7 @@ _TOWN_BEFORE = re.compile(
 _CONTAINER_WORDS = frozenset({"capital", "chief", "main", "principal", "second", "third", "major", "biggest"})
 RESOLUTION_RULE_NAMES = tuple(name for name, _ in RESOLUTION_RULES)
 # "X in Y", "X, Y", "X at Y", "X near Y", "X outside Y": what may stand between a name and the place containing it.
+_JOINED = re.compile(r"\s+(?:and|or|&)\s+")  # "North and South Korea"
 _CONTAINER_AFTER = re.compile(r"(?:\s*,\s*|\s+(?:in|at|near|outside)\s+)(?:the\s+)?")
 
 
@@ -211,6 +219,7 @@ class _Name:
     siblings: set[str] = field(default_factory=set)  # names listed with it ("Alberta, Saskatchewan and Manitoba")
     sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
     waters: tuple[tuple[Candidate, float], ...] = ()  # "the Gulf": the bodies of that kind, with areas (km²)
+    shared: str = ""  # "North" in "North and South Korea" read as "North Korea" (rule shared_name)
 
 
 class Resolver:
@@ -490,23 +499,25 @@ class Resolver:
     def _group(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]]) -> dict[str, _Name]:
         names: dict[str, _Name] = {}
         by_start = {t.start: t for t in toponyms}
+        norm_at: dict[int, str] = {}  # each toponym's name, by its start
         for t in toponyms:
-            norm = normalize(t.text)
+            shared = self._shared_name(text, t, by_start) if "shared_name" in self.rules else None
+            norm = norm_at[t.start] = normalize(shared or t.text)
             if not norm:
                 continue
             name = names.get(norm)
             if name is None:
-                found = candidates.get(t.text)
+                found = candidates.get(t.text) if shared is None else self.gazetteer.lookup(shared)
                 if found is None:
                     found = candidates.get(norm, [])
                 short = "abbreviated_own_name" in self.rules
                 kinds = {
                     c.key: NAME if short and k == ALT and same_name(t.text, c.name) else k
-                    for c, k in self.gazetteer.lookup_with_kind(t.text)
+                    for c, k in self.gazetteer.lookup_with_kind(shared or t.text)
                 }
                 if kinds and "division_word_abroad" in self.rules:
                     found = found + self._divisions_abroad(t.text, found)
-                name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [])
+                name = _Name(norm, [], [(c, kinds.get(c.key, NAME)) for c in found], [], shared=shared or "")
                 if "water_kind_word" in self.rules and norm in SHORT_WATER_WORDS and t.text[:1].isupper():
                     name.waters = self.gazetteer.waters_named_with(norm)
                     name.candidates += [(c, ALT) for c, _ in name.waters]
@@ -524,10 +535,25 @@ class Resolver:
             if "town_word" in self.rules and _says_town(text[max(0, t.start - 40) : t.start]):
                 name.town_word = True
         for chain in _lists(text, toponyms):
-            norms = {normalize(t.text) for t in chain} - {""}
+            norms = {norm_at[t.start] for t in chain} - {""}
             for norm in norms:
                 names[norm].siblings |= norms - {norm}
         return names
+
+    def _shared_name(self, text: str, t: Toponym, by_start: dict[int, Toponym]) -> str | None:
+        """ "North" in "North and South Korea" as "North Korea": a compass word whose partner after "and" or "or"
+        is a compass word with a name (rule ``shared_name``); None unless the gazetteer knows the name so formed."""
+        if normalize(t.text) not in GENERIC_REGION_WORDS:
+            return None
+        joined = _JOINED.match(text, t.end)
+        partner = by_start.get(joined.end()) if joined else None
+        if partner is None:
+            return None
+        first, _, rest = partner.text.partition(" ")
+        if normalize(first) not in GENERIC_REGION_WORDS or not rest:
+            return None
+        shared = f"{t.text} {rest}"
+        return shared if self.gazetteer.lookup(shared) else None
 
     def _qualifier(
         self, text: str, t: Toponym, by_start: dict[int, Toponym], candidates: dict[str, list[Candidate]]
@@ -623,7 +649,7 @@ class Resolver:
     def _situation(self, name: _Name, cands: list[tuple[Candidate, int]], ctx: _Context) -> Situation:
         """What ``name``'s readings are judged against, in either pass."""
         return Situation(
-            text=name.toponyms[0].text,
+            text=name.shared or name.toponyms[0].text,
             written_as_code=_looks_like_code(name.toponyms[0].text),
             qualifies=self._qualifies(name, cands),
             qualifiers=tuple(q for quals in name.qualifiers for q in quals),

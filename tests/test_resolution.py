@@ -668,6 +668,27 @@ def test_a_water_kind_word_alone_is_the_body_of_that_kind_the_story_is_near(engi
     assert province.candidate is None or province.candidate.feature is not Feature.WATER  # what the rule fixes
 
 
+def test_a_compass_word_shares_the_name_it_is_joined_to(engine):
+    """ "North and South Korea": "North" is North Korea, not Cameroon's North province; "West and Central Africa"
+    and "Eastern and Southern Europe" alike (rule shared_name). A name the gazetteer does not know so formed is
+    read as before."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "Talks between North and South Korea resumed, and trade with West and Central Africa grew."
+    spans = _spans(text, ["North", "South Korea", "West", "Central Africa"])
+    north, south, west, _ = engine.resolve(text, spans).mentions
+    assert (north.candidate.name, north.candidate.feature) == ("North Korea", Feature.COUNTRY)
+    assert north.confidence >= 0.85 and south.candidate.name == "South Korea"
+    assert west.candidate.feature is Feature.REGION and west.candidate.lon < 0 < west.candidate.lat  # West Africa
+    text = "Exports to Eastern and Southern Europe fell."
+    eastern = engine.resolve(text, _spans(text, ["Eastern", "Southern Europe"])).mentions[0]
+    assert eastern.candidate.name == "Eastern Europe"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"shared_name"}):
+        north = engine.resolve("Talks between North and South Korea resumed.",
+                               _spans("Talks between North and South Korea resumed.", ["North", "South Korea"]))
+    assert north.mentions[0].candidate is None or north.mentions[0].candidate.country_code != "KP"
+
+
 def test_a_name_is_read_through_its_place_word_not_its_kind_word(engine):
     """An unknown name's words that say what it is ("University", "Bay", "Hills") are no reading of it, though
     towns bear them (University, Florida; Bay Village, Ohio); its last word may be the place ("of California")."""

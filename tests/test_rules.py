@@ -126,3 +126,16 @@ def test_qualified_town_keeps_a_small_town_named_with_its_province(gazetteer, bl
     assert ("Holliday", "GPE", "gazetteer_place") in decided(on)
     off = run(gazetteer, blank, frozenset({"qualified_town"}), text=text, ents=ents)
     assert "Holliday" not in [t for t, *_ in decided(off)]
+
+
+def test_a_compass_word_that_shares_the_name_after_its_partner_is_kept(gazetteer, blank):
+    """ "Eastern" in "Eastern and Southern Europe" is a place (Eastern Europe) though the model tags only "Southern
+    Europe"; a compass word joined to a name it cannot share ("Northern and Southern Italy": no "Northern Italy"
+    in the gazetteer) is not taken up by this rule."""
+    text = "Exports to Eastern and Southern Europe fell, but Northern and Southern Italy did well."
+    ents = [("Southern Europe", "LOC"), ("Southern Italy", "LOC")]
+    on = run(gazetteer, blank, text=text, ents=ents)
+    assert ("Eastern", "GPE", "gazetteer_place") in decided(on)
+    assert "Northern" not in [t for t, *_ in decided(on)]
+    off = run(gazetteer, blank, frozenset({"shared_compass_name"}), text=text, ents=ents)
+    assert "Eastern" not in [t for t, *_ in decided(off)]
