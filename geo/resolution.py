@@ -144,6 +144,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         'Iowa), unless a qualifier says which town ("Atlantic, Iowa")',
     ),
     (
+        "qualifier_is_container",
+        'the Y of "X, Y" is the province or country that contains X when one of its readings does ("Albany, New '
+        'York", "Bronx, New York": the state, though a province whose same-named city holds much of its people is '
+        'otherwise read as the city); not a list ("London, Paris"), nor "New York, New York"',
+    ),
+    (
         "shared_name",
         '"North and South Korea", "Eastern and Southern Europe", "West and Central Africa": a compass word joined to '
         "a compass-word name shares its name (North Korea, Eastern Europe), when the gazetteer knows the name so "
@@ -165,6 +171,8 @@ _TOWN_BEFORE = re.compile(
 _CONTAINER_WORDS = frozenset({"capital", "chief", "main", "principal", "second", "third", "major", "biggest"})
 RESOLUTION_RULE_NAMES = tuple(name for name, _ in RESOLUTION_RULES)
 # "X in Y", "X, Y", "X at Y", "X near Y", "X outside Y": what may stand between a name and the place containing it.
+_LIST_NEXT = re.compile(r"\s*(?:,?\s+and|,?\s+or|\s*&|,)\s+")  # what may follow a list's member
+_LIST_PREVIOUS = re.compile(r"(?:,|\s+and|\s+or|\s*&)\s*$")  # ...or come before one
 _JOINED = re.compile(r"\s+(?:and|or|&)\s+")  # "North and South Korea"
 _CONTAINER_AFTER = re.compile(r"(?:\s*,\s*|\s+(?:in|at|near|outside)\s+)(?:the\s+)?")
 
@@ -220,6 +228,7 @@ class _Name:
     sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
     waters: tuple[tuple[Candidate, float], ...] = ()  # "the Gulf": the bodies of that kind, with areas (km²)
     shared: str = ""  # "North" in "North and South Korea" read as "North Korea" (rule shared_name)
+    contains: set[str] = field(default_factory=set)  # "Albany, New York": the readings that contain Albany
 
 
 class Resolver:
@@ -499,6 +508,7 @@ class Resolver:
     def _group(self, text: str, toponyms: list[Toponym], candidates: dict[str, list[Candidate]]) -> dict[str, _Name]:
         names: dict[str, _Name] = {}
         by_start = {t.start: t for t in toponyms}
+        by_end = {t.end: t for t in toponyms}
         norm_at: dict[int, str] = {}  # each toponym's name, by its start
         for t in toponyms:
             shared = self._shared_name(text, t, by_start) if "shared_name" in self.rules else None
@@ -525,6 +535,8 @@ class Resolver:
                     name.admin_word = any(admin for _, admin in variants(t.text))
                 names[norm] = name
             name.toponyms.append(t)
+            if "qualifier_is_container" in self.rules:
+                name.contains |= self._containing(text, t, norm, by_start, by_end, name.candidates, candidates)
             qualifier = self._qualifier(text, t, by_start, candidates)
             if qualifier:
                 name.qualifiers.append(qualifier)
@@ -539,6 +551,34 @@ class Resolver:
             for norm in norms:
                 names[norm].siblings |= norms - {norm}
         return names
+
+    def _containing(
+        self,
+        text: str,
+        t: Toponym,
+        norm: str,
+        by_start: dict[int, Toponym],
+        by_end: dict[int, Toponym],
+        readings: list[tuple[Candidate, int]],
+        candidates: dict[str, list[Candidate]],
+    ) -> set[str]:
+        """The readings of ``t`` that contain a reading of the name just before it and its comma: in "Albany, New
+        York", the state (rule ``qualifier_is_container``); none in "London, Paris" or "New York, New York"."""
+        comma = re.search(r"\s*,\s*$", text[max(0, t.start - 6) : t.start])
+        before = by_end.get(t.start - len(comma.group())) if comma else None
+        if before is None or normalize(before.text) == norm:
+            return set()
+        # "Washington, New York and Boston", "Ottawa, Montreal, Quebec & Vancouver": a list, not a town in a province
+        after = _LIST_NEXT.match(text, t.end)
+        earlier = _LIST_PREVIOUS.search(text[max(0, before.start - 6) : before.start])
+        if (after and after.end() in by_start) or (earlier and before.start - len(earlier.group()) in by_end):
+            return set()
+        towns = candidates.get(before.text) or self.gazetteer.lookup(before.text)
+        return {
+            c.key
+            for c, _ in readings
+            if c.feature in (Feature.ADMIN1, Feature.COUNTRY) and any(_inside(town, c) for town in towns)
+        }
 
     def _shared_name(self, text: str, t: Toponym, by_start: dict[int, Toponym]) -> str | None:
         """ "North" in "North and South Korea" as "North Korea": a compass word whose partner after "and" or "or"
@@ -727,6 +767,8 @@ class Resolver:
         state, though a hamlet in it has the same name.
         """
         cands = name.candidates
+        if name.contains:  # "Albany, New York": the state that contains Albany (rule qualifier_is_container)
+            return [(c, k) for c, k in cands if c.key in name.contains]
         if name.admin_word:
             admins = [ck for ck in cands if ck[0].feature is Feature.ADMIN1]
             return admins or cands

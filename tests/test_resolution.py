@@ -434,6 +434,22 @@ def test_a_possessive_that_no_reading_is_in_or_near_makes_the_name_approximate(e
     assert not brixton.approximate and brixton.candidate.name == "Brixton"
 
 
+def test_the_qualifier_of_a_town_is_the_province_that_contains_it(engine):
+    """ "Albany, New York" and "Bronx, New York" name the state, though "New York" alone is the city; "London,
+    Paris" is a list and "New York, New York" the city (rule qualifier_is_container)."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "The firm moved from Albany, New York, to a hospital in Bronx, New York."
+    spans = _spans(text, ["Albany", "New York", "Bronx", "New York"])
+    mentions = engine.resolve(text, spans).mentions
+    assert [(m.candidate.name, m.candidate.feature) for m in mentions[1::2]] == [("New York", Feature.ADMIN1)] * 2
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"qualifier_is_container"}):
+        assert engine.resolve(text, spans).mentions[1].candidate.feature is Feature.CITY  # what the rule fixes
+    text = "She flew from London, Paris and Berlin, then home to New York, New York."
+    mentions = engine.resolve(text, _spans(text, ["London", "Paris", "Berlin", "New York", "New York"])).mentions
+    assert [m.candidate.feature for m in mentions] == [Feature.CITY] * 5
+
+
 def test_a_list_of_places_is_not_a_qualifier(engine):
     """In "Saipan, Guam, Alaska" Guam does not contain Saipan: each is read as itself."""
     text = "Her trips took her to Saipan, Guam, Alaska, Hawaii and Florida."
