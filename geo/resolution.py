@@ -359,8 +359,7 @@ class Resolver:
                 if _in_list(text, m, q, by_start, by_end):
                     continue  # "Saipan, Guam, Alaska" is a list, not Saipan in Guam
             else:
-                before = re.search(r"[’']s\s+$", text[max(0, m.start - 6) : m.start])
-                q = placed_by_end.get(m.start - len(before.group())) if before else None
+                q = placed_by_end.get(_possessor_end(text, m.start))
                 if q is None or q.candidate.feature not in (Feature.CITY, Feature.ADMIN1, Feature.COUNTRY):
                     continue
             container = q.candidate
@@ -932,9 +931,7 @@ def _in_named_container(text: str, mentions: list[Mention]) -> tuple[list[Mentio
             if after and after.end() in known:
                 container = known[after.end()]
             else:
-                before = re.search(r"[’']s\s+$", text[max(0, m.start - 6) : m.start])
-                if before:
-                    container = by_end.get(m.start - len(before.group()))
+                container = by_end.get(_possessor_end(text, m.start))
             near = (
                 container is not None
                 and m.candidate is not None
@@ -1038,6 +1035,12 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
+
+
+def _possessor_end(text: str, start: int) -> int | None:
+    """Where the possessor ends when the name at ``start`` follows one: "Cairo's Abbasiya" -> after "Cairo"."""
+    before = re.search(r"[’']s\s+$", text[max(0, start - 6) : start])
+    return start - len(before.group()) if before else None
 
 
 def _within(reading: Candidate, container: Candidate) -> bool:
