@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -160,6 +160,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         '"the Gulf", "the Channel": a water body\'s kind word alone is the body of that kind the story is nearest, '
         "allowing for its size (the Persian Gulf in a story on Qatar and Saudi Arabia, the Gulf of Mexico in one on "
         "Louisiana), not Papua New Guinea's Gulf province; unless a qualifier says which place (\"Gulf, Texas\")",
+    ),
+    (
+        "one_place_per_unknown_name",
+        "a name nothing knows, read approximately at several places (\"Ghouta\" at Douma where Douma was named "
+        "near it, at Idlib where Idlib was), is put at the one its learned confidence rates highest for all its "
+        "mentions: one name, one marker, as one sense per name holds for the names the gazetteer knows",
     ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
@@ -332,7 +338,12 @@ class Resolver:
                 out, contained = _in_named_container(text, out)
             out = _nearest_local_backoff(out, local)
         # Last: a partly-named reading still anchors the back-off above, as it did before it was flagged.
-        return [self._approximate(m, parts, strays, contained, local, context_key) for m in out], context_key
+        rated = [self._approximate(m, parts, strays, contained, local, context_key) for m in out]
+        if "one_place_per_unknown_name" in self.rules:
+            rated = _one_place_per_name(rated)
+        cap = APPROXIMATE_MAX_CONFIDENCE
+        shown = [replace(m, confidence=round(min(p, cap), 4)) if m.approximate and m.candidate else m for m, p in rated]
+        return shown, context_key
 
     def _unless_contradicted(self, text: str, mentions: list[Mention], names: dict[str, _Name]) -> list[Mention]:
         """Names whose qualifier contradicts every reading, unplaced (then put near the qualifier, or backed off).
@@ -387,10 +398,10 @@ class Resolver:
         contained: set[tuple[int, int]],
         local: list[Mention],
         main_country: str,
-    ) -> Mention:
-        """An approximate reading's confidence: its learned chance of being right, up to a cap."""
+    ) -> tuple[Mention, float]:
+        """An approximate reading and its learned chance of being right (shown up to a cap by the caller)."""
         if not m.approximate or m.candidate is None:
-            return m
+            return m, m.confidence
         span = (m.start, m.end)
         how = (
             "container" if span in contained else "stray" if span in strays else "part" if span in parts else "backoff"
@@ -424,7 +435,7 @@ class Resolver:
             self.approximate_recorder.append(
                 {"span": span, "point": (place.lat, place.lon), "x": x, "how": how, "probability": confidence}
             )
-        return replace(m, confidence=round(min(confidence, APPROXIMATE_MAX_CONFIDENCE), 4))
+        return m, confidence
 
     def _rank_parts(self, name: _Name, ctx: _Context) -> list[tuple[Candidate, float]]:
         """For an unknown multi-word name, a known part of it in the article's countries.
@@ -847,6 +858,34 @@ def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
         return mention
     kept = (Alternative(c, mention.confidence), *mention.alternatives)[:MAX_ALTERNATIVES]
     return replace(mention, candidate=None, confidence=0.0, alternatives=kept, approximate=False)
+
+
+def _one_place_per_name(rated: list[tuple[Mention, float]]) -> list[tuple[Mention, float]]:
+    """Every approximate mention of a name at the one place its mentions' learned chances back most.
+
+    Each mention of an unknown name is put near the place named closest to it, so a name said five times may
+    land at two or three places. Each place gets the sum of the chances of the mentions put there (so four
+    mentions by Douma outvote one by Idlib, and one sure mention outvotes two doubtful ones); the first placed
+    wins a tie. The mentions moved there take the best chance any mention had there.
+    """
+    votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    best: dict[tuple[str, str], tuple[Mention, float]] = {}
+    for m, chance in rated:
+        if m.approximate and m.candidate is not None and not m.corrected:
+            name, key = normalize(m.text), m.candidate.key
+            votes[name][key] += chance
+            if (name, key) not in best or chance > best[name, key][1]:
+                best[name, key] = (m, chance)
+    out = []
+    for m, chance in rated:
+        name = normalize(m.text)
+        if m.approximate and m.candidate is not None and not m.corrected and len(votes[name]) > 1:
+            key = max(votes[name], key=votes[name].get)  # dicts keep the first placed first: it wins a tie
+            if key != m.candidate.key:
+                top, chance = best[name, key]
+                m = replace(m, candidate=top.candidate, alternatives=top.alternatives, why=top.why)
+        out.append((m, chance))
+    return out
 
 
 def _in_list(text: str, first: Mention, second: Mention, by_start: dict, by_end: dict[int, Mention]) -> bool:

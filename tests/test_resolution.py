@@ -733,3 +733,26 @@ def test_a_dateline_place_nothing_knows_is_read_as_its_qualifier(engine):
     assert washington() is Feature.ADMIN1
     with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"dateline_in_qualifier"}):
         assert washington() is Feature.CITY  # no scene set: the bare name is the capital
+
+
+def test_an_unknown_name_is_put_at_one_place_for_all_its_mentions(engine):
+    """A name nothing knows is put near the place named closest to each mention; said near Damascus twice and near
+    Aleppo once, it is one marker at the place its mentions' learned chances back most, not two (rule
+    one_place_per_unknown_name)."""
+    import re
+
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = (
+        "Shelling hit Qarvenna on Monday, residents of Damascus said. Families fled Qarvenna overnight as the "
+        "bombardment of the district went on for a third day. " + "Aid agencies said the roads were closed. " * 6 +
+        "In Aleppo, the United Nations said food for Qarvenna was waiting at the border."
+    )
+    spans = sorted((m.start(), m.end()) for w in ("Qarvenna", "Damascus", "Aleppo") for m in re.finditer(w, text))
+
+    def places(mentions):
+        return [m.candidate.name for m in mentions if m.text == "Qarvenna" and m.approximate]
+
+    assert places(engine.resolve(text, spans).mentions) == ["Damascus"] * 3
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"one_place_per_unknown_name"}):
+        assert places(engine.resolve(text, spans).mentions) == ["Damascus", "Damascus", "Aleppo"]  # what it fixes
