@@ -1019,17 +1019,22 @@ class Gazetteer:
         return self._candidate(row) if row else None
 
     def demonym(self, word: str) -> Candidate | None:
-        """The country a demonym ("Afghan", "Pakistani") refers to."""
-        row = (
+        """The country a demonym ("Afghan", "Pakistani") refers to: the most populous one that bears it."""
+        found = self.demonym_countries(word)
+        return found[0] if found else None
+
+    def demonym_countries(self, word: str) -> list[Candidate]:
+        """Every country that bears a demonym ("Korean": South Korea, North Korea), most populous first."""
+        rows = (
             self._con()
             .execute(
-                "SELECT d.country_code FROM demonyms d JOIN places p ON p.feature='country' AND p.country_code="
-                "d.country_code WHERE d.norm=? ORDER BY p.population DESC LIMIT 1",
+                "SELECT DISTINCT d.country_code, p.population FROM demonyms d JOIN places p ON p.feature='country' "
+                "AND p.country_code=d.country_code WHERE d.norm=? ORDER BY p.population DESC",
                 (normalize(word),),
             )
-            .fetchone()
+            .fetchall()
         )
-        return self.country(row[0]) if row else None
+        return [c for c in (self.country(row[0]) for row in rows) if c is not None]
 
     def demonym_names(self) -> set[str]:
         return {row[0] for row in self._con().execute("SELECT norm FROM demonyms")}

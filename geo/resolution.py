@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -160,6 +160,13 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         '"the Gulf", "the Channel": a water body\'s kind word alone is the body of that kind the story is nearest, '
         "allowing for its size (the Persian Gulf in a story on Qatar and Saudi Arabia, the Gulf of Mexico in one on "
         "Louisiana), not Papua New Guinea's Gulf province; unless a qualifier says which place (\"Gulf, Texas\")",
+    ),
+    (
+        "shared_people_name",
+        'a people\'s name that several countries\' names are built on ("Korean": North and South Korea; "Congolese", '
+        '"Sudanese") is the one of them the article is about most ("Korean Peninsula" in a story on the DPRK is put '
+        "at North Korea), else the most populous, as before; a people's name a territory also bears (\"French\", "
+        "Réunion) is not shared so",
     ),
     (
         "one_place_per_unknown_name",
@@ -312,7 +319,7 @@ class Resolver:
             if not ranked and self.backoff:
                 ranked = self._rank_parts(name, ctx)
                 if not ranked and "embedded_country" in self.rules:
-                    ranked = self._embedded_country(name)
+                    ranked = self._embedded_country(name, ctx)
                 partial = bool(ranked)
             mentions = self._mentions(name, ranked, context_key)
             if partial:
@@ -478,7 +485,7 @@ class Resolver:
                     return [replace(r, probability=r.probability * PART_CONFIDENCE) for r in ranked]
         return []
 
-    def _embedded_country(self, name: _Name) -> list[Ranked]:
+    def _embedded_country(self, name: _Name, ctx: _Context) -> list[Ranked]:
         """For an unknown multi-word name no part of which gives a reading, the country or continent it names.
 
         "Bank of Japan", "Nazi Germany", "US Federal Reserve", "Council of Europe" contain the country's (or
@@ -491,7 +498,8 @@ class Resolver:
         words = name.toponyms[0].text.replace("’s", "").replace("'s", "").split()
         if len(words) < 2:
             return []
-        found = _country_by_people(self.gazetteer, words[0]) or self._country_inside(words)
+        countries = ctx.countries if "shared_people_name" in self.rules else None
+        found = _country_by_people(self.gazetteer, words[0], countries) or self._country_inside(words)
         return [Ranked(found, PART_CONFIDENCE)] if found is not None else []
 
     def _country_inside(self, words: list[str]) -> Candidate | None:
@@ -1006,12 +1014,15 @@ def resolve_demonyms(
     toponyms: Iterable[Toponym],
     confidence: float = DEMONYM_CONFIDENCE,
     regional: bool = True,
+    countries: Mapping[str, float] | None = None,
 ) -> list[Mention]:
     """Demonyms resolve to their country ("Afghan" -> Afghanistan) with ``confidence``, or stay unresolved; with
-    ``regional`` (the rule ``regional_demonym``), one of no country to its area ("Kurdish" -> Kurdistan)."""
+    ``regional`` (the rule ``regional_demonym``), one of no country to its area ("Kurdish" -> Kurdistan); with the
+    article's ``countries`` (the rule ``shared_people_name``), one several countries share to the one the article is
+    about most ("Korean" in a story on the DPRK)."""
     out = []
     for t in toponyms:
-        country = gazetteer.demonym(t.text) or _country_by_stem(gazetteer, t.text)
+        country = _people_country(gazetteer, t.text, countries) or _country_by_stem(gazetteer, t.text)
         if country is None and regional:
             country = _area_by_stem(gazetteer, t.text)
         out.append(_mention(t, country, round(confidence, 4) if country else 0.0, ()))
@@ -1038,11 +1049,26 @@ def _is_country_or_continent(c: Candidate) -> bool:
     return c.feature is Feature.COUNTRY or (c.feature is Feature.REGION and not c.country_code)
 
 
-def _country_by_people(gazetteer: Gazetteer, word: str) -> Candidate | None:
+def _people_country(gazetteer: Gazetteer, word: str, countries: Mapping[str, float] | None) -> Candidate | None:
+    """The country a demonym stands for: of the countries whose names are built on it ("Korean": North Korea and
+    South Korea), the one ``countries`` (the article's) weighs most, else the most populous that bears it."""
+    found = gazetteer.demonym_countries(word)
+    if len(found) < 2 or not countries:
+        return found[0] if found else None
+    norm = normalize(word)
+    built_on = [c for c in found if any(len(w) >= 4 and norm.startswith(w[:-1]) for w in normalize(c.name).split())]
+    if len(built_on) < 2 or not any(countries.get(c.country_code, 0.0) > 0 for c in built_on):
+        return found[0]
+    return max(built_on, key=lambda c: (countries.get(c.country_code, 0.0), c.population))
+
+
+def _country_by_people(
+    gazetteer: Gazetteer, word: str, countries: Mapping[str, float] | None = None
+) -> Candidate | None:
     """The country ("Mexican") or continent ("European", "African") a people's name stands for, else None."""
     if not word[:1].isupper() or not word.isalpha():
         return None
-    found = gazetteer.demonym(word) or _country_by_stem(gazetteer, word)
+    found = _people_country(gazetteer, word, countries) or _country_by_stem(gazetteer, word)
     return found if found is not None and _is_country_or_continent(found) else None
 
 

@@ -756,3 +756,28 @@ def test_an_unknown_name_is_put_at_one_place_for_all_its_mentions(engine):
     assert places(engine.resolve(text, spans).mentions) == ["Damascus"] * 3
     with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"one_place_per_unknown_name"}):
         assert places(engine.resolve(text, spans).mentions) == ["Damascus", "Damascus", "Aleppo"]  # what it fixes
+
+
+def test_a_people_name_two_countries_share_is_the_one_the_article_is_about(engine):
+    """ "Korean", "Congolese": a people's name several countries' names are built on is the one the article is about
+    most (rule shared_people_name), whether it stands alone (a demonym) or begins a name nothing knows ("Korean
+    Peninsula"); a territory that also bears it ("French": Réunion) does not take it from its country."""
+    import re
+
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    def read(text: str, words: list[str]) -> dict[str, str]:
+        spans = sorted((m.start(), m.end()) for w in words for m in re.finditer(re.escape(w), text))
+        return {m.text: m.candidate.name for m in engine.resolve(text, spans).mentions if m.candidate}
+
+    korea = "Tension on the Korean Peninsula rose as Pyongyang fired a missile. North Korea said more would follow."
+    korea_words = ["Korean Peninsula", "Pyongyang", "North Korea"]
+    assert read(korea, korea_words)["Korean Peninsula"] == "North Korea"
+    congo = "Congolese troops crossed the river into Brazzaville on Monday, the Republic of the Congo said."
+    congo_words = ["Congolese", "Brazzaville", "Republic of the Congo"]
+    assert read(congo, congo_words)["Congolese"] == "Republic of the Congo"
+    reunion = "French officials flew to Saint-Denis, and the Réunion council met them in Réunion on Monday."
+    assert read(reunion, ["French", "Saint-Denis", "Réunion"])["French"] == "France"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"shared_people_name"}):
+        assert read(korea, korea_words)["Korean Peninsula"] == "South Korea"  # what the rule fixes: the bigger one
+        assert read(congo, congo_words)["Congolese"] == "Democratic Republic of the Congo"
