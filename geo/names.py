@@ -244,6 +244,13 @@ def area_stems(demonym: str) -> list[str]:
     return [stem for stem in stems if len(stem) >= 4]
 
 
+# North America's time zones as news writes them after a clock time ("7 a.m. CT", "8 p.m. EDT"): the countries
+# that keep them (rule time_zone_country). Zones other places abbreviate alike ("IST": India, Ireland, Israel) are
+# not listed; "CST" is also China's, but English-language news writes Beijing's time as "Beijing time".
+NORTH_AMERICAN_TIME_ZONES = frozenset("ET EST EDT CT CST CDT MT MST MDT PT PST PDT".split())
+TIME_ZONE_COUNTRIES = ("US", "CA")
+ALASKA_HAWAII_TIME_ZONES = frozenset("AKST AKDT AKT HST HT".split())  # the United States only
+
 # Words that make a marine polygon's name a water body's name ("Gulf of Aden", "Storfjorden").
 WATER_WORDS = frozenset(
     "sea seas ocean gulf bay bight strait straits channel sound passage inlet fjord basin entrance reef "

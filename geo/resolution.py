@@ -45,9 +45,12 @@ from geo.geometry import haversine_km
 from geo.model import HIGH_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import (
     ADMIN_WORDS,
+    ALASKA_HAWAII_TIME_ZONES,
     GENERIC_REGION_WORDS,
     KIND_WORDS,
+    NORTH_AMERICAN_TIME_ZONES,
     SHORT_WATER_WORDS,
+    TIME_ZONE_COUNTRIES,
     area_stems,
     country_stems,
     names_area,
@@ -169,6 +172,12 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "Réunion) is not shared so",
     ),
     (
+        "time_zone_country",
+        'a clock time written with a North American time zone ("7 a.m. CT", "8 p.m. EDT") says the story is set in '
+        "the United States or Canada: each counts once as a mention of those countries, so Birmingham in a story "
+        "that gives its festival's hours in Central Time is Birmingham, Alabama",
+    ),
+    (
         "one_place_per_unknown_name",
         "a name nothing knows, read approximately at several places (\"Ghouta\" at Douma where Douma was named "
         "near it, at Idlib where Idlib was), is put at the one its learned confidence rates highest for all its "
@@ -184,6 +193,8 @@ _TOWN_BEFORE = re.compile(
 _CONTAINER_WORDS = frozenset({"capital", "chief", "main", "principal", "second", "third", "major", "biggest"})
 RESOLUTION_RULE_NAMES = tuple(name for name, _ in RESOLUTION_RULES)
 # "X in Y", "X, Y", "X at Y", "X near Y", "X outside Y": what may stand between a name and the place containing it.
+# "7 a.m. CT", "11:59 p.m. (EDT)", "noon ET": a clock time and the zone written after it (rule time_zone_country)
+_CLOCK_TIME_ZONE = re.compile(r"\b(?:\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|noon|midnight)\s*\(?([A-Z]{2,4})\b")
 _LIST_NEXT = re.compile(r"\s*(?:,?\s+and|,?\s+or|\s*&|,)\s+")  # what may follow a list's member
 _LIST_PREVIOUS = re.compile(r"(?:,|\s+and|\s+or|\s*&)\s*$")  # ...or come before one
 _JOINED = re.compile(r"\s+(?:and|or|&)\s+")  # "North and South Korea"
@@ -305,6 +316,9 @@ class Resolver:
             name.sibling_readings = tuple(first[other][0].candidate for other in sorted(name.siblings) if first[other])
         dateline_cc = _dateline_country(dateline_cands)
         everyone = _Votes.total(votes.values())
+        if "time_zone_country" in self.rules:
+            for cc in _time_zone_countries(text):
+                everyone.countries[cc] += ARTICLE.vote_country
         countries = everyone.context(base).countries
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
 
@@ -1225,6 +1239,17 @@ def _votes(ranked: list[Ranked], count: int) -> _Votes:
     if top.feature in (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2) and confidence > ARTICLE.anchor_confidence:
         votes.points = (top.lat * weight, top.lon * weight, weight)
     return votes
+
+
+def _time_zone_countries(text: str) -> set[str]:
+    """The countries whose time zone a clock time in ``text`` is written in ("7 a.m. CT": US, CA; "HST": US)."""
+    found: set[str] = set()
+    for zone in _CLOCK_TIME_ZONE.findall(text):
+        if zone in NORTH_AMERICAN_TIME_ZONES:
+            found.update(TIME_ZONE_COUNTRIES)
+        elif zone in ALASKA_HAWAII_TIME_ZONES:
+            found.add("US")
+    return found
 
 
 def _says_town(before: str) -> bool:

@@ -781,3 +781,22 @@ def test_a_people_name_two_countries_share_is_the_one_the_article_is_about(engin
     with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"shared_people_name"}):
         assert read(korea, korea_words)["Korean Peninsula"] == "South Korea"  # what the rule fixes: the bigger one
         assert read(congo, congo_words)["Congolese"] == "Democratic Republic of the Congo"
+
+
+def test_a_north_american_time_zone_says_where_the_story_is(engine):
+    """ "from 7 a.m. CT": a clock time in a North American time zone counts as a mention of the United States and
+    Canada (rule time_zone_country), so a bare "Birmingham" is Birmingham, Alabama; without a zone it is the bigger
+    Birmingham, England, and a zone other countries share ("IST") or a word such as "CT scan" says nothing."""
+    from geo.resolution import RESOLUTION_RULE_NAMES, _time_zone_countries
+
+    def birmingham(text: str) -> str:
+        start = text.index("Birmingham")
+        return engine.resolve(text, [(start, start + len("Birmingham"))]).mentions[0].candidate.country_code
+
+    zoned = "Organizers of the Birmingham festival cut the price of two-day passes, from 7 a.m. CT today until Sunday."
+    assert birmingham(zoned) == "US"
+    assert birmingham(zoned.replace(" CT", "")) == "GB"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"time_zone_country"}):
+        assert birmingham(zoned) == "GB"  # what the rule fixes
+    assert _time_zone_countries("until 11:59 p.m. (EDT) and at noon HST") == {"US", "CA"}
+    assert not _time_zone_countries("a CT scan at 5 p.m. and a call at 9 a.m. IST")
