@@ -61,7 +61,7 @@ TIMING_CHUNK = 32  # documents per turn when the bare and the full pass take tur
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 SEED_ARTICLE = Path(__file__).resolve().parent.parent / "seeds" / "tashkent-conference.txt"
 WARM_RUNS = 20
-FLAG_LINES = (0.5, 0.6, 0.7, 0.75, 0.78, 0.8, 0.82, 0.85, 0.9)
+FLAG_LINES = (0.5, 0.6, 0.7, 0.75, 0.78, 0.8, 0.82, 0.85, 0.86, 0.88, 0.9)
 RIGHT_FLAGGED_AT_MOST = 0.10  # the bound on right readings flagged, which sets the line (flag_line)
 MISS_KINDS = {
     "wrong_reading": "another place was chosen, though the gold place is in the gazetteer",
@@ -273,7 +273,8 @@ def score_corpus(engine, path: Path, limit: int | None = None, rounds: int = 3) 
     n_wrong = right.count(False)
 
     def flag_shares(line: float) -> tuple[float, float, float]:
-        under = [under_line(c, line) for c in confidences]
+        # the cap on approximate readings moves with the line (it is the line): their chance before the cap decides
+        under = [under_line(c, line) for c in chances]
         wrong = sum(u and not r for u, r in zip(under, right, strict=True))
         fine = sum(u and r for u, r in zip(under, right, strict=True))
         return line, wrong / n_wrong if n_wrong else 0.0, fine / right.count(True) if any(right) else 0.0
@@ -363,7 +364,9 @@ def flag_line(scores: list[Scores], at_most: float = RIGHT_FLAGGED_AT_MOST) -> f
     dev = [s for s in scores if s.corpus in DEV_CORPORA and s.readings]
     if not dev:
         return None
-    right = [[r["confidence"] for r in s.readings if r["right"]] for s in dev]
+    # An approximate reading is shown at its chance up to the line (the cap is the line), so a line flags the readings
+    # whose chance, before the cap, is under it.
+    right = [[r["chance"] for r in s.readings if r["right"]] for s in dev]
     best = None
     for hundredths in range(50, 96):
         line = hundredths / 100

@@ -232,6 +232,8 @@ class Approximation:
     local_near: float = 1.0  # share of the article's confident local places within 161 km of the place
     local_count: int = 0  # how many confidently placed local places the article has
     km_to_local: float = 0.0  # from the place to the nearest other confidently placed local place (0: none)
+    place_confidence: float = 1.0  # how sure the article's own reading of that place is (a part's: its probability)
+    country_share: float = 0.0  # share of the article's placed mentions in that place's country
 
 
 def _wide_kind(a: Approximation) -> float:
@@ -279,6 +281,17 @@ APPROXIMATE_FEATURES: list[tuple[str, ApproximateFn, str]] = [
         '"Stoke Newington" read through "Stoke" as Stoke-on-Trent, 200 km from the London the story is about',
     ),
     ("wide_kind_word", _wide_kind, "a river, range or desert runs far from any one town"),
+    (
+        "country_share",
+        lambda a: a.country_share,
+        "a name put in the country most of the article's places are in is more often right than one put in a "
+        'dateline\'s country the story is not about ("Eastern Ghouta" by a "Moscow" dateline in a story on Syria)',
+    ),
+    (
+        "place_confidence",
+        lambda a: a.place_confidence,
+        'a name put near a place is as doubtful as that place\'s reading ("St Edmund" by an Edmonton read at 0.63)',
+    ),
 ]
 APPROXIMATE_NAMES = [name for name, _, _ in APPROXIMATE_FEATURES]
 

@@ -42,7 +42,7 @@ from geo.features import (
 from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
 from geo.geometry import haversine_km
-from geo.model import HIGH_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
+from geo.model import HIGH_CONFIDENCE, LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import (
     ADMIN_WORDS,
     ALASKA_HAWAII_TIME_ZONES,
@@ -71,9 +71,11 @@ BACKOFF_CONFIDENCE = 0.45
 # dashed grey marker, "approximate location: placed near ..."); it is flagged low-confidence, as any reading is,
 # when its chance is under geo.model.LOW_CONFIDENCE. Flagging every approximate reading whatever its chance flagged
 # the many that are right (11% of GeoWebNews' right readings) as doubtful; capping them at 0.75 put them all under
-# the line.
-APPROXIMATE_MAX_CONFIDENCE = 0.85
+# the line. So the cap is the line: one whose chance reaches the line is shown at it, marked approximate, unflagged.
+APPROXIMATE_MAX_CONFIDENCE = LOW_CONFIDENCE
 NEAR_KM = 161.0  # "near" for the article's places, as for the accuracy the calibration predicts
+LOCAL_STORY_PLACES = 3  # village_far_from_home: a local story names at least this many places...
+LOCAL_STORY_KM = 100.0  # ...two thirds of them this near the one amid them
 assert BACKOFF_CONFIDENCE <= APPROXIMATE_MAX_CONFIDENCE < HIGH_CONFIDENCE
 DEMONYM_CONFIDENCE = 0.9  # "Afghan" as Afghanistan, without a learned rate (Ranker.demonym)
 PROVINCE_TOWN_SHARE = 0.1
@@ -176,6 +178,13 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         'a clock time written with a North American time zone ("7 a.m. CT", "8 p.m. EDT") says the story is set in '
         "the United States or Canada: each counts once as a mention of those countries, so Birmingham in a story "
         "that gives its festival's hours in Central Time is Birmingham, Alabama",
+    ),
+    (
+        "village_far_from_home",
+        'in a local story (three or more places, all in one country, two thirds of them within 100 km of the one '
+        "amid them), an unqualified village of fewer than 20,000 people more than 161 km from every other place is "
+        'one the gazetteer lacks ("Overton" in a story on Dewsbury is not Overton, Hampshire): it is read '
+        "approximately, near the story's places; not in a travel piece across a country",
     ),
     (
         "one_place_per_unknown_name",
@@ -352,6 +361,8 @@ class Resolver:
             out.append(m if m is not None else _mention(t, None, 0.0, ()))
         if self.backoff and "qualifier_contradicts" in self.rules:
             out = self._unless_contradicted(text, out, names)
+        if self.backoff and "village_far_from_home" in self.rules:
+            out = _unless_far_from_home(out, names)
         local = _local_places(out, context_key)  # a reading its qualifier contradicts is no anchor
         contained: set[tuple[int, int]] = set()  # spans put at the place the text says contains them
         if self.backoff:
@@ -359,9 +370,21 @@ class Resolver:
                 out, contained = _in_named_container(text, out)
             out = _nearest_local_backoff(out, local)
         # Last: a partly-named reading still anchors the back-off above, as it did before it was flagged.
-        rated = [self._approximate(m, parts, strays, contained, local, context_key) for m in out]
+        sure: dict[str, float] = {}  # each place's own reading: how sure it is at best
+        in_country: Counter[str] = Counter()  # the article's placed mentions, by country
+        for m in out:
+            if m.candidate is not None and not m.approximate:
+                sure[m.candidate.key] = max(sure.get(m.candidate.key, 0.0), m.confidence)
+                in_country[m.candidate.country_code] += 1
+        share = {cc: n / in_country.total() for cc, n in in_country.items()}
+        recorded = len(self.approximate_recorder) if self.approximate_recorder is not None else 0
+        rated = [self._approximate(m, parts, strays, contained, local, context_key, sure, share) for m in out]
         if "one_place_per_unknown_name" in self.rules:
             rated = _one_place_per_name(rated)
+            if self.approximate_recorder is not None:  # the chance shown (before the cap) is its name's place's
+                final = {(m.start, m.end): p for m, p in rated if m.approximate}
+                for r in self.approximate_recorder[recorded:]:
+                    r["probability"] = final.get(r["span"], r["probability"])
         cap = APPROXIMATE_MAX_CONFIDENCE
         shown = [replace(m, confidence=round(min(p, cap), 4)) if m.approximate and m.candidate else m for m, p in rated]
         return shown, context_key
@@ -419,6 +442,8 @@ class Resolver:
         contained: set[tuple[int, int]],
         local: list[Mention],
         main_country: str,
+        sure: dict[str, float],
+        share: dict[str, float],
     ) -> tuple[Mention, float]:
         """An approximate reading and its learned chance of being right (shown up to a cap by the caller)."""
         if not m.approximate or m.candidate is None:
@@ -447,6 +472,8 @@ class Resolver:
             local_near=near / len(others) if others else 1.0,
             local_count=len({x.candidate.key for x in local}),
             km_to_local=min(km, default=0.0),
+            place_confidence=parts.get(span, 0.0) if how == "part" else sure.get(place.key, 1.0),
+            country_share=share.get(place.country_code, 0.0) if place.country_code else 0.0,
         )
         x = approximate_vector(situation)
         model = self._current_ranker().approximate
@@ -499,7 +526,7 @@ class Resolver:
                     return [replace(r, probability=r.probability * PART_CONFIDENCE) for r in ranked]
         return []
 
-    def _embedded_country(self, name: _Name, ctx: _Context) -> list[Ranked]:
+    def _embedded_country(self, name: _Name, ctx: _Context | None = None) -> list[Ranked]:
         """For an unknown multi-word name no part of which gives a reading, the country or continent it names.
 
         "Bank of Japan", "Nazi Germany", "US Federal Reserve", "Council of Europe" contain the country's (or
@@ -512,7 +539,7 @@ class Resolver:
         words = name.toponyms[0].text.replace("’s", "").replace("'s", "").split()
         if len(words) < 2:
             return []
-        countries = ctx.countries if "shared_people_name" in self.rules else None
+        countries = ctx.countries if ctx is not None and "shared_people_name" in self.rules else None
         found = _country_by_people(self.gazetteer, words[0], countries) or self._country_inside(words)
         return [Ranked(found, PART_CONFIDENCE)] if found is not None else []
 
@@ -880,6 +907,46 @@ def _unless_stray(mention: Mention, countries: dict[str, float]) -> Mention:
         return mention
     kept = (Alternative(c, mention.confidence), *mention.alternatives)[:MAX_ALTERNATIVES]
     return replace(mention, candidate=None, confidence=0.0, alternatives=kept, approximate=False)
+
+
+def _unless_far_from_home(mentions: list[Mention], names: dict[str, _Name]) -> list[Mention]:
+    """In a local story, a village far from all its other places is one the gazetteer lacks: unplace it.
+
+    A local story names hamlets the gazetteer does not know; the villages that share their names elsewhere in the
+    country are not what it means ("Overton" in a story on Dewsbury is not Overton, Hampshire, 225 km off). A
+    story is local when it names at least ``LOCAL_STORY_PLACES`` places, all in one country, two thirds of them
+    within ``LOCAL_STORY_KM`` of the one amid them (a travel piece across a country is not). Only an unqualified
+    town of fewer than ``STRAY_TOWN_POPULATION`` people, more than ``NEAR_KM`` from every other place, is so read.
+    One sense per name: all its mentions are unplaced, then put near the story's places.
+    """
+    placed = [
+        m
+        for m in mentions
+        if m.candidate is not None and not m.approximate and m.candidate.feature in LOCAL and m.confidence >= 0.5
+    ]
+    by_span = {(m.start, m.end): m for m in mentions}
+    far: set[str] = set()
+    for norm, name in names.items():
+        spans = {(t.start, t.end) for t in name.toponyms}
+        first = by_span.get(min(spans))
+        if first is None or first.candidate is None or first.approximate or first.corrected or any(name.qualifiers):
+            continue
+        c = first.candidate
+        if c.feature is not Feature.CITY or c.population >= STRAY_TOWN_POPULATION:
+            continue
+        others = list({m.candidate.key: m.candidate for m in placed if (m.start, m.end) not in spans}.values())
+        if len(others) < LOCAL_STORY_PLACES or any(o.country_code != c.country_code for o in others):
+            continue
+        if any(haversine_km(c.lat, c.lon, o.lat, o.lon) <= NEAR_KM for o in others):
+            continue
+        # only now the costlier test: is the story local (most of its places near the one amid them)?
+        amid = min(others, key=lambda p: sum(haversine_km(p.lat, p.lon, q.lat, q.lon) for q in others))
+        if 3 * sum(haversine_km(amid.lat, amid.lon, q.lat, q.lon) <= LOCAL_STORY_KM for q in others) >= 2 * len(others):
+            far.add(norm)
+    if not far:
+        return mentions
+    spans = {(t.start, t.end) for norm in far for t in names[norm].toponyms}
+    return [_unplaced(m) if (m.start, m.end) in spans and not m.corrected else m for m in mentions]
 
 
 def _one_place_per_name(rated: list[tuple[Mention, float]]) -> list[tuple[Mention, float]]:

@@ -151,14 +151,15 @@ def test_each_resolution_rule_is_measured_switched_off(engine, tmp_path):
 
 def test_flag_line_is_the_highest_that_keeps_right_readings_flagged_under_the_bound():
     """The line flags as many wrong readings as it can while flagging at most a tenth of the right ones in every
-    development corpus; a held-out corpus does not set it."""
+    development corpus; a held-out corpus does not set it. An approximate reading is judged by its chance before the
+    cap, since the cap is the line: one shown at the cap is flagged at a line above its chance, not at one under it."""
     from geo.bench import Scores, flag_line
 
     def corpus(name: str, right: list[float], wrong: list[float]) -> Scores:
         s = Scores.__new__(Scores)
         s.corpus = name
-        s.readings = [{"confidence": c, "km": 0, "right": True} for c in right]
-        s.readings += [{"confidence": c, "km": 5000, "right": False} for c in wrong]
+        s.readings = [{"confidence": c, "chance": c, "km": 0, "right": True} for c in right]
+        s.readings += [{"confidence": c, "chance": c, "km": 5000, "right": False} for c in wrong]
         return s
 
     # gwn: a tenth of its right readings are under 0.71; trnews: under 0.64 (so it sets the line).
@@ -167,6 +168,9 @@ def test_flag_line_is_the_highest_that_keeps_right_readings_flagged_under_the_bo
     held_out = corpus("tud", [0.55] * 50 + [0.99] * 50, [])
     assert flag_line([gwn, trnews, held_out]) == 0.66
     assert flag_line([held_out]) is None
+    capped = corpus("gwn", [0.95] * 89, [])
+    capped.readings += [{"confidence": 0.6, "chance": 0.75, "km": 0, "right": True}] * 11  # shown at a 0.6 cap
+    assert flag_line([capped]) == 0.75  # not 0.60: at a line of 0.75 the cap would show them at 0.75
 
 
 def test_warm_parse_is_timed_against_the_bare_model_on_the_seed_article(engine, tmp_path):

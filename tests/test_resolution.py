@@ -800,3 +800,29 @@ def test_a_north_american_time_zone_says_where_the_story_is(engine):
         assert birmingham(zoned) == "GB"  # what the rule fixes
     assert _time_zone_countries("until 11:59 p.m. (EDT) and at noon HST") == {"US", "CA"}
     assert not _time_zone_countries("a CT scan at 5 p.m. and a call at 9 a.m. IST")
+
+
+def test_a_village_far_from_a_local_story_is_one_the_gazetteer_lacks(engine):
+    """ "a bungalow in Overton" in a story on Dewsbury, Ossett and Wakefield is the West Yorkshire village the gazetteer
+    does not know, not Overton, Hampshire, 250 km off: read approximately, near the story's places (rule
+    village_far_from_home). A travel piece across the country keeps its far villages."""
+    import re
+
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    def overton(text: str, words: list[str]):
+        spans = sorted((m.start(), m.end()) for w in [*words, "Overton"] for m in re.finditer(re.escape(w), text))
+        return next(m for m in engine.resolve(text, spans).mentions if m.text == "Overton")
+
+    local = (
+        "The couple met in Dewsbury and married in Ossett. They rented a cottage in Wakefield, then moved to "
+        "Horbury, and finally to a bungalow in Overton, where they have lived for 24 years."
+    )
+    places = ["Dewsbury", "Ossett", "Wakefield", "Horbury"]
+    village = overton(local, places)
+    assert village.approximate and village.candidate.name in places
+    travel = "Our trip began in Inverness, went on to Glasgow and Manchester, then Bristol, and ended in Overton."
+    assert not overton(travel, ["Inverness", "Glasgow", "Manchester", "Bristol"]).approximate
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"village_far_from_home"}):
+        far = overton(local, places)
+    assert not far.approximate and far.candidate.name == "Overton"  # what the rule fixes: the Hampshire village
