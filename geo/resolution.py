@@ -189,8 +189,9 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
     (
         "one_place_per_unknown_name",
         "a name nothing knows, read approximately at several places (\"Ghouta\" at Douma where Douma was named "
-        "near it, at Idlib where Idlib was), is put at the one its learned confidence rates highest for all its "
-        "mentions: one name, one marker, as one sense per name holds for the names the gazetteer knows",
+        "near it, at Idlib where Idlib was), is put, for all its mentions, at the place its mentions' learned "
+        "chances, summed by place, back most: one name, one marker, as one sense per name holds for the names the "
+        "gazetteer knows",
     ),
 )
 GOVERNOR_WORDS = frozenset({"governor", "gov", "governors"})
@@ -431,8 +432,7 @@ class Resolver:
             contradicted.add(name.norm)
         if not contradicted:
             return mentions
-        spans = {(t.start, t.end) for norm in contradicted for t in names[norm].toponyms}
-        return [_unplaced(m) if (m.start, m.end) in spans and not m.corrected else m for m in mentions]
+        return _unplace_names(mentions, names, contradicted)
 
     def _approximate(
         self,
@@ -943,9 +943,12 @@ def _unless_far_from_home(mentions: list[Mention], names: dict[str, _Name]) -> l
         amid = min(others, key=lambda p: sum(haversine_km(p.lat, p.lon, q.lat, q.lon) for q in others))
         if 3 * sum(haversine_km(amid.lat, amid.lon, q.lat, q.lon) <= LOCAL_STORY_KM for q in others) >= 2 * len(others):
             far.add(norm)
-    if not far:
-        return mentions
-    spans = {(t.start, t.end) for norm in far for t in names[norm].toponyms}
+    return _unplace_names(mentions, names, far) if far else mentions
+
+
+def _unplace_names(mentions: list[Mention], names: dict[str, _Name], norms: set[str]) -> list[Mention]:
+    """Every mention of the names ``norms`` unplaced (one sense per name), unless a user corrected it."""
+    spans = {(t.start, t.end) for norm in norms for t in names[norm].toponyms}
     return [_unplaced(m) if (m.start, m.end) in spans and not m.corrected else m for m in mentions]
 
 
