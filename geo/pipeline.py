@@ -244,14 +244,17 @@ class Engine:
         answers, notices = self.source.candidates_many([t.text for t in toponyms if t.kind is MentionKind.TOPONYM])
         places_toponyms = [t for t in toponyms if t.kind is MentionKind.TOPONYM]
         resolved, context = self.resolver.resolve(text, places_toponyms, answers)
-        shared = "shared_people_name" in self.resolver.rules
-        placed = Counter(m.candidate.country_code for m in resolved if m.candidate is not None and not m.approximate)
+        placed = (  # the article's countries, by how many placed names are in each (rule shared_people_name)
+            Counter(m.candidate.country_code for m in resolved if m.candidate is not None and not m.approximate)
+            if "shared_people_name" in self.resolver.rules
+            else None
+        )
         demonyms = resolve_demonyms(
             self.gazetteer,
             [t for t in toponyms if t.kind is MentionKind.DEMONYM],
             self.resolver.demonym_confidence(),
             regional="regional_demonym" in self.resolver.rules,
-            countries=placed if shared else None,
+            countries=placed,
         )
         by_span = {(m.start, m.end): m for m in (*resolved, *demonyms)}
         mentions = (

@@ -919,11 +919,7 @@ def _unless_far_from_home(mentions: list[Mention], names: dict[str, _Name]) -> l
     town of fewer than ``STRAY_TOWN_POPULATION`` people, more than ``NEAR_KM`` from every other place, is so read.
     One sense per name: all its mentions are unplaced, then put near the story's places.
     """
-    placed = [
-        m
-        for m in mentions
-        if m.candidate is not None and not m.approximate and m.candidate.feature in LOCAL and m.confidence >= 0.5
-    ]
+    placed = [m for m in _local_places(mentions) if not m.approximate]  # not a guess put near another place
     by_span = {(m.start, m.end): m for m in mentions}
     far: set[str] = set()
     for norm, name in names.items():
