@@ -221,6 +221,36 @@ ADMIN_WORDS = frozenset(
     ]
 )
 
+# Division words for a second-level unit in English news ("Suffolk county", "Orleans parish"): the name is a
+# county, not only a province (rule county_word). Not "district": one country's district is another's province,
+# and a district abroad is rarely what an article means ("Giza's Haram district" is not Haram, Norway).
+COUNTY_WORDS = frozenset({"county", "parish", "borough"})
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y"):
+        return word[:-1] + "ies"  # counties, territories
+    return word + ("es" if word.endswith(("sh", "s")) else "s")  # parishes, provinces
+
+
+# "Dallas and Tarrant counties", "Hunan and Hubei provinces", "Donetsk and Luhansk regions": a division word's
+# plural after a list names each member's kind (rule division_word_after_list).
+ADMIN_PLURALS = {_plural(word): word for word in ADMIN_WORDS | COUNTY_WORDS}
+_LISTED_THEN_PLURAL = re.compile(
+    r"((?:(?:\s*,\s*|\s+(?:and|or|&)\s+|\s+)[A-Z][\w'’.-]*){0,8}?)\s+(" + "|".join(sorted(ADMIN_PLURALS)) + r")\b"
+)
+_LISTED_BEFORE = re.compile(r"[A-Z][\w'’.-]*(?:\s*,\s*|\s+(?:and|or|&)\s+)$")
+
+
+def division_word_after(text: str, start: int, end: int) -> str | None:
+    """The division word whose plural follows the name at ``start:end`` at the end of a list of names
+    ("Tarrant" in "Dallas and Tarrant counties", "Cook" in "Cook, DuPage and Will counties"): "county". Not one
+    name before a plural ("the Gulf states", "the Pacific states": the states of a region, not a province)."""
+    found = _LISTED_THEN_PLURAL.match(text, end, end + 200)
+    if found is None or not (found.group(1) or _LISTED_BEFORE.search(text, max(0, start - 60), start)):
+        return None
+    return ADMIN_PLURALS[found.group(2)]
+
 COMPASS_WORDS = frozenset({"north", "south", "east", "west", "central"})
 # Words that alone do not name a region: "South", "Western Region", "Nord-Ovest", "Region 1".
 GENERIC_REGION_WORDS = COMPASS_WORDS | frozenset(

@@ -43,7 +43,15 @@ from geo import atomic
 from geo.dateline import find_datelines
 from geo.gazetteer import CODE, Gazetteer
 from geo.model import Feature
-from geo.names import ADMIN_WORDS, COMPASS_WORDS, GENERIC_REGION_WORDS, GENERIC_WORDS, country_stems, normalize
+from geo.names import (
+    ADMIN_WORDS,
+    COMPASS_WORDS,
+    GENERIC_REGION_WORDS,
+    GENERIC_WORDS,
+    country_stems,
+    division_word_after,
+    normalize,
+)
 
 SPAN_KEY = "toponyms"
 DROPPED_KEY = "toponyms_dropped"  # what a rule turned down, each span's ``id_`` the rule's name
@@ -241,6 +249,10 @@ RULES: tuple[Rule, ...] = (
     Rule("organisation_name", Stage.MATCH, Verdict.DROP,
          lambda f, s, m: s.dropped.get((m.span.start, m.span.end)) == "organisation_named_like_place",
          why="the very span an organisation rule turned down"),
+    Rule("listed_with_division_word", Stage.MATCH, Verdict.KEEP,
+         lambda f, s, m: _before_division_word(s.text, m.span), label="GPE",
+         why='"Kent and Sussex counties", "Napa and Sonoma counties": names a division word\'s plural follows, '
+             "though the model calls one a person or the pair an organisation"),
     Rule("person_named_place", Stage.MATCH, Verdict.KEEP,
          lambda f, s, m: f._person_place(s, m) and not f._lone_person_word(s, m), label="GPE",
          why='"Tamil Nadu", "in Abuja", "Afghanistan\'s Spin Boldak" though the model says PERSON'),
@@ -280,7 +292,7 @@ class NameTables:
     codes: frozenset[str]  # ISO codes of big places
     qualifier_abbreviations: frozenset[str]  # every abbreviation: after "Town," they are unambiguous
     containers: frozenset[str]  # countries and provinces
-    areas: frozenset[str]  # countries, regions and provinces
+    areas: frozenset[str]  # countries, regions, provinces and seas: "the English Channel" is no institution
 
 
 def _known_abbreviation(norm: str, population: int, settings: RecognitionSettings) -> bool:
@@ -302,7 +314,7 @@ def _gazetteer_stamp(path: str) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-TABLES_FORMAT = 1  # bump when NameTables or the queries behind it change
+TABLES_FORMAT = 2  # bump when NameTables or the queries behind it change
 
 
 def _read_tables(gazetteer: Gazetteer, settings: RecognitionSettings) -> NameTables:
@@ -317,7 +329,7 @@ def _read_tables(gazetteer: Gazetteer, settings: RecognitionSettings) -> NameTab
         ),
         qualifier_abbreviations=frozenset(gazetteer.abbreviations()),
         containers=gazetteer.area_names(),
-        areas=gazetteer.area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1)),
+        areas=gazetteer.area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1, Feature.WATER)),
     )
 
 
@@ -373,6 +385,7 @@ class _DocState:
     """What the rules of one document share; a local of ``__call__``, as one component serves every thread."""
 
     doc: Doc
+    text: str  # the document's text, read once (``Doc.text`` joins every token each time)
     texts: list[str]
     people: _People
     taken: list[bool]
@@ -428,7 +441,7 @@ class ToponymFinder:
         texts = [text[a : a + k] for a, k in zip(starts, lengths, strict=True)]
         lower_words = {x for x in texts if x.islower()}
         state = _DocState(
-            doc=doc, texts=texts, people=_People(doc, texts, self.settings), taken=[False] * len(doc),
+            doc=doc, text=text, texts=texts, people=_People(doc, texts, self.settings), taken=[False] * len(doc),
             model_places={normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS},
         )
         spans: list[Span] = []
@@ -679,8 +692,8 @@ class ToponymFinder:
         if ent.label_ == "NORP":
             return True
         if len(ent) > 1 and previous == "the":
-            # "the White House", "the Highway Patrol": an institution, not a town. "The European Union" and
-            # "the United Arab Emirates" are still places.
+            # "the White House", "the Highway Patrol": an institution, not a town. "The European Union", "the
+            # United Arab Emirates" and "the English Channel" are still places.
             return normalize(ent.text) in self.areas
         population = self.names.get(normalize(ent.text), 0)
         if previous in self.settings.location_cues:
@@ -691,7 +704,7 @@ class ToponymFinder:
             return not 0 < population < self.settings.min_org_named_town
         return population >= self.strong_population
 
-    def _single_word_place(self, span: Span, lower_words: set[str], model_places: set[str]) -> bool:
+    def _single_word_place(self, text: str, span: Span, lower_words: set[str], model_places: set[str]) -> bool:
         """A lone capitalised word is a place only with some evidence: a cue before it or a large town.
 
         Without it, sentence-initial words, words after "the" and words this
@@ -710,6 +723,8 @@ class ToponymFinder:
         big = self.names.get(normalize(token.text), 0) >= self.strong_population
         if token.is_upper and not big:
             return False  # "NATO", "ASEAN": in capitals a small town's name is mostly an acronym
+        if "listed_with_division_word" in self._on and _before_division_word(text, span):
+            return True  # "Napa and Sonoma counties"
         if previous is None or token.is_sent_start:
             # Only a big place opening an organisation's name ("Kentucky State Police said ...").
             opens_org = token.ent_iob_ == "B" and token.ent_type_ in ("ORG", "FAC")
@@ -816,7 +831,7 @@ class ToponymFinder:
                 found is not None
                 and len(found) == 1
                 and "single_word_needs_evidence" in self._on
-                and not self._single_word_place(found, lower_words, model_places)
+                and not self._single_word_place(text, found, lower_words, model_places)
             ):
                 found = None
             if found is None and "qualified_town" in self._on:
@@ -937,6 +952,12 @@ def _extend_names(spans: list[Span], settings: RecognitionSettings) -> list[Span
             span = grown
         out.append(span)
     return out
+
+
+def _before_division_word(text: str, span: Span) -> bool:
+    """A division word's plural follows the name, directly or after the rest of a list ("Kent and Sussex
+    counties"): each name is a county's or a province's (rule listed_with_division_word)."""
+    return division_word_after(text, span.start_char, span.end_char) is not None
 
 
 def _neighbour_text(token: Token, offset: int) -> str:

@@ -46,6 +46,7 @@ from geo.model import HIGH_CONFIDENCE, LOW_CONFIDENCE, Alternative, Candidate, F
 from geo.names import (
     ADMIN_WORDS,
     ALASKA_HAWAII_TIME_ZONES,
+    COUNTY_WORDS,
     GENERIC_REGION_WORDS,
     KIND_WORDS,
     NORTH_AMERICAN_TIME_ZONES,
@@ -53,6 +54,7 @@ from geo.names import (
     TIME_ZONE_COUNTRIES,
     area_stems,
     country_stems,
+    division_word_after,
     names_area,
     normalize,
     same_name,
@@ -91,8 +93,8 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         "governor_of_province",
-        '"New York Gov. Andrew Cuomo", "the California governor": a governor\'s place is the state or province, '
-        'not its same-named city (as if the text said "state")',
+        '"New York Gov. Andrew Cuomo", "the California governor", "the governor of New York": a governor\'s place '
+        'is the state or province, not its same-named city (as if the text said "state")',
     ),
     (
         "abbreviated_own_name",
@@ -187,6 +189,24 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "approximately, near the story's places; not in a travel piece across a country",
     ),
     (
+        "state_word_before",
+        '"the state of New York", "upstate New York", "the province of Alberta": a name the words before it call a '
+        "state or province is read as the province, as if the text said \"New York state\"; a name with no such "
+        'reading keeps its own ("the State of Israel")',
+    ),
+    (
+        "county_word",
+        '"Suffolk county", "Orleans parish", "Enfield borough": a county\'s word after a name allows its counties '
+        'as well as its provinces, and the county named with the word ("Suffolk County", New York) is one of its '
+        'readings; not only the province, or, with none, any town of the name. Not "district", which names a '
+        "province in some countries and a county in others",
+    ),
+    (
+        "division_word_after_list",
+        '"Dallas and Tarrant counties", "Hunan and Hubei provinces", "Donetsk and Luhansk regions": a division '
+        "word's plural after a list of names is each one's, as if each were written with the word",
+    ),
+    (
         "one_place_per_unknown_name",
         "a name nothing knows, read approximately at several places (\"Ghouta\" at Douma where Douma was named "
         "near it, at Idlib where Idlib was), is put, for all its mentions, at the place its mentions' learned "
@@ -208,6 +228,12 @@ _CLOCK_TIME_ZONE = re.compile(r"\b(?:\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|noon|midnig
 _LIST_NEXT = re.compile(r"\s*(?:,?\s+and|,?\s+or|\s*&|,)\s+")  # what may follow a list's member
 _LIST_PREVIOUS = re.compile(r"(?:,|\s+and|\s+or|\s*&)\s*$")  # ...or come before one
 _JOINED = re.compile(r"\s+(?:and|or|&)\s+")  # "North and South Korea"
+# "upstate New York", "the state of New York", "the province of Alberta" (rule state_word_before)
+_STATE_BEFORE = re.compile(
+    r"(?:\b(?:up|down)state|\b(?:state|province|prefecture|oblast|governorate|county)\s+of(?:\s+the)?)\s+$",
+    re.IGNORECASE,
+)
+_GOVERNOR_BEFORE = re.compile(r"\bgov(?:ernor|\.)?\s+of\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTAINER_AFTER = re.compile(r"(?:\s*,\s*|\s+(?:in|at|near|outside)\s+)(?:the\s+)?")
 
 
@@ -257,6 +283,7 @@ class _Name:
     candidates: list[tuple[Candidate, int]]
     qualifiers: list[list[Candidate]]
     admin_word: bool = False
+    county_word: bool = False  # "Suffolk county": its counties and districts too (rule county_word)
     town_word: bool = False  # "the city of X" (rule town_word)
     siblings: set[str] = field(default_factory=set)  # names listed with it ("Alberta, Saskatchewan and Manitoba")
     sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
@@ -603,6 +630,16 @@ class Resolver:
             word = following[0].lower().strip(".,;") if following else ""
             if word in ADMIN_WORDS or ("governor_of_province" in self.rules and word in GOVERNOR_WORDS):
                 name.admin_word = True
+            if "state_word_before" in self.rules and _STATE_BEFORE.search(text, max(0, t.start - 40), t.start):
+                name.admin_word = True
+            # "Dallas and Tarrant counties", "Cook, DuPage and Will counties": each is a county
+            listed = division_word_after(text, t.start, t.end) if "division_word_after_list" in self.rules else None
+            if listed is not None:
+                name.admin_word = True
+            if "county_word" in self.rules and (word in COUNTY_WORDS or listed in COUNTY_WORDS):
+                self._county_readings(name, t, listed or word)
+            if "governor_of_province" in self.rules and _GOVERNOR_BEFORE.search(text, max(0, t.start - 30), t.start):
+                name.admin_word = True  # "the governor of New York"
             if "town_word" in self.rules and _says_town(text[max(0, t.start - 40) : t.start]):
                 name.town_word = True
         for chain in _lists(text, toponyms):
@@ -610,6 +647,16 @@ class Resolver:
             for norm in norms:
                 names[norm].siblings |= norms - {norm}
         return names
+
+    def _county_readings(self, name: _Name, t: Toponym, word: str) -> None:
+        """ "Suffolk county": mark the name as a county's or district's, and add the readings of the name
+        written with the word ("Suffolk County") that it lacks (rule county_word)."""
+        name.admin_word = name.county_word = True
+        seen = {c.key for c, _ in name.candidates}
+        for c, kind in self.gazetteer.lookup_with_kind(f"{t.text} {word.title()}"):
+            if c.key not in seen and c.feature in (Feature.ADMIN1, Feature.ADMIN2):
+                seen.add(c.key)
+                name.candidates.append((c, kind))
 
     def _containing(
         self,
@@ -829,7 +876,8 @@ class Resolver:
         if name.contains:  # "Albany, New York": the state that contains Albany (rule qualifier_is_container)
             return [(c, k) for c, k in cands if c.key in name.contains]
         if name.admin_word:
-            admins = [ck for ck in cands if ck[0].feature is Feature.ADMIN1]
+            kinds = (Feature.ADMIN1, Feature.ADMIN2) if name.county_word else (Feature.ADMIN1,)
+            admins = [ck for ck in cands if ck[0].feature in kinds]
             return admins or cands
         if name.town_word:
             # "the city of Turkey": its towns and districts only; none is a town the gazetteer lacks.

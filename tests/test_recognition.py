@@ -393,3 +393,33 @@ def test_a_big_known_name_joins_the_pieces_the_model_split_it_into(nlp):
     assert spans(nlp, "Saint Kitts and Nevis voted too.") == [("Saint Kitts and Nevis", "GPE", "gazetteer")]
     assert [s[0] for s in spans(nlp, "Sao Tome and Principe voted too.")] == ["Sao Tome and Principe"]
     assert [s[0] for s in spans(nlp, "John Smith and Mary Jones met in Paris.")] == ["Paris"]
+
+
+def test_a_sea_the_model_calls_an_organisation_is_a_place(nlp):
+    """ "the English Channel" labelled ORG: a sea's name is no institution's, as "the White House" is."""
+    assert "English Channel" in [t for t, *_ in spans(nlp, "Migrants crossed the English Channel from Calais.")]
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("Storms hit Kent and Sussex counties in Delaware.", ["Kent", "Sussex"]),  # Kent: a PERSON to the model
+        ("Wildfires raged across California's Napa and Sonoma counties.", ["Napa", "Sonoma"]),  # one ORG
+    ],
+)
+def test_names_a_division_words_plural_follows_are_places(nlp, text, names):
+    """ "Kent and Sussex counties": each name before the plural is a county (rule listed_with_division_word);
+    with the rule off the model's label wins."""
+    from dataclasses import replace
+
+    from geo.recognize import ToponymFinder
+
+    found = [t for t, *_ in spans(nlp, text)]
+    assert all(name in found for name in names)
+    finder = nlp.get_pipe("dateline_toponyms")
+    assert isinstance(finder, ToponymFinder)
+    rules_off = frozenset({"listed_with_division_word"})
+    off = ToponymFinder(finder.gazetteer_path, replace(finder.settings, disabled_rules=rules_off))
+    with nlp.select_pipes(disable=["dateline_toponyms"]):
+        doc = off(nlp(text))  # the model's entities, then the rules but this one
+    assert not all(name in [s.text for s in doc.spans[SPAN_KEY]] for name in names)  # what the rule fixes

@@ -826,3 +826,80 @@ def test_a_village_far_from_a_local_story_is_one_the_gazetteer_lacks(engine):
     with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"village_far_from_home"}):
         far = overton(local, places)
     assert not far.approximate and far.candidate.name == "Overton"  # what the rule fixes: the Hampshire village
+
+
+@pytest.mark.parametrize(
+    "text", ["Fracking is banned in the state of New York.", "Heavy snow hit upstate New York on Monday."]
+)
+def test_a_name_the_words_before_call_a_state_is_the_state(engine, text):
+    """ "the state of New York", "upstate New York": the state, not the city (rule state_word_before); a name with
+    no province of that name keeps its reading ("the State of Israel")."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    spans = _spans(text, ["New York"])
+    assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.ADMIN1
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"state_word_before"}):
+        assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.CITY  # what the rule fixes
+    israel = "Leaders of the State of Israel met."
+    assert engine.resolve(israel, _spans(israel, ["Israel"])).mentions[0].candidate.feature is Feature.COUNTRY
+
+
+def test_the_governor_of_a_state_names_the_state(engine):
+    """ "the governor of New York", like "New York Gov.": the state (rule governor_of_province)."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "The governor of New York signed the bill in Albany."
+    spans = _spans(text, ["New York", "Albany"])
+    assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.ADMIN1
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"governor_of_province"}):
+        assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.CITY
+
+
+def test_a_county_word_after_a_name_reads_the_county(engine):
+    """ "Suffolk county": a county, found under the name written with the word ("Suffolk County"), not the city
+    of Suffolk, Virginia (rule county_word)."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    text = "Officials in Suffolk county said the beaches on Long Island were closed."
+    spans = _spans(text, ["Suffolk"])
+    county = engine.resolve(text, spans).mentions[0].candidate
+    assert county.feature is Feature.ADMIN2 and county.name == "Suffolk County"
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"county_word"}):
+        assert engine.resolve(text, spans).mentions[0].candidate.feature is Feature.CITY  # what the rule fixes
+
+
+def test_a_division_words_plural_after_a_list_is_each_members(engine):
+    """ "Dallas and Tarrant counties": two Texas counties, not Tarrant, Alabama; "Kandahar and Helmand provinces":
+    two provinces, not the city of Kandahar (rule division_word_after_list)."""
+    from geo.resolution import RESOLUTION_RULE_NAMES
+
+    def readings(text: str, words: list[str]) -> list[tuple[str, Feature, str]]:
+        mentions = engine.resolve(text, _spans(text, words)).mentions
+        return [(m.candidate.name, m.candidate.feature, m.candidate.admin1) for m in mentions]
+
+    texas = "Voters in Dallas and Tarrant counties backed the measure."
+    assert readings(texas, ["Dallas", "Tarrant"]) == [
+        ("Dallas County", Feature.ADMIN2, "US.TX"),
+        ("Tarrant County", Feature.ADMIN2, "US.TX"),
+    ]
+    afghan = "Fighting raged in Kandahar and Helmand provinces."
+    assert [f for _, f, _ in readings(afghan, ["Kandahar", "Helmand"])] == [Feature.ADMIN1] * 2
+    ocean = "The Pacific states have strict emissions rules."  # one name before the plural: a region's states
+    assert engine.resolve(ocean, _spans(ocean, ["Pacific"])).mentions[0].candidate.feature is Feature.WATER
+    with _with_rules(engine, set(RESOLUTION_RULE_NAMES) - {"division_word_after_list"}):
+        assert readings(texas, ["Dallas", "Tarrant"])[1][1] is Feature.CITY  # what the rule fixes
+        assert readings(afghan, ["Kandahar", "Helmand"])[0][1] is Feature.CITY
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("Rebels seized Goma in eastern Congo.", "CD"),
+        ("The president of Congo spoke in Brazzaville on Sunday.", "CG"),
+    ],
+)
+def test_congo_is_either_congo_as_the_article_says(engine, text, code):
+    """ "Congo" is both countries' name (ISO's short name gives it to the Republic only): the article decides."""
+    words = ["Goma", "Congo"] if "Goma" in text else ["Congo", "Brazzaville"]
+    congo = next(m for m in engine.resolve(text, _spans(text, words)).mentions if m.text == "Congo")
+    assert congo.candidate.feature is Feature.COUNTRY and congo.candidate.country_code == code

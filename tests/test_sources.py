@@ -243,3 +243,9 @@ def test_countries_of_several_words_answer_to_their_initials(gazetteer):
     assert not [c for c in gazetteer.lookup("GB") if c.country_code == "GW"]  # Guinea-Bissau is one word
     # "Dr." is a title, though DR would be the Dominican Republic's initials.
     assert not [c for c in gazetteer.lookup("Dr.") if c.feature is Feature.COUNTRY]
+
+
+def test_congo_is_both_countries_name(gazetteer):
+    """ "Congo" alone names the Democratic Republic as often as the Republic: both are readings of it."""
+    codes = {c.country_code for c in gazetteer.lookup("Congo") if c.feature is Feature.COUNTRY}
+    assert codes == {"CD", "CG"}
