@@ -166,7 +166,9 @@ RESOLUTION_RULES: tuple[tuple[str, str], ...] = (
         "water_kind_word",
         '"the Gulf", "the Channel": a water body\'s kind word alone is the body of that kind the story is nearest, '
         "allowing for its size (the Persian Gulf in a story on Qatar and Saudi Arabia, the Gulf of Mexico in one on "
-        "Louisiana), not Papua New Guinea's Gulf province; unless a qualifier says which place (\"Gulf, Texas\")",
+        "Louisiana), not Papua New Guinea's Gulf province; unless a qualifier says which place (\"Gulf, Texas\"). "
+        "The story is where its towns are, else its dateline, else the countries it names (\"Gulf states such as "
+        'Qatar")',
     ),
     (
         "shared_people_name",
@@ -747,11 +749,25 @@ class Resolver:
                 return [ranked[0].candidate]
         return sorted(found, key=prior, reverse=True)[:1]
 
+    def _countries_centre(self, ctx: _Context | None) -> tuple[float, float] | None:
+        """The weighted mean of the points of the countries the article is about ("Qatar and Iran"), for a story
+        that names countries but no town: where "the Gulf" is looked for when no town is placed."""
+        points = [
+            (country.lat, country.lon, weight)
+            for code, weight in (ctx.countries.items() if ctx is not None else ())
+            if (country := self.gazetteer.country(code)) is not None
+        ]
+        total = sum(w for *_, w in points)
+        if total <= VOTE_EPSILON:
+            return None
+        return sum(lat * w for lat, _, w in points) / total, sum(lon * w for _, lon, w in points) / total
+
     # -- ranking -------------------------------------------------------------------------
     def _candidates(self, name: _Name, ctx: _Context | None = None) -> list[tuple[Candidate, int]]:
         cands = self._plausible(name, "ocean_word" in self.rules)
         if name.waters and not any(_inside(c, q) for c, _ in cands for quals in name.qualifiers for q in quals):
-            cands = [_nearest_water(name.waters, ctx)]  # "in the Gulf, Qatar" is a list; "Gulf, Texas" a place
+            # "in the Gulf, Qatar" is a list; "Gulf, Texas" a place
+            cands = [_nearest_water(name.waters, ctx, self._countries_centre(ctx))]
         if _looks_like_ap_abbreviation(name.toponyms[0].text):
             # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
             cands = [(c, k) for c, k in cands if not (k >= ABBR and c.feature is Feature.COUNTRY)] or cands
@@ -1243,12 +1259,18 @@ def _within(reading: Candidate, container: Candidate) -> bool:
     return reading.key == container.key or _inside(reading, container)
 
 
-def _nearest_water(waters: tuple[tuple[Candidate, float], ...], ctx: _Context | None) -> tuple[Candidate, int]:
+def _nearest_water(
+    waters: tuple[tuple[Candidate, float], ...],
+    ctx: _Context | None,
+    countries_centre: tuple[float, float] | None = None,
+) -> tuple[Candidate, int]:
     """The body a story calls by its kind word alone ("the Gulf"): the one whose shore, taken as a circle of its
-    area round its point, is nearest the article's places; with no places placed yet, the biggest."""
+    area round its point, is nearest the article's places (its towns, else its dateline, else the countries it is
+    about: "the Gulf states such as Qatar"); with no places placed yet, the biggest."""
     centre = ctx.centroid if ctx is not None else None
     if centre is None and ctx is not None and ctx.dateline:
         centre = (ctx.dateline[0].lat, ctx.dateline[0].lon)
+    centre = centre or countries_centre
     if centre is None:
         return max(waters, key=lambda w: w[1])[0], ALT
 

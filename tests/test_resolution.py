@@ -662,8 +662,9 @@ def test_an_oceans_one_word_name_is_the_ocean_unless_a_qualifier_names_a_town(en
 
 
 def test_a_water_kind_word_alone_is_the_body_of_that_kind_the_story_is_near(engine):
-    """ "the Gulf" is the Persian Gulf in a story on Qatar, the Gulf of Mexico in one on Louisiana, "the Channel"
-    the English Channel between Dover and Calais: never Papua New Guinea's Gulf province (rule water_kind_word)."""
+    """ "the Gulf" is the Persian Gulf in a story on Qatar (or on Qatar and Iran, naming no town), the Gulf of Mexico
+    in one on Louisiana, "the Channel" the English Channel between Dover and Calais: never Papua New Guinea's Gulf
+    province (rule water_kind_word)."""
     from geo.model import Feature
     from geo.resolution import RESOLUTION_RULE_NAMES
 
@@ -676,6 +677,8 @@ def test_a_water_kind_word_alone_is_the_body_of_that_kind_the_story_is_near(engi
     text = "Shrimpers in Houma and Galveston say the Gulf has not recovered, Louisiana officials said."
     gulf = gulf_in(text, ["Houma", "Galveston", "Louisiana"])
     assert (gulf.candidate.name, gulf.candidate.feature) == ("Gulf of Mexico", Feature.WATER)
+    text = "Tankers crossed the Gulf from Qatar to Iran."  # countries only: found where they are, not the biggest
+    assert gulf_in(text, ["Qatar", "Iran"]).candidate.name == "Persian Gulf"
     text = "Ferries from Dover to Calais crossed the Channel despite the storm."
     channel = engine.resolve(text, _spans(text, ["Dover", "Calais", "Channel"])).mentions[2]
     assert channel.candidate.name == "English Channel"
