@@ -285,7 +285,7 @@ class _Name:
     candidates: list[tuple[Candidate, int]]
     qualifiers: list[list[Candidate]]
     admin_word: bool = False
-    county_word: bool = False  # "Suffolk county": its counties and districts too (rule county_word)
+    county_word: bool = False  # "Suffolk county": its counties too (rule county_word)
     town_word: bool = False  # "the city of X" (rule town_word)
     siblings: set[str] = field(default_factory=set)  # names listed with it ("Alberta, Saskatchewan and Manitoba")
     sibling_readings: tuple[Candidate, ...] = ()  # their readings in pass one
@@ -651,8 +651,8 @@ class Resolver:
         return names
 
     def _county_readings(self, name: _Name, t: Toponym, word: str) -> None:
-        """ "Suffolk county": mark the name as a county's or district's, and add the readings of the name
-        written with the word ("Suffolk County") that it lacks (rule county_word)."""
+        """ "Suffolk county": mark the name as a county's, and add the readings of the name written with the word
+        ("Suffolk County") that it lacks (rule county_word)."""
         name.admin_word = name.county_word = True
         seen = {c.key for c, _ in name.candidates}
         for c, kind in self.gazetteer.lookup_with_kind(f"{t.text} {word.title()}"):
@@ -749,12 +749,18 @@ class Resolver:
                 return [ranked[0].candidate]
         return sorted(found, key=prior, reverse=True)[:1]
 
-    def _countries_centre(self, ctx: _Context | None) -> tuple[float, float] | None:
-        """The weighted mean of the points of the countries the article is about ("Qatar and Iran"), for a story
-        that names countries but no town: where "the Gulf" is looked for when no town is placed."""
+    def _story_centre(self, ctx: _Context | None) -> tuple[float, float] | None:
+        """Where the story is, for "the Gulf": the centre of its confidently placed towns, else its dateline, else
+        the weighted mean of the countries it is about ("Tankers crossed the Gulf from Qatar to Iran")."""
+        if ctx is None:
+            return None
+        if ctx.centroid is not None:
+            return ctx.centroid
+        if ctx.dateline:
+            return ctx.dateline[0].lat, ctx.dateline[0].lon
         points = [
             (country.lat, country.lon, weight)
-            for code, weight in (ctx.countries.items() if ctx is not None else ())
+            for code, weight in ctx.countries.items()
             if (country := self.gazetteer.country(code)) is not None
         ]
         total = sum(w for *_, w in points)
@@ -767,7 +773,7 @@ class Resolver:
         cands = self._plausible(name, "ocean_word" in self.rules)
         if name.waters and not any(_inside(c, q) for c, _ in cands for quals in name.qualifiers for q in quals):
             # "in the Gulf, Qatar" is a list; "Gulf, Texas" a place
-            cands = [_nearest_water(name.waters, ctx, self._countries_centre(ctx))]
+            cands = [_nearest_water(name.waters, self._story_centre(ctx))]
         if _looks_like_ap_abbreviation(name.toponyms[0].text):
             # "Ga.", "Ky.", "La." are states; a country's ISO code is never written that way.
             cands = [(c, k) for c, k in cands if not (k >= ABBR and c.feature is Feature.COUNTRY)] or cands
@@ -1260,17 +1266,11 @@ def _within(reading: Candidate, container: Candidate) -> bool:
 
 
 def _nearest_water(
-    waters: tuple[tuple[Candidate, float], ...],
-    ctx: _Context | None,
-    countries_centre: tuple[float, float] | None = None,
+    waters: tuple[tuple[Candidate, float], ...], centre: tuple[float, float] | None
 ) -> tuple[Candidate, int]:
     """The body a story calls by its kind word alone ("the Gulf"): the one whose shore, taken as a circle of its
-    area round its point, is nearest the article's places (its towns, else its dateline, else the countries it is
-    about: "the Gulf states such as Qatar"); with no places placed yet, the biggest."""
-    centre = ctx.centroid if ctx is not None else None
-    if centre is None and ctx is not None and ctx.dateline:
-        centre = (ctx.dateline[0].lat, ctx.dateline[0].lon)
-    centre = centre or countries_centre
+    area round its point, is nearest where the story is (``Resolver._story_centre``); with no place placed yet,
+    the biggest."""
     if centre is None:
         return max(waters, key=lambda w: w[1])[0], ALT
 
