@@ -41,7 +41,7 @@ from geo.features import (
 )
 from geo.features import inside as _inside
 from geo.gazetteer import ABBR, ALT, NAME, Gazetteer
-from geo.geometry import haversine_km
+from geo.geometry import haversine_km, mean_point
 from geo.model import HIGH_CONFIDENCE, LOW_CONFIDENCE, Alternative, Candidate, Feature, Mention, MentionKind, Reason
 from geo.names import (
     ADMIN_WORDS,
@@ -763,10 +763,7 @@ class Resolver:
             for code, weight in ctx.countries.items()
             if (country := self.gazetteer.country(code)) is not None
         ]
-        total = sum(w for *_, w in points)
-        if total <= VOTE_EPSILON:
-            return None
-        return sum(lat * w for lat, _, w in points) / total, sum(lon * w for _, lon, w in points) / total
+        return mean_point(points) if sum(w for *_, w in points) > VOTE_EPSILON else None
 
     # -- ranking -------------------------------------------------------------------------
     def _candidates(self, name: _Name, ctx: _Context | None = None) -> list[tuple[Candidate, int]]:
