@@ -356,7 +356,8 @@ class Resolver:
         dateline_cc = _dateline_country(dateline_cands)
         everyone = _Votes.total(votes.values())
         if "time_zone_country" in self.rules:
-            for cc in _time_zone_countries(text):
+            zoned = _time_zone_countries(text)
+            for cc in (c for c in TIME_ZONE_COUNTRIES if c in zoned):  # in a fixed order: a tie goes the same way
                 everyone.countries[cc] += ARTICLE.vote_country
         countries = everyone.context(base).countries
         context_key = dateline_cc or (max(countries, key=countries.get) if countries else "")
