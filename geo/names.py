@@ -15,12 +15,20 @@ import re
 import unicodedata
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—_/]+")
-_DROPPED = re.compile(r"[.'’‘`ʻʼ´\"“”(),]")
+_DROPPED_CHARS = frozenset(".'’‘`ʻʼ´\"“”(),")  # dots, apostrophes, quotes and brackets: "U.S." -> "us"
+_DROPPED = re.compile("[" + re.escape("".join(sorted(_DROPPED_CHARS))) + "]")
 _LEADING_ARTICLE = re.compile(r"^the\s+")
 # Characters that NFKD does not split into base letter + mark.
 _FOLD = str.maketrans(
     {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ß": "ss", "æ": "ae", "œ": "oe", "ħ": "h"}
 )
+_FOLD_LETTERS = re.compile("[" + re.escape("".join(map(chr, _FOLD))) + "]")
+
+
+def _folded_letters(text: str) -> str:
+    """``text`` with the letters NFKD leaves alone folded ("ł" -> "l"); most names have none, and looking is
+    several times cheaper than ``str.translate`` on a string that is not ASCII."""
+    return text.translate(_FOLD) if _FOLD_LETTERS.search(text) else text
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -31,8 +39,12 @@ def normalize(name: str) -> str:
     """
     folded = name.casefold()
     if not folded.isascii():  # plain ASCII has no accents to strip
-        folded = unicodedata.normalize("NFKD", folded.translate(_FOLD))
-        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+        folded = unicodedata.normalize("NFKD", _folded_letters(folded))
+        if not folded.isascii():
+            folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    if folded.isascii() and folded.replace(" ", "").isalnum() and "  " not in folded and folded[0] != " " != folded[-1]:
+        # already a key (ASCII words of letters and digits, single spaces: most names): nothing to drop or join
+        return folded[4:] if folded.startswith("the ") else folded
     folded = _DROPPED.sub("", folded)
     folded = _SEPARATORS.sub(" ", folded).strip()
     return _LEADING_ARTICLE.sub("", folded)
@@ -92,7 +104,16 @@ _LONG_FORMS = {long: short for short, long in NAME_ABBREVIATIONS.items() if long
 
 def is_latin(name: str) -> bool:
     """True when every letter is Latin once accents are removed (the only names English text uses)."""
-    return all(("a" <= ch <= "z") or not ch.isalpha() for ch in normalize(name))
+    folded = name.casefold()
+    if folded.isascii():  # ASCII letters fold to a-z
+        return True
+    # normalize()'s folding, stopping at the first letter of another script (most of GeoNames' alternate names
+    # are Cyrillic, Arabic or Chinese), without building the key: marks and dropped characters are skipped
+    decomposed = unicodedata.normalize("NFKD", _folded_letters(folded))
+    return all(
+        ("a" <= ch <= "z") or not ch.isalpha() or unicodedata.combining(ch) or ch in _DROPPED_CHARS
+        for ch in decomposed
+    )
 
 
 GENERIC_SUFFIXES = (

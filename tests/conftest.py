@@ -1,6 +1,6 @@
 """Shared fixtures: one gazetteer and engine per test session, in a temporary cache directory.
 
-The gazetteer is built once (about 30 s) from the installed data packages, so
+The gazetteer is built once (about 25 s) from the installed data packages, so
 the tests exercise the real build; nothing touches the user's ``cache/``.
 """
 

