@@ -559,8 +559,9 @@ class ToponymFinder:
         """A whole PERSON or ORG entity whose name, in any spelling ("Raqqa" and "Mekelle" are alternate names of
         Ar Raqqah and Mek'ele, which the gazetteer's matcher does not look for), is a town of at least
         ``strong_population`` after a location cue ("from Mekelle"), or in a country the document names as a
-        country, a province of it or its people ("Congo", "Marib province", "Syrian"); not after a title ("Mr.
-        Santos"), and not a word of someone's full name in the document."""
+        country, a province of it or its people ("Congo", "Marib province", "Syrian") where it does not open a
+        sentence followed by a word; not after a title ("Mr. Santos"), and not a word of someone's full name in
+        the document."""
         if span.label_ not in ("PERSON", "ORG") or len(span) > self.max_words or not span.text[:1].isupper():
             return False
         if span.start > 0 and span.doc[span.start - 1].lower_.rstrip(".") in self.settings.person_titles:
@@ -582,6 +583,9 @@ class ToponymFinder:
             return False
         if span.start > 0 and span.doc[span.start - 1].lower_ in self.settings.location_cues:
             return True
+        following = span.doc[span.end] if span.end < len(span.doc) else None
+        if span[0].is_sent_start and following is not None and following.is_alpha:
+            return False  # a sentence's subject is as often a person ("Jackson scored", "Pskov made"): "Douma's fall"
         if state.countries is None:
             named = {
                 c.country_code

@@ -189,6 +189,12 @@ def test_a_sizeable_town_is_a_place_whatever_the_model_calls_it(gazetteer, blank
         run(gazetteer, blank, text=cue, ents=[("Tigrayan", "NORP"), ("Mekelle", "PERSON")])
     )
 
+    # a sentence's subject is as often a person: kept only before a possessive or punctuation
+    subject = "Jackson scored 20 points as Mississippi beat Alabama. Douma's fall worried Syria."
+    ents = [("Jackson", "PERSON"), ("Mississippi", "GPE"), ("Alabama", "GPE"), ("Douma", "PERSON"), ("Syria", "GPE")]
+    kept = [t for t, *_ in decided(run(gazetteer, blank, text=subject, ents=ents))]
+    assert "Jackson" not in kept and "Douma" in kept
+
     elsewhere = "The minister visited Goma and Bukavu in eastern Peru."
     ents = [("Goma", "PERSON"), ("Bukavu", "PERSON"), ("Peru", "GPE")]
     assert [t for t, *_ in decided(run(gazetteer, blank, text=elsewhere, ents=ents))] == ["Peru"]
