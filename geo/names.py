@@ -25,10 +25,11 @@ _FOLD = str.maketrans(
 _FOLD_LETTERS = re.compile("[" + re.escape("".join(map(chr, _FOLD))) + "]")
 
 
-def _folded_letters(text: str) -> str:
-    """``text`` with the letters NFKD leaves alone folded ("ł" -> "l"); most names have none, and looking is
-    several times cheaper than ``str.translate`` on a string that is not ASCII."""
-    return text.translate(_FOLD) if _FOLD_LETTERS.search(text) else text
+def _decomposed(folded: str) -> str:
+    """A case-folded name as base letters and marks (NFKD), with the letters NFKD leaves alone folded first ("ł"
+    -> "l"): the folding ``normalize`` and ``is_latin`` share. Most names have none of those letters, and looking
+    for them is several times cheaper than ``str.translate`` on a string that is not ASCII."""
+    return unicodedata.normalize("NFKD", folded.translate(_FOLD) if _FOLD_LETTERS.search(folded) else folded)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -39,7 +40,7 @@ def normalize(name: str) -> str:
     """
     folded = name.casefold()
     if not folded.isascii():  # plain ASCII has no accents to strip
-        folded = unicodedata.normalize("NFKD", _folded_letters(folded))
+        folded = _decomposed(folded)
         if not folded.isascii():
             folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     if folded.isascii() and folded.replace(" ", "").isalnum() and "  " not in folded and folded[0] != " " != folded[-1]:
@@ -109,7 +110,7 @@ def is_latin(name: str) -> bool:
         return True
     # normalize()'s folding, stopping at the first letter of another script (most of GeoNames' alternate names
     # are Cyrillic, Arabic or Chinese), without building the key: marks and dropped characters are skipped
-    decomposed = unicodedata.normalize("NFKD", _folded_letters(folded))
+    decomposed = _decomposed(folded)
     return all(
         ("a" <= ch <= "z") or not ch.isalpha() or unicodedata.combining(ch) or ch in _DROPPED_CHARS
         for ch in decomposed

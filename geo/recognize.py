@@ -564,7 +564,8 @@ class ToponymFinder:
         the document."""
         if span.label_ not in ("PERSON", "ORG") or len(span) > self.max_words or not span.text[:1].isupper():
             return False
-        if span.start > 0 and span.doc[span.start - 1].lower_.rstrip(".") in self.settings.person_titles:
+        previous = _neighbour_text(span[0], -1).lower()
+        if previous.rstrip(".") in self.settings.person_titles:
             return False
         if state.people.in_other_names(span) or span.text in state.people.speakers:
             return False  # "Hamilton" after "Lewis Hamilton", however big the town; "Hamilton said"
@@ -581,7 +582,7 @@ class ToponymFinder:
         }
         if not towns:
             return False
-        if span.start > 0 and span.doc[span.start - 1].lower_ in self.settings.location_cues:
+        if previous in self.settings.location_cues:
             return True
         following = span.doc[span.end] if span.end < len(span.doc) else None
         if span[0].is_sent_start and following is not None and following.is_alpha:
