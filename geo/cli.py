@@ -248,8 +248,9 @@ def cmd_gazetteer(args: argparse.Namespace) -> int:
     print("places: " + ", ".join(f"{k} {v:,}" for k, v in sorted(info.places.items())) + f"; names: {info.names:,}")
     print(f"language model: {model_description()}")
     print("sources:")
-    for source in info.sources.values():
-        print(f"  - {source}")
+    for key, source in info.sources.items():
+        built_from = info.data_versions.get(key, "")
+        print(f"  - {source}" + (f" [{built_from}]" if built_from else ""))
     return 0
 
 

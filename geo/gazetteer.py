@@ -36,6 +36,8 @@ thread-safe (one connection per thread).
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import marshal
 import math
@@ -105,6 +107,26 @@ SOURCES = {
 }
 
 
+@lru_cache(maxsize=1)
+def data_versions() -> dict[str, str]:
+    """The installed version of each package in ``SOURCES``, and a digest of the curated file.
+
+    A gazetteer is current only if it was built from these: after ``pip install -U airportsdata`` the next start
+    rebuilds it, as a new ``BUILD_VERSION`` does, instead of serving the old data under the new package.
+    """
+    versions = {}
+    for source in SOURCES:
+        if source == "curated":
+            curated = resources.files("geo").joinpath("data/regions.json").read_bytes()
+            versions[source] = hashlib.sha256(curated).hexdigest()[:16]
+            continue
+        try:
+            versions[source] = importlib.metadata.version(source)
+        except importlib.metadata.PackageNotFoundError:
+            versions[source] = "-"  # the build then fails with the reader's own message
+    return versions
+
+
 @dataclass(frozen=True, slots=True)
 class GazetteerInfo:
     path: Path
@@ -114,6 +136,7 @@ class GazetteerInfo:
     build_seconds: float
     built_at: str
     sources: dict[str, str]
+    data_versions: dict[str, str]  # what it was built from (see ``data_versions``)
 
 
 _SCHEMA = """
@@ -293,6 +316,8 @@ def _build(path: Path, progress: ProgressCallback | None, scan: _CountyTownsScan
 
     from geo.sources import geonames_places
 
+    versions = data_versions()  # before reading: the stamp names the data this build reads
+
     report = progress or (lambda fraction, message: None)
     builder = _Builder()
 
@@ -459,6 +484,7 @@ def _build(path: Path, progress: ProgressCallback | None, scan: _CountyTownsScan
             "version": BUILD_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "sources": json.dumps(SOURCES),
+            "data_versions": json.dumps(versions),
             "water_area_km2": json.dumps(water_areas),
         }
         con.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
@@ -971,18 +997,25 @@ class Gazetteer:
         except sqlite3.DatabaseError as exc:
             raise GazetteerError(f"gazetteer file {self.path} is unreadable ({exc}); rebuild it") from exc
         self.version = version[0] if version else ""
+        data = self._con().execute("SELECT value FROM meta WHERE key='data_versions'").fetchone()
+        self.data_versions: dict[str, str] = json.loads(data[0]) if data else {}
         built = self._con().execute("SELECT value FROM meta WHERE key='built_at'").fetchone()
         self.built_at = built[0] if built else ""
         self._lookup = lru_cache(maxsize=50_000)(self._lookup_uncached)
         self.names_starting = lru_cache(maxsize=2)(self._names_starting)
         self._waters = lru_cache(maxsize=16)(self._waters_uncached)
 
+    @property
+    def current(self) -> bool:
+        """Built by this code (``BUILD_VERSION``) from the data packages installed now (``data_versions``)."""
+        return self.version == BUILD_VERSION and self.data_versions == data_versions()
+
     @classmethod
     def ready_in(cls, cache_dir: Path | None = None) -> bool:
         """Whether ``cache_dir`` holds a current gazetteer, so :meth:`open` would not build one."""
         path = Path(cache_dir or DEFAULT_CACHE_DIR) / GAZETTEER_FILE
         try:
-            return path.exists() and cls(path).version == BUILD_VERSION
+            return path.exists() and cls(path).current
         except GazetteerError:
             return False
 
@@ -995,7 +1028,7 @@ class Gazetteer:
         if not rebuild and path.exists():
             try:
                 gazetteer = cls(path)
-                if gazetteer.version == BUILD_VERSION:
+                if gazetteer.current:
                     return gazetteer
             except GazetteerError:
                 pass  # unreadable or outdated: rebuilt below
@@ -1210,4 +1243,5 @@ class Gazetteer:
             build_seconds=float(meta.get("build_seconds", 0)),
             built_at=meta.get("built_at", ""),
             sources=json.loads(meta.get("sources", "{}")),
+            data_versions=json.loads(meta.get("data_versions", "{}")),
         )
