@@ -193,6 +193,16 @@ INSTITUTION_WORDS = frozenset(
     "hotel station port bank company club team street road avenue lane boulevard square bridge park garden gardens "
     "zoo cemetery graveyard farm plantation canal lagoon".split()
 )
+# Words after a place's name that make the whole a public body serving that place, not a place: "Metcalfe County
+# Sheriff's Office", "Los Angeles County Fire Department", "Toronto Police". The place in such a name is the
+# jurisdiction the story is about. Buildings ("Barren County Detention Center", "Cook County Jail") are places, and
+# are not listed; nor are courts, which news names as much as buildings ("at Cook County Court").
+PUBLIC_BODY_WORDS = frozenset(
+    "police constabulary sheriff coroner fire ambulance paramedics schools government department council "
+    "commission authority board parliament assembly legislature health service services".split()
+)
+# Words that may stand between a place's name and a public body's word ("Toronto City Council").
+JURISDICTION_WORDS = frozenset("city state county district borough municipal metropolitan regional provincial".split())
 # Kinds of place that run far from any one town: an approximate reading of one is far from much of it.
 WIDE_KIND_WORDS = frozenset(
     "river rivers mountains range valley desert sea lake basin plain plains plateau coast peninsula islands "

@@ -50,6 +50,8 @@ from geo.names import (
     COMPASS_WORDS,
     GENERIC_REGION_WORDS,
     GENERIC_WORDS,
+    JURISDICTION_WORDS,
+    PUBLIC_BODY_WORDS,
     country_stems,
     division_word_after,
     normalize,
@@ -131,6 +133,8 @@ class RecognitionSettings:
     generic_words: frozenset[str] = GENERIC_WORDS  # names of regions that are mostly ordinary words (names.py)
     admin_words: frozenset[str] = ADMIN_WORDS  # "province" after a name (names.py; the resolver reads them too)
     compass_words: frozenset[str] = COMPASS_WORDS  # "North American" (names.py; the gazetteer builds regions with them)
+    public_body_words: frozenset[str] = PUBLIC_BODY_WORDS  # "Sheriff" in "Metcalfe County Sheriff's Office" (names.py)
+    jurisdiction_words: frozenset[str] = JURISDICTION_WORDS  # "City" in "Toronto City Council" (names.py)
     disabled_rules: frozenset[str] = frozenset()  # names from RULES, switched off (the bench's ablation)
 
     def __post_init__(self) -> None:
@@ -168,6 +172,7 @@ class Verdict(StrEnum):
     PROPOSE = "propose"  # adds candidates (or, in FINISH, grows kept names)
     KEEP = "keep"  # the span is a toponym
     EXTEND = "extend"  # the longer gazetteer name containing the span is the toponym
+    SHORTEN = "shorten"  # the gazetteer name the span starts with is the toponym
     DROP = "drop"  # the span is not a toponym
 
 
@@ -246,6 +251,11 @@ RULES: tuple[Rule, ...] = (
          lambda f, s, e: _place_entity(s, e) and _common_noun(s, e.span, f.settings),
          why='"mosques", "midtown", "the western coast": all lower case in a text that writes names with capitals, '
              'unless it writes the same words with capitals elsewhere ("niagara falls" in a line of tags)'),
+    Rule("public_body", Stage.ENTITY, Verdict.SHORTEN,
+         lambda f, s, e: _place_entity(s, e) and e.inner is not None and f._names_public_body(e.span, e.inner),
+         label="GPE",
+         why='"Metcalfe County Sheriff\'s Office", "the Los Angeles County Fire Department" as a GPE: a public body '
+             "named after the place it serves is no place; the place is"),
     Rule("model_place", Stage.ENTITY, Verdict.KEEP, lambda f, s, e: _place_entity(s, e), source="model",
          why="the model's GPE, LOC or FAC"),
     Rule("abbreviation_entity", Stage.ENTITY, Verdict.KEEP,
@@ -429,6 +439,7 @@ class _Item:
 
     span: Span
     longer: Span | None = None  # ENTITY: the gazetteer match containing it
+    inner: Span | None = None  # ENTITY: the longest gazetteer match it starts with, shorter than it
     inside: frozenset[str] = frozenset()  # MATCH: the labels of the entities it overlaps
 
 
@@ -485,6 +496,9 @@ class ToponymFinder:
             if rule.verdict is Verdict.EXTEND:
                 assert item.longer is not None
                 start, end, label = item.longer.start, item.longer.end, span.label_
+            elif rule.verdict is Verdict.SHORTEN:
+                assert item.inner is not None
+                start, end, label = item.inner.start, item.inner.end, rule.label or span.label_
             else:
                 start, end, label = span.start, span.end, rule.label or span.label_
             kept = Span(doc, start, end, label=label, span_id=rule.name)
@@ -522,7 +536,10 @@ class ToponymFinder:
                 ),
                 None,
             )
-            apply(Stage.ENTITY, _Item(ent, longer=longer))
+            inner = max(
+                (m for m in by_start.get(ent.start, ()) if m.end < ent.end), key=lambda m: m.end, default=None
+            )
+            apply(Stage.ENTITY, _Item(ent, longer=longer, inner=inner))
         state.ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
         state.ent_spans = {(ent.start, ent.end) for ent in doc.ents}
         if "demonym_inside_name" in self._on:
@@ -554,6 +571,14 @@ class ToponymFinder:
             and m.inside <= {"PRODUCT", "WORK_OF_ART", "EVENT"}
             and _neighbour_text(m.span[0], -1).lower() in self.settings.location_cues
         )
+
+    def _names_public_body(self, span: Span, inner: Span) -> bool:
+        """``span`` is the place ``inner`` and then a public body's word, maybe after a jurisdiction's ("Toronto
+        City Council"): a sheriff's office, a police force or a council is no place."""
+        words = [token.lower_ for token in span.doc[inner.end : span.end]]
+        if words and words[0] in self.settings.jurisdiction_words:
+            words = words[1:]
+        return bool(words) and words[0] in self.settings.public_body_words
 
     def _mislabelled_sizeable_town(self, state: _DocState, span: Span) -> bool:
         """A whole PERSON or ORG entity whose name, in any spelling ("Raqqa" and "Mekelle" are alternate names of

@@ -198,3 +198,27 @@ def test_a_sizeable_town_is_a_place_whatever_the_model_calls_it(gazetteer, blank
     elsewhere = "The minister visited Goma and Bukavu in eastern Peru."
     ents = [("Goma", "PERSON"), ("Bukavu", "PERSON"), ("Peru", "GPE")]
     assert [t for t, *_ in decided(run(gazetteer, blank, text=elsewhere, ents=ents))] == ["Peru"]
+
+
+def test_a_public_body_named_after_a_place_is_that_place(gazetteer, blank):
+    """ "Metcalfe County Sheriff's Office", "the Los Angeles County Fire Department": the model calls the body a
+    GPE, and the map showed it as an approximate place of its own. The body is no place; the county it serves is.
+    A building named after a place ("Cook County Jail") is a place, and stays whole."""
+    text = (
+        "Officers from the Los Angeles County Fire Department and the Metcalfe County Sheriff's Office met. "
+        "He was sent to Cook County Jail."
+    )
+    ents = [
+        ("Los Angeles County Fire Department", "GPE"), ("Metcalfe County Sheriff", "GPE"), ("Cook County Jail", "FAC"),
+    ]
+    on = decided(run(gazetteer, blank, text=text, ents=ents))
+    assert ("Los Angeles County", "GPE", "public_body") in on
+    assert ("Metcalfe County", "GPE", "public_body") in on
+    assert ("Cook County Jail", "FAC", "model_place") in on
+    off = [t for t, *_ in decided(run(gazetteer, blank, frozenset({"public_body"}), text=text, ents=ents))]
+    assert "Los Angeles County Fire Department" in off and "Metcalfe County Sheriff" in off
+    assert "Los Angeles County" not in off
+
+    council = "On Monday, Toronto City Council voted."
+    kept = decided(run(gazetteer, blank, text=council, ents=[("Toronto City Council", "GPE")]))
+    assert [(t, rule) for t, _, rule in kept] == [("Toronto", "public_body")]
