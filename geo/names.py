@@ -195,10 +195,12 @@ INSTITUTION_WORDS = frozenset(
 )
 # Words after a place's name that make the whole a public body serving that place, not a place: "Metcalfe County
 # Sheriff's Office", "Los Angeles County Fire Department", "Toronto Police". The place in such a name is the
-# jurisdiction the story is about. Buildings ("Barren County Detention Center", "Cook County Jail") are places, and
-# are not listed; nor are courts, which news names as much as buildings ("at Cook County Court").
+# jurisdiction the story is about; a name of several words that ends with one and holds no place ("the Highway
+# Patrol", "South Central Ambulance Service") is no place at all. Buildings ("Barren County Detention Center", "Cook
+# County Jail") are places, and are not listed; nor are courts, which news names as much as buildings ("at Cook
+# County Court").
 PUBLIC_BODY_WORDS = frozenset(
-    "police constabulary sheriff coroner fire ambulance paramedics schools government department council "
+    "police constabulary patrol guard sheriff coroner fire ambulance paramedics schools government department council "
     "commission authority board parliament assembly legislature health service services".split()
 )
 # Words that may stand between a place's name and a public body's word ("Toronto City Council").

@@ -256,6 +256,12 @@ RULES: tuple[Rule, ...] = (
          label="GPE",
          why='"Metcalfe County Sheriff\'s Office", "the Los Angeles County Fire Department" as a GPE: a public body '
              "named after the place it serves is no place; the place is"),
+    Rule("public_body_name", Stage.ENTITY, Verdict.DROP,
+         lambda f, s, e: _place_entity(s, e) and len(e.span) > 1
+         and e.span[-1].lower_ in f.settings.public_body_words and not _exact_match(s, e),
+         why='"the Highway Patrol", "South Central Ambulance Service" as a FAC or LOC: a name of several words that '
+             "ends with a public body's word is no place (the map could only guess where it is); a place named "
+             'inside it ("Missouri State Highway Patrol") is still found as a gazetteer match'),
     Rule("model_place", Stage.ENTITY, Verdict.KEEP, lambda f, s, e: _place_entity(s, e), source="model",
          why="the model's GPE, LOC or FAC"),
     Rule("abbreviation_entity", Stage.ENTITY, Verdict.KEEP,
