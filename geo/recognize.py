@@ -258,10 +258,12 @@ RULES: tuple[Rule, ...] = (
              "named after the place it serves is no place; the place is"),
     Rule("public_body_name", Stage.ENTITY, Verdict.DROP,
          lambda f, s, e: _place_entity(s, e) and len(e.span) > 1
-         and e.span[-1].lower_ in f.settings.public_body_words and not _exact_match(s, e),
+         and e.span[-1].lower_ in f.settings.public_body_words and not _exact_match(s, e)
+         and not any(token.lower_ in f.settings.connectors for token in e.span),
          why='"the Highway Patrol", "South Central Ambulance Service" as a FAC or LOC: a name of several words that '
              "ends with a public body's word is no place (the map could only guess where it is); a place named "
-             'inside it ("Missouri State Highway Patrol") is still found as a gazetteer match'),
+             'inside it ("Missouri State Highway Patrol") is still found as a gazetteer match. Not a name with '
+             '"of" or "the" in it, as places are named ("the Ring of Fire")'),
     Rule("model_place", Stage.ENTITY, Verdict.KEEP, lambda f, s, e: _place_entity(s, e), source="model",
          why="the model's GPE, LOC or FAC"),
     Rule("abbreviation_entity", Stage.ENTITY, Verdict.KEEP,

@@ -246,3 +246,6 @@ def test_a_public_body_that_holds_no_place_is_no_place(gazetteer, blank):
     alone = "Protesters gathered outside Parliament in London."
     kept = [t for t, *_ in decided(run(gazetteer, blank, text=alone, ents=[("Parliament", "FAC"), ("London", "GPE")]))]
     assert kept == ["Parliament", "London"]
+    ring = "Japan lies along the Ring of Fire."
+    kept = [t for t, *_ in decided(run(gazetteer, blank, text=ring, ents=[("Japan", "GPE"), ("Ring of Fire", "LOC")]))]
+    assert kept == ["Japan", "Ring of Fire"]
