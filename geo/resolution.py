@@ -1105,7 +1105,8 @@ def _in_named_container(text: str, mentions: list[Mention]) -> tuple[list[Mentio
 
     "the villages of Foua and Kfraya in Idlib", "the Palais des Nations in Geneva", "Celebrity Cake Studio in
     Tacoma, Washington", "Cairo's Abbasiya": the place after "in" (or a comma), or before "'s", is where the name
-    is, whatever the article named before it. A reading through part of the name ("Loyola University in Los
+    is, whatever the article named before it; where the text names both, the narrower of the two ("Whittier's
+    Penn Park, the Los Angeles County ..."). A reading through part of the name ("Loyola University in Los
     Angeles" read as the town of Loyola) gives way to the container when it is not near it. Returns the
     mentions and the spans so placed.
     """
@@ -1121,12 +1122,12 @@ def _in_named_container(text: str, mentions: list[Mention]) -> tuple[list[Mentio
     out, placed = [], set()
     for m in mentions:
         if m.kind is MentionKind.TOPONYM and not m.corrected and (m.candidate is None or m.approximate):
-            container = None
             after = _CONTAINER_AFTER.match(text, m.end)
-            if after and after.end() in known:
-                container = known[after.end()]
-            else:
-                container = by_end.get(_possessor_end(text, m.start))
+            named = [known[after.end()]] if after and after.end() in known else []
+            possessor = by_end.get(_possessor_end(text, m.start))
+            named += [possessor] if possessor is not None else []
+            # Both named ("Whittier's Penn Park, the Los Angeles County Fire Department said"): the narrower.
+            container = min(named, key=lambda c: _BREADTH[c.candidate.feature], default=None)
             near = (
                 container is not None
                 and m.candidate is not None
@@ -1248,6 +1249,10 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
+
+
+# How much ground a local container covers, narrowest first: of two containers a text names, the narrower says more.
+_BREADTH = {Feature.CITY: 0, Feature.ADMIN2: 1, Feature.ADMIN1: 2}
 
 
 def _possessor_end(text: str, start: int) -> int | None:

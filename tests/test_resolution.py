@@ -399,6 +399,18 @@ def test_an_unknown_name_in_a_named_place_is_put_there(engine):
     assert farm.approximate and farm.candidate.name == "Damascus"  # the place named closest to it
 
 
+def test_of_two_named_containers_the_narrower_holds_the_name(engine):
+    """ "Whittier's Penn Park, the Los Angeles County Fire Department said": the possessive names the town, the
+    comma the county; an unknown park is put at the town. "Texas's Big Bend, Brewster County": at the county."""
+    text = "A tree fell at Whittier's Penn Park, the Los Angeles County Fire Department said."
+    spans = _spans(text, ["Whittier", "Penn Park", "Los Angeles County"])
+    park = engine.resolve(text, spans).mentions[1]
+    assert park.approximate and park.candidate.name == "Whittier"
+    text = "Texas's Big Bend, Brewster County, saw record heat."
+    bend = engine.resolve(text, _spans(text, ["Texas", "Big Bend", "Brewster County"])).mentions[1]
+    assert bend.approximate and bend.candidate.name == "Brewster County"
+
+
 def test_a_part_of_the_name_gives_way_to_the_place_that_contains_it(engine):
     """ "Loyola University in Los Angeles" is in Los Angeles, not in the town of Loyola 500 km away."""
     text = "A researcher at Loyola University in Los Angeles reviewed a billion ballots."
