@@ -993,14 +993,17 @@ class Gazetteer:
             raise GazetteerError(f"no gazetteer at {self.path}; run 'python -m geo gazetteer build'")
         self._local = threading.local()
         try:
-            version = self._con().execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            meta = dict(
+                self._con().execute("SELECT key, value FROM meta WHERE key IN ('version', 'data_versions', 'built_at')")
+            )
         except sqlite3.DatabaseError as exc:
             raise GazetteerError(f"gazetteer file {self.path} is unreadable ({exc}); rebuild it") from exc
-        self.version = version[0] if version else ""
-        data = self._con().execute("SELECT value FROM meta WHERE key='data_versions'").fetchone()
-        self.data_versions: dict[str, str] = json.loads(data[0]) if data else {}
-        built = self._con().execute("SELECT value FROM meta WHERE key='built_at'").fetchone()
-        self.built_at = built[0] if built else ""
+        self.version = meta.get("version", "")
+        self.built_at = meta.get("built_at", "")
+        try:
+            self.data_versions: dict[str, str] = json.loads(meta.get("data_versions", "{}"))
+        except ValueError:  # a damaged entry: not current, so rebuilt on open
+            self.data_versions = {}
         self._lookup = lru_cache(maxsize=50_000)(self._lookup_uncached)
         self.names_starting = lru_cache(maxsize=2)(self._names_starting)
         self._waters = lru_cache(maxsize=16)(self._waters_uncached)
@@ -1243,5 +1246,5 @@ class Gazetteer:
             build_seconds=float(meta.get("build_seconds", 0)),
             built_at=meta.get("built_at", ""),
             sources=json.loads(meta.get("sources", "{}")),
-            data_versions=json.loads(meta.get("data_versions", "{}")),
+            data_versions=self.data_versions,
         )

@@ -233,15 +233,19 @@ def test_county_scan_in_a_second_process_matches_the_scan_here():
 def test_a_gazetteer_built_from_other_data_packages_is_rebuilt(gazetteer, monkeypatch, tmp_path):
     """Upgrading a data package ("pip install -U airportsdata") must not leave the old data in use under the new
     package: the gazetteer records what it was built from, and one built from anything else is not current."""
-    import geo.gazetteer as gz
-
     recorded = gazetteer.info().data_versions
-    assert set(recorded) == set(gz.SOURCES) and recorded == gz.data_versions()
+    assert set(recorded) == set(gazetteer_module.SOURCES) and recorded == gazetteer_module.data_versions()
     assert gazetteer.current and Gazetteer.ready_in(gazetteer.path.parent)
 
-    monkeypatch.setattr(gz, "data_versions", lambda: {**recorded, "airportsdata": "99990101"})
+    damaged = tmp_path / "gazetteer.sqlite3"  # a damaged record is not current either (rebuilt, not a crash)
+    shutil.copyfile(gazetteer.path, damaged)
+    with sqlite3.connect(damaged) as con:
+        con.execute("UPDATE meta SET value = '{not json' WHERE key = 'data_versions'")
+    assert Gazetteer(damaged).data_versions == {} and not Gazetteer(damaged).current
+
+    monkeypatch.setattr(gazetteer_module, "data_versions", lambda: {**recorded, "airportsdata": "99990101"})
     assert not gazetteer.current and not Gazetteer.ready_in(gazetteer.path.parent)
     built = []
-    monkeypatch.setattr(gz, "build", lambda path, progress=None: built.append(path))
+    monkeypatch.setattr(gazetteer_module, "build", lambda path, progress=None: built.append(path))
     Gazetteer.open(gazetteer.path.parent)
     assert built == [gazetteer.path]
