@@ -82,13 +82,19 @@ def _empty_or_absent(path: Path) -> bool:
 
 
 @contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    """An exclusive lock on the directory, so only one process at a time sets a file aside."""
+def _directory_lock(directory: Path, *, shared: bool = False) -> Iterator[None]:
+    """A lock on the directory: shared while a process opens and checks a store, exclusive to set one aside.
+
+    SQLite finds a database's -wal by its path, not by the file it has open. A process that opened the
+    damaged file just before another moved it aside would pair that file with the fresh store's -wal, and
+    its checkpoint would write the fresh store's pages into the set-aside copy. The lock keeps a move
+    from falling between another process's open and its check.
+    """
     fd = None
     if fcntl is not None:
         try:
             fd = os.open(directory, os.O_RDONLY)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         except OSError:
             if fd is not None:
                 os.close(fd)
@@ -98,6 +104,15 @@ def _directory_lock(directory: Path) -> Iterator[None]:
     finally:
         if fd is not None:
             os.close(fd)  # closing releases the lock
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` now (device, inode), or None when there is none."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class _SQLiteStore:
@@ -140,26 +155,35 @@ class _SQLiteStore:
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         delay, set_aside = 0.01, 0
         while True:
-            try:
-                con = self._connect()
+            with _directory_lock(self.path.parent, shared=True):
                 try:
-                    self._prepare(con)
-                except BaseException:
-                    con.close()
-                    raise
-            except sqlite3.Error as exc:
-                if _code(exc) in _BUSY and time.monotonic() < deadline:
-                    time.sleep(delay)  # another process is creating or checkpointing the file
-                    delay = min(delay * 2, 0.5)
-                    continue
-                if (isinstance(exc, _Damaged) or _code(exc) in _CORRUPT) and set_aside < _MAX_SET_ASIDE:
+                    con = self._connect()
+                    try:
+                        self._prepare(con)
+                    except BaseException:
+                        con.close()
+                        raise
+                except sqlite3.Error as exc:
+                    error, failed = exc, _identity(self.path)  # no one moves the file while we hold the lock
+                else:
+                    error = None
+            if error is None:
+                break
+            if _code(error) in _BUSY and time.monotonic() < deadline:
+                time.sleep(delay)  # another process is creating or checkpointing the file
+                delay = min(delay * 2, 0.5)
+                continue
+            corrupt = isinstance(error, _Damaged) or _code(error) in _CORRUPT
+            if corrupt and set_aside < _MAX_SET_ASIDE and time.monotonic() < deadline:
+                if self._set_aside(error, failed):
                     set_aside += 1
-                    self._set_aside(exc)
-                    continue
-                raise
-            self._local.con = con
-            self.readable = self.writable = True
-            return
+                else:
+                    time.sleep(delay)  # it was not moved: look again, without spinning
+                    delay = min(delay * 2, 0.5)
+                continue
+            raise error
+        self._local.con = con
+        self.readable = self.writable = True
 
     def _prepare(self, con: sqlite3.Connection) -> None:
         """Check the file, switch it to WAL, create the table, and make sure the file can be written."""
@@ -230,11 +254,15 @@ class _SQLiteStore:
         return "nothing is saved" if self.readable else "nothing is read or saved"
 
     # -- setting a corrupt file aside -----------------------------------------------------------
-    def _set_aside(self, exc: BaseException) -> None:
-        """Move the unreadable file (and its -wal, -shm) to ``<name>.corrupt-<time>``; never delete it."""
+    def _set_aside(self, exc: BaseException, failed: tuple[int, int] | None) -> bool:
+        """Move the unreadable file (and its -wal, -shm) to ``<name>.corrupt-<time>``; never delete it.
+
+        Only the very file that failed (``failed``: device and inode) is moved: if another process has
+        already set it aside and started afresh, the fresh store is left alone. Returns whether a file moved.
+        """
         with _directory_lock(self.path.parent):
-            if self._healthy():
-                return  # another process set it aside and started afresh while we waited
+            if failed is None or _identity(self.path) != failed or self._healthy():
+                return False  # another process set it aside and started afresh while we waited
             stamp = time.strftime("%Y%m%d-%H%M%S")
             aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
             n = 1
@@ -246,6 +274,7 @@ class _SQLiteStore:
                 if src.exists():
                     src.replace(Path(f"{aside}{suffix}"))
         self._set_aside_done(aside, exc)
+        return True
 
     def _set_aside_done(self, aside: Path, exc: BaseException) -> None:
         log.warning("%s is unreadable (%s); moved to %s and started afresh", self.path, _one_line(exc), aside.name)

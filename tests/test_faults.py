@@ -35,7 +35,7 @@ from urllib.parse import quote
 import pytest
 
 from geo import recognize
-from geo.cache import CorrectionStore, GeocodeCache, StoreError, _SQLiteStore
+from geo.cache import CorrectionStore, GeocodeCache, StoreError, _identity, _SQLiteStore
 from geo.geocoders import CandidateSource, online_geocoder
 from geo.model import Candidate, Feature, Result
 from geo.names import normalize
@@ -302,6 +302,66 @@ def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
     assert [a.read_bytes() for a in asides] == [damaged]  # set aside once; a fresh store is never taken for corrupt
     assert len(CorrectionStore(tmp_path / "corrections.sqlite3").all()) == workers * 20
     figure(f"corrupt corrections opened by {workers} processes at once: 1 set aside, {workers * 20} writes kept")
+
+
+def test_a_store_is_not_set_aside_between_another_openers_connect_and_check(tmp_path, monkeypatch):
+    """The race behind a set-aside copy that held a fresh store's pages, made to happen every time.
+
+    B opens the damaged file and is held before reading it; A finds the same file damaged. If A could move it
+    and start afresh now, B's connection (to the moved file) would read and checkpoint the fresh store's
+    -wal, which SQLite finds by path. A must wait until B has finished its check.
+    """
+    path = tmp_path / "corrections.sqlite3"
+    _fill(tmp_path)
+    damaged = _damage(path, "garbage")
+    held, release = threading.Event(), threading.Event()
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        con = real_connect(*args, **kwargs)  # the file is open; nothing has been read from it yet
+        if threading.current_thread().name == "B" and not held.is_set():
+            held.set()
+            release.wait(10)
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    stores: dict[str, CorrectionStore] = {}
+
+    def open_as(name: str) -> None:
+        stores[name] = CorrectionStore(path)
+        for i in range(5):
+            stores[name].set(f"{name} {i}", "AF", DOHA)
+
+    b = threading.Thread(target=open_as, args=("B",), name="B")
+    b.start()
+    assert held.wait(10)
+    a = threading.Thread(target=open_as, args=("A",), name="A")
+    a.start()
+    a.join(0.5)
+    assert a.is_alive() and path.read_bytes() == damaged  # A waits; nothing moved under B
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert set(stores) == {"A", "B"}
+    assert [x.read_bytes() for x in _asides(tmp_path, path.name)] == [damaged]
+    names = {c.name for c in CorrectionStore(path).all()}
+    assert names == {f"{w} {i}" for w in "AB" for i in range(5)}
+
+
+def test_a_set_aside_moves_only_the_file_that_failed(tmp_path):
+    """A store that found one file damaged and then waited must not move whatever file is there now."""
+    path = tmp_path / "corrections.sqlite3"
+    _fill(tmp_path)
+    _damage(path, "garbage")
+    store = CorrectionStore(path)  # sets the damaged file aside and starts afresh
+    (aside,) = _asides(tmp_path, path.name)
+    failed_then = _identity(aside)
+    store.close()
+    _damage(path, "garbage")  # the file there now fails the check too, but it is not the one that failed
+    assert not store._set_aside(sqlite3.DatabaseError("file is not a database"), failed_then)
+    assert _asides(tmp_path, path.name) == [aside]
+    assert store._set_aside(sqlite3.DatabaseError("file is not a database"), _identity(path))
+    assert len(_asides(tmp_path, path.name)) == 2
 
 
 @pytest.mark.slow  # starts a fresh engine
