@@ -294,9 +294,17 @@ class _SQLiteStore:
 
     # -- using ---------------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
+        """This thread's connection. A new one reads the file under the shared directory lock, so its -wal
+        is opened beside the very file it opened, never beside a fresh store made after a set-aside."""
         con = getattr(self._local, "con", None)
         if con is None:
-            con = self._connect()
+            with _directory_lock(self.path.parent, shared=True):
+                con = self._connect()
+                try:
+                    con.execute("PRAGMA schema_version").fetchone()
+                except BaseException:
+                    con.close()
+                    raise
             self._local.con = con
         return con
 

@@ -348,6 +348,38 @@ def test_a_store_is_not_set_aside_between_another_openers_connect_and_check(tmp_
     assert names == {f"{w} {i}" for w in "AB" for i in range(5)}
 
 
+def test_a_store_is_not_set_aside_between_a_threads_new_connection_and_its_first_read(tmp_path, monkeypatch):
+    """The same race for a connection a thread opens later: it must read (and open the -wal) before any move."""
+    path = tmp_path / "corrections.sqlite3"
+    _fill(tmp_path)
+    store = CorrectionStore(path)
+    damaged = _damage(path, "garbage")  # damaged while the app runs
+    held, release = threading.Event(), threading.Event()
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        con = real_connect(*args, **kwargs)
+        if threading.current_thread().name == "C" and not held.is_set():
+            held.set()
+            release.wait(10)
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    seen: list[list] = []
+    reader = threading.Thread(target=lambda: seen.append(store.all()), name="C")
+    reader.start()
+    assert held.wait(10)
+    opener = threading.Thread(target=CorrectionStore, args=(path,), name="other")
+    opener.start()
+    opener.join(0.5)
+    assert opener.is_alive() and path.read_bytes() == damaged  # no move while C's connection is unread
+    release.set()
+    reader.join(30)
+    opener.join(30)
+    assert seen == [[]] and store.problem and "cannot be read" in store.problem  # C read the damaged file
+    assert [x.read_bytes() for x in _asides(tmp_path, path.name)] == [damaged]
+
+
 def test_a_set_aside_moves_only_the_file_that_failed(tmp_path):
     """A store that found one file damaged and then waited must not move whatever file is there now."""
     path = tmp_path / "corrections.sqlite3"
