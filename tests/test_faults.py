@@ -304,6 +304,25 @@ def test_corrupt_corrections_opened_by_many_processes_at_once(tmp_path):
     figure(f"corrupt corrections opened by {workers} processes at once: 1 set aside, {workers * 20} writes kept")
 
 
+def _hold_first_connect(monkeypatch, thread: str) -> tuple[threading.Event, threading.Event]:
+    """Stop the named thread's first ``sqlite3.connect`` right after it opens the file, before any read.
+
+    Returns (held, release): ``held`` is set once the thread is stopped there; ``release`` lets it go on.
+    """
+    held, release = threading.Event(), threading.Event()
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        con = real_connect(*args, **kwargs)
+        if threading.current_thread().name == thread and not held.is_set():
+            held.set()
+            release.wait(10)
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    return held, release
+
+
 def test_a_store_is_not_set_aside_between_another_openers_connect_and_check(tmp_path, monkeypatch):
     """The race behind a set-aside copy that held a fresh store's pages, made to happen every time.
 
@@ -314,17 +333,7 @@ def test_a_store_is_not_set_aside_between_another_openers_connect_and_check(tmp_
     path = tmp_path / "corrections.sqlite3"
     _fill(tmp_path)
     damaged = _damage(path, "garbage")
-    held, release = threading.Event(), threading.Event()
-    real_connect = sqlite3.connect
-
-    def connect(*args, **kwargs):
-        con = real_connect(*args, **kwargs)  # the file is open; nothing has been read from it yet
-        if threading.current_thread().name == "B" and not held.is_set():
-            held.set()
-            release.wait(10)
-        return con
-
-    monkeypatch.setattr(sqlite3, "connect", connect)
+    held, release = _hold_first_connect(monkeypatch, "B")
     stores: dict[str, CorrectionStore] = {}
 
     def open_as(name: str) -> None:
@@ -354,17 +363,7 @@ def test_a_store_is_not_set_aside_between_a_threads_new_connection_and_its_first
     _fill(tmp_path)
     store = CorrectionStore(path)
     damaged = _damage(path, "garbage")  # damaged while the app runs
-    held, release = threading.Event(), threading.Event()
-    real_connect = sqlite3.connect
-
-    def connect(*args, **kwargs):
-        con = real_connect(*args, **kwargs)
-        if threading.current_thread().name == "C" and not held.is_set():
-            held.set()
-            release.wait(10)
-        return con
-
-    monkeypatch.setattr(sqlite3, "connect", connect)
+    held, release = _hold_first_connect(monkeypatch, "C")
     seen: list[list] = []
     reader = threading.Thread(target=lambda: seen.append(store.all()), name="C")
     reader.start()
