@@ -169,19 +169,17 @@ class _SQLiteStore:
                     error = None
             if error is None:
                 break
-            if _code(error) in _BUSY and time.monotonic() < deadline:
-                time.sleep(delay)  # another process is creating or checkpointing the file
-                delay = min(delay * 2, 0.5)
-                continue
             corrupt = isinstance(error, _Damaged) or _code(error) in _CORRUPT
-            if corrupt and set_aside < _MAX_SET_ASIDE and time.monotonic() < deadline:
-                if self._set_aside(error, failed):
-                    set_aside += 1
-                else:
-                    time.sleep(delay)  # it was not moved: look again, without spinning
-                    delay = min(delay * 2, 0.5)
+            retry = _code(error) in _BUSY or (corrupt and set_aside < _MAX_SET_ASIDE)
+            if not retry or time.monotonic() >= deadline:
+                raise error
+            if corrupt and self._set_aside(error, failed):
+                set_aside += 1
                 continue
-            raise error
+            # Busy (another process is creating or checkpointing the file), or another process set the
+            # damaged file aside first: look again shortly.
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
         self._local.con = con
         self.readable = self.writable = True
 
