@@ -30,7 +30,8 @@ DATELINE_SCALE_KM = 300.0
 SMALL_TOWN_POPULATION = 100_000  # below this, being in the article's country is weaker evidence for a town
 STRAY_TOWN_POPULATION = 20_000  # a town smaller than this, in a country the article is not about, is a stray
 STRAY_COUNTRY_WEIGHT = 0.25
-LOCAL = (Feature.CITY, Feature.ADMIN1, Feature.ADMIN2)
+# Places a town-sized story happens in, narrowest first (the resolver prefers the narrower of two containers).
+LOCAL = (Feature.CITY, Feature.ADMIN2, Feature.ADMIN1)
 
 
 @dataclass(frozen=True)

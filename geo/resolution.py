@@ -1126,8 +1126,9 @@ def _in_named_container(text: str, mentions: list[Mention]) -> tuple[list[Mentio
             named = [known[after.end()]] if after and after.end() in known else []
             possessor = by_end.get(_possessor_end(text, m.start))
             named += [possessor] if possessor is not None else []
-            # Both named ("Whittier's Penn Park, the Los Angeles County Fire Department said"): the narrower.
-            container = min(named, key=lambda c: _BREADTH[c.candidate.feature], default=None)
+            # Both named ("Whittier's Penn Park, the Los Angeles County Fire Department said"): the narrower,
+            # which says more (LOCAL runs narrowest first).
+            container = min(named, key=lambda c: LOCAL.index(c.candidate.feature), default=None)
             near = (
                 container is not None
                 and m.candidate is not None
@@ -1249,10 +1250,6 @@ def _mention(
         alternatives=alternatives,
         corrected=corrected,
     )
-
-
-# How much ground a local container covers, narrowest first: of two containers a text names, the narrower says more.
-_BREADTH = {Feature.CITY: 0, Feature.ADMIN2: 1, Feature.ADMIN1: 2}
 
 
 def _possessor_end(text: str, start: int) -> int | None:
