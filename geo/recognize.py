@@ -135,6 +135,12 @@ class RecognitionSettings:
     compass_words: frozenset[str] = COMPASS_WORDS  # "North American" (names.py; the gazetteer builds regions with them)
     public_body_words: frozenset[str] = PUBLIC_BODY_WORDS  # "Sheriff" in "Metcalfe County Sheriff's Office" (names.py)
     jurisdiction_words: frozenset[str] = JURISDICTION_WORDS  # "City" in "Toronto City Council" (names.py)
+    # Rule news_agency: the words after a news agency's name ("the Xinhua news agency", "Fars News Agency"), and the
+    # words that say "agency" before it in apposition ("state media agency Xinhua", "news agency IRNA").
+    agency_heads: frozenset[tuple[str, str]] = frozenset(
+        {("news", "agency"), ("press", "agency"), ("news", "service"), ("wire", "service")}
+    )
+    agency_kinds: frozenset[str] = frozenset("news media press state wire".split())
     disabled_rules: frozenset[str] = frozenset()  # names from RULES, switched off (the bench's ablation)
 
     def __post_init__(self) -> None:
@@ -237,6 +243,10 @@ RULES: tuple[Rule, ...] = (
     Rule("demonym_entity", Stage.ENTITY, Verdict.KEEP,
          lambda f, s, e: e.span.label_ == "NORP" and f._is_demonym(e.span.text), label=DEMONYM, source="model",
          why='"Afghan" labelled NORP'),
+    Rule("news_agency", Stage.ENTITY, Verdict.DROP, lambda f, s, e: f._agency_name(s, e.span),
+         why='"according to Xinhua", "Xinhua said" in a text that names "the Xinhua news agency": one sense per '
+             'document, so the agency\'s name is not its namesake town (a country\'s name, as in "Jordan News Agency", '
+             'stays a place, and so does a mention with a place\'s cue: "in Fars", "Fars province")'),
     Rule("inside_longer_name", Stage.ENTITY, Verdict.DROP,
          lambda f, s, e: _place_entity(s, e) and e.longer is not None and any(s.taken[e.span.start : e.span.end]),
          why='"Tobago" in "Trinidad and Tobago", already kept'),
@@ -247,6 +257,10 @@ RULES: tuple[Rule, ...] = (
     Rule("place_looks_like_person", Stage.ENTITY, Verdict.DROP,
          lambda f, s, e: _place_entity(s, e) and f._looks_like_person(e.span, s.people),
          why='an unknown single word ("Isachenkov"), a surname, a speaker'),
+    Rule("legal_form", Stage.ENTITY, Verdict.DROP,
+         lambda f, s, e: (_place_entity(s, e) or _org_entity(s, e)) and f._legal_form(e.span),
+         why='"Dimond Kaplan & Rothstein, P.A.": a dotted abbreviation after a company\'s name and a comma is its '
+             'legal form (a professional association), not Panama or Pennsylvania'),
     Rule("lower_case_entity", Stage.ENTITY, Verdict.DROP,
          lambda f, s, e: _place_entity(s, e) and _common_noun(s, e.span, f.settings),
          why='"mosques", "midtown", "the western coast": all lower case in a text that writes names with capitals, '
@@ -289,8 +303,10 @@ RULES: tuple[Rule, ...] = (
     Rule("already_claimed", Stage.MATCH, Verdict.DROP,
          lambda f, s, m: any(s.taken[m.span.start : m.span.end]), why="part of a name kept already"),
     Rule("organisation_name", Stage.MATCH, Verdict.DROP,
-         lambda f, s, m: s.dropped.get((m.span.start, m.span.end)) == "organisation_named_like_place",
-         why="the very span an organisation rule turned down"),
+         lambda f, s, m: s.dropped.get((m.span.start, m.span.end)) in ("organisation_named_like_place", "legal_form"),
+         why="the very span an organisation rule or a company's legal form turned down"),
+    Rule("news_agency_name", Stage.MATCH, Verdict.DROP, lambda f, s, m: f._agency_name(s, m.span),
+         why='"Xinhua" in "the Xinhua news agency reported", and wherever else the text names the agency'),
     Rule("listed_with_division_word", Stage.MATCH, Verdict.KEEP,
          lambda f, s, m: _before_division_word(s.text, m.span), label="GPE",
          why='"Kent and Sussex counties", "Napa and Sonoma counties": names a division word\'s plural follows, '
@@ -335,6 +351,7 @@ class NameTables:
     qualifier_abbreviations: frozenset[str]  # every abbreviation: after "Town," they are unambiguous
     containers: frozenset[str]  # countries and provinces
     areas: frozenset[str]  # countries, regions, provinces and seas: "the English Channel" is no institution
+    countries: frozenset[str]  # "Jordan" in "Jordan News Agency" is still a place
 
 
 def _known_abbreviation(norm: str, population: int, settings: RecognitionSettings) -> bool:
@@ -356,7 +373,7 @@ def _gazetteer_stamp(path: str) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-TABLES_FORMAT = 2  # bump when NameTables or the queries behind it change
+TABLES_FORMAT = 3  # bump when NameTables or the queries behind it change
 
 
 def _read_tables(gazetteer: Gazetteer, settings: RecognitionSettings) -> NameTables:
@@ -372,6 +389,7 @@ def _read_tables(gazetteer: Gazetteer, settings: RecognitionSettings) -> NameTab
         qualifier_abbreviations=frozenset(gazetteer.abbreviations()),
         containers=gazetteer.area_names(),
         areas=gazetteer.area_names((Feature.COUNTRY, Feature.REGION, Feature.ADMIN1, Feature.WATER)),
+        countries=gazetteer.area_names((Feature.COUNTRY,)),
     )
 
 
@@ -395,6 +413,7 @@ def _cached_tables(path: str, stamp: tuple[int, int], settings: RecognitionSetti
             names=data["names"], demonyms=frozenset(data["demonyms"]), abbreviations=data["abbreviations"],
             codes=frozenset(data["codes"]), qualifier_abbreviations=frozenset(data["qualifier_abbreviations"]),
             containers=frozenset(data["containers"]), areas=frozenset(data["areas"]),
+            countries=frozenset(data["countries"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not written yet, or unreadable: read the gazetteer
@@ -437,6 +456,7 @@ class _DocState:
     ent_label: dict[int, str] = field(default_factory=dict)
     ent_spans: set[tuple[int, int]] = field(default_factory=set)
     dropped: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, end) -> the rule that dropped it
+    agencies: frozenset[str] = frozenset()  # the names it gives news agencies (rules news_agency, news_agency_name)
     countries: frozenset[str] | None = None  # the countries the document names (rule mislabelled_sizeable_town)
     capitalised: float | None = None  # the share of its words that start with a capital (rule lower_case_entity)
 
@@ -464,6 +484,7 @@ class ToponymFinder:
         self.qualifier_abbreviations = tables.qualifier_abbreviations
         self.containers = tables.containers
         self.areas = tables.areas
+        self.countries = tables.countries
         self.strong_population = settings.strong_population
         self.max_words = settings.max_words
         self.embedded = settings.embedded
@@ -489,6 +510,8 @@ class ToponymFinder:
             doc=doc, text=text, texts=texts, people=_People(doc, texts, self.settings), taken=[False] * len(doc),
             model_places={normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS},
         )
+        if "news_agency" in self._on or "news_agency_name" in self._on:
+            state.agencies = self._news_agencies(text, texts, starts)
         spans: list[Span] = []
         dropped: list[Span] = []
 
@@ -777,6 +800,66 @@ class ToponymFinder:
             return False
         return _neighbour_text(span[0], -1).lower() not in self.settings.spatial_cues
 
+    def _legal_form(self, span: Span) -> bool:
+        """A dotted abbreviation right after an organisation's name and a comma ("Acme Holdings, S.A."): the
+        company's legal form. Not after a name the gazetteer knows, of any size, or one in a dateline's capitals:
+        the model may call a town an organisation there ("RALEIGH, N.C.", "CAMP MURRAY, Wash.")."""
+        doc, start = span.doc, span.start
+        if "." not in span.text or start < 2 or doc[start - 1].text != "," or doc[start - 2].ent_type_ != "ORG":
+            return False
+        first = start - 2
+        while first > 0 and doc[first].ent_iob_ == "I":
+            first -= 1
+        name = doc[first : start - 1].text
+        return not name.isupper() and not _known(self.gazetteer_path, normalize(name))
+
+    def _news_agencies(self, text: str, texts: list[str], starts: list[int]) -> frozenset[str]:
+        """The names a document gives news agencies: the capitalised words before "news agency" ("the Xinhua news
+        agency", "Turkey's state-run Anadolu news agency") or after "state media agency" ("agency Xinhua said").
+        Not a country's name or a people's: "Jordan News Agency", "the Saudi Press Agency" and "the Iraqi News
+        Agency" name the country they serve."""
+        found = set()
+        n = len(texts)
+        settings = self.settings
+
+        def name(first: int, last: int) -> None:
+            while first < last and texts[first].lower() in ("the", "a", "an"):
+                first += 1
+            if first < last:
+                norm = normalize(text[starts[first] : starts[last - 1] + len(texts[last - 1])])
+                if norm not in self.countries and norm not in self.demonyms:
+                    found.add(norm)
+
+        for i in range(1, n):
+            word = texts[i].lower()
+            if word not in ("agency", "service"):
+                continue
+            kind = texts[i - 1].lower()
+            if (kind, word) in settings.agency_heads:
+                first = i - 1
+                while first > 0 and i - 1 - first < self.max_words and _capitalised_text(texts[first - 1]):
+                    first -= 1
+                name(first, i - 1)
+            if word == "agency" and kind in settings.agency_kinds:
+                last = i + 1
+                while last < n and last - i <= self.max_words and _capitalised_text(texts[last]):
+                    last += 1
+                name(i + 1, last)
+        return frozenset(found)
+
+    def _agency_name(self, state: _DocState, span: Span) -> bool:
+        """A news agency's name (see :meth:`_news_agencies`) without a place's cue: not "in Fars", "Fars province"."""
+        if not state.agencies or normalize(span.text) not in state.agencies:
+            return False
+        texts = state.texts
+        before = texts[span.start - 1].lower() if span.start > 0 else ""
+        after = texts[span.end] if span.end < len(texts) else ""
+        return (
+            before not in self.settings.spatial_cues
+            and after.lower() not in self.settings.admin_words
+            and after not in self.settings.admin_heads
+        )
+
     def _institutions(self, ents: list[Span]) -> set[str]:
         """Several-word organisations the document names with "the" ("the White House"): the same name
         without it ("White House aides") is the institution too, not a town."""
@@ -874,6 +957,7 @@ class ToponymFinder:
             and i >= 2
             and doc[i - 1].text == ","
             and _capitalised(doc[i - 2])
+            and not ("legal_form" in self._on and self._legal_form(span))
             and normalize(span.text) in self.qualifier_abbreviations
         )
 
