@@ -288,6 +288,11 @@ RULES: tuple[Rule, ...] = (
              (f._place_not_org(e.span.doc, e.span) and normalize(e.span.text) not in s.institutions)
              or normalize(e.span.text) in s.model_places),
          label="GPE", why='"town of Chaman" labelled ORG'),
+    Rule("country_named_entity", Stage.ENTITY, Verdict.KEEP,
+         lambda f, s, e: _org_entity(s, e) and f._country_name(s, e.span), label="GPE",
+         why='"Delegates from Eswatini", "the Saudi military": an organisation or a people to the model whose whole '
+             "name is a country's, in a spelling the gazetteer knows (a newer official name, a short form) but the "
+             "matcher does not look for, as most of a country's other names are words of other languages"),
     Rule("mislabelled_sizeable_town", Stage.ENTITY, Verdict.KEEP,
          lambda f, s, e: f._mislabelled_sizeable_town(s, e.span), label="GPE",
          why='"visited Goma and Bukavu in eastern Congo", "withdrew from Mekelle": a whole person or organisation '
@@ -553,7 +558,7 @@ class ToponymFinder:
         if "split_entity_at_commas" in self._on:
             ents = _split_at_commas(ents)
         if "trim_entity" in self._on:
-            ents = [trimmed for ent in ents if (trimmed := _trim(ent, self.settings)) is not None]
+            ents = [trimmed for ent in ents if (trimmed := self._trim(ent)) is not None]
         state.institutions = self._institutions(ents)
         for ent in ents:
             # Only matches starting at most ``widest`` tokens earlier can contain the entity: a document with
@@ -800,6 +805,22 @@ class ToponymFinder:
             return False
         return _neighbour_text(span[0], -1).lower() not in self.settings.spatial_cues
 
+    def _country_name(self, state: _DocState, span: Span) -> bool:
+        """A country's name of four letters or more, in any spelling the gazetteer has, and not the name of an
+        institution or a news agency the text names."""
+        norm = normalize(span.text)
+        return len(norm) >= 4 and norm in self.countries and norm not in state.institutions
+
+    def _trim(self, ent: Span) -> Span | None:
+        """:func:`_trim`, but a possessive that ends a known name stays: "St. John's" is not "St. John"."""
+        trimmed = _trim(ent, self.settings)
+        if trimmed is None or trimmed.end >= ent.end or ent.doc[trimmed.end].text not in POSSESSIVES:
+            return trimmed
+        if len(trimmed) < 2:
+            return trimmed  # "America's" is America: normalised, it would be a name, "the Americas"
+        whole = ent.doc[trimmed.start : trimmed.end + 1]
+        return whole if normalize(whole.text) in self.names else trimmed
+
     def _legal_form(self, span: Span) -> bool:
         """A dotted abbreviation right after an organisation's name and a comma ("Acme Holdings, S.A."): the
         company's legal form. Not after a name the gazetteer knows, of any size, or one in a dateline's capitals:
@@ -818,7 +839,10 @@ class ToponymFinder:
         agency", "Turkey's state-run Anadolu news agency") or after "state media agency" ("agency Xinhua said").
         Not a country's name or a people's: "Jordan News Agency", "the Saudi Press Agency" and "the Iraqi News
         Agency" name the country they serve."""
-        found = set()
+        found: set[str] = set()
+        lowered = text.lower()
+        if "agency" not in lowered and "service" not in lowered:
+            return frozenset()  # most texts: no loop over their words
         n = len(texts)
         settings = self.settings
 
@@ -983,11 +1007,15 @@ class ToponymFinder:
         """Longest capitalised token runs whose text is a known place name."""
         matches: list[Span] = []
         n = len(texts)
-        caps = [_capitalised_text(x) for x in texts]
-        in_name = [caps[k] or texts[k].lower() in self.settings.connectors or texts[k] in "-'’" for k in range(n)]
+        opens = [_capitalised_text(x) for x in texts]  # a name starts with a capital...
+        caps = [opens[k] or _elided_name(texts[k]) for k in range(n)]  # ...and goes on "Côte d'Ivoire", "Coeur d'Alene"
+        in_name = [
+            caps[k] or texts[k].lower() in self.settings.connectors or texts[k] in "-'’" or texts[k] in POSSESSIVES
+            for k in range(n)
+        ]  # "Democratic People's Republic of Korea", not only "Republic of Korea" (South Korea) within it
         i = 0
         while i < n:
-            if not caps[i] or texts[i].lower() in ("the", "a", "an"):
+            if not opens[i] or texts[i].lower() in ("the", "a", "an"):
                 i += 1
                 continue
             if "abbreviation" in self._on and self._is_abbreviation(texts[i], model_places):
@@ -1009,11 +1037,14 @@ class ToponymFinder:
                 i += 1
                 continue
             run = i
-            while run < min(n, i + self.max_words) and in_name[run]:
+            words = 0  # a possessive is part of the word before it: "People's" is one of max_words
+            while run < n and in_name[run] and (words := words + (texts[run] not in POSSESSIVES)) <= self.max_words:
                 run += 1
             found = None
             for j in range(run, i, -1) if "known_name" in self._on else ():
-                if not caps[j - 1]:
+                if not caps[j - 1] and not (texts[j - 1] in POSSESSIVES and j - i > 2 and not (j < n and opens[j])):
+                    # A name of two words or more may end with a possessive ("St. John's"), but not "America's",
+                    # nor a saint's name before a building's ("St. George's Chapel" is not St. George's, Grenada).
                     continue
                 norm = normalize(text[starts[i] : starts[j - 1] + len(texts[j - 1])])
                 if norm in self.names and norm not in self.demonyms:
@@ -1169,6 +1200,14 @@ def _credential(span: Span) -> bool:
     not a state."""
     doc, start = span.doc, span.start
     return "." in span.text and start >= 2 and doc[start - 1].text == "," and doc[start - 2].ent_type_ == "PERSON"
+
+
+POSSESSIVES = ("'s", "’s")
+
+
+def _elided_name(text: str) -> bool:
+    """ "d'Ivoire", "d'Alene", "l'Aquila": an elided French or Italian article before a capitalised name."""
+    return len(text) > 2 and text[0] in "dlDL" and text[1] in "'’" and text[2].isupper()
 
 
 def _capitalised(token: Token) -> bool:
