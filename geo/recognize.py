@@ -455,6 +455,7 @@ class _DocState:
     texts: list[str]
     people: _People
     taken: list[bool]
+    model_ents: list[Span]  # the model's entities, as it found them
     model_places: set[str]  # one sense per document: a name the model calls a place somewhere
     match_at: dict[int, Span] = field(default_factory=dict)
     institutions: set[str] = field(default_factory=set)
@@ -511,9 +512,11 @@ class ToponymFinder:
         text = doc.text  # a property that joins every token: read it once
         texts = [text[a : a + k] for a, k in zip(starts, lengths, strict=True)]
         lower_words = {x for x in texts if x.islower()}
+        model_ents = list(doc.ents)  # ``Doc.ents`` builds every entity's Span anew each time it is read
         state = _DocState(
-            doc=doc, text=text, texts=texts, people=_People(doc, texts, self.settings), taken=[False] * len(doc),
-            model_places={normalize(e.text) for e in doc.ents if e.label_ in PLACE_LABELS},
+            doc=doc, text=text, texts=texts, people=_People(model_ents, texts, self.settings),
+            taken=[False] * len(doc), model_ents=model_ents,
+            model_places={normalize(e.text) for e in model_ents if e.label_ in PLACE_LABELS},
         )
         if "news_agency" in self._on or "news_agency_name" in self._on:
             state.agencies = self._news_agencies(text, texts, starts)
@@ -554,7 +557,7 @@ class ToponymFinder:
         for m in matches:
             by_start[m.start].append(m)
         widest = max((m.end - m.start for m in matches), default=0)
-        ents = list(doc.ents)
+        ents = list(model_ents)
         if "split_entity_at_commas" in self._on:
             ents = _split_at_commas(ents)
         if "trim_entity" in self._on:
@@ -576,8 +579,8 @@ class ToponymFinder:
                 (m for m in by_start.get(ent.start, ()) if m.end < ent.end), key=lambda m: m.end, default=None
             )
             apply(Stage.ENTITY, _Item(ent, longer=longer, inner=inner))
-        state.ent_label = {i: ent.label_ for ent in doc.ents for i in range(ent.start, ent.end)}
-        state.ent_spans = {(ent.start, ent.end) for ent in doc.ents}
+        state.ent_label = {i: ent.label_ for ent in model_ents for i in range(ent.start, ent.end)}
+        state.ent_spans = {(ent.start, ent.end) for ent in model_ents}
         if "demonym_inside_name" in self._on:
             for span in self._demonyms_inside_names(doc, texts, state.taken, state.people, state.ent_label):
                 apply(Stage.DEMONYM, _Item(span))
@@ -651,14 +654,14 @@ class ToponymFinder:
         if state.countries is None:
             named = {
                 c.country_code
-                for ent in state.doc.ents
+                for ent in state.model_ents
                 if ent.label_ in PLACE_LABELS and normalize(ent.text) in self.containers
                 for c in gazetteer.lookup(ent.text, include_abbreviations=False)
                 if c.feature in (Feature.COUNTRY, Feature.ADMIN1)
             }
             named |= {
                 c.country_code
-                for ent in state.doc.ents
+                for ent in state.model_ents
                 if ent.label_ == "NORP" and self._is_demonym(ent.text)
                 for c in gazetteer.demonym_countries(ent.text)
             }
@@ -807,7 +810,7 @@ class ToponymFinder:
 
     def _country_name(self, state: _DocState, span: Span) -> bool:
         """A country's name of four letters or more, in any spelling the gazetteer has, and not the name of an
-        institution or a news agency the text names."""
+        institution the text names with "the" (a news agency's name is dropped by an earlier rule)."""
         norm = normalize(span.text)
         return len(norm) >= 4 and norm in self.countries and norm not in state.institutions
 
@@ -1092,8 +1095,8 @@ class ToponymFinder:
 class _People:
     """The people a document names: in full (the model's PERSON entities), or as one word that speaks."""
 
-    def __init__(self, doc: Doc, texts: list[str], settings: RecognitionSettings) -> None:
-        persons = [ent for ent in doc.ents if ent.label_ == "PERSON"]
+    def __init__(self, ents: list[Span], texts: list[str], settings: RecognitionSettings) -> None:
+        persons = [ent for ent in ents if ent.label_ == "PERSON"]
         full = [ent for ent in persons if len(ent) > 1]
         self.names = {ent.text for ent in persons}
         self.spans = {(ent.start, ent.end) for ent in persons}
@@ -1207,7 +1210,7 @@ POSSESSIVES = ("'s", "’s")
 
 def _elided_name(text: str) -> bool:
     """ "d'Ivoire", "d'Alene", "l'Aquila": an elided French or Italian article before a capitalised name."""
-    return len(text) > 2 and text[0] in "dlDL" and text[1] in "'’" and text[2].isupper()
+    return len(text) > 2 and text[0] in "dl" and text[1] in "'’" and text[2].isupper()  # "D'Arcy" has a capital
 
 
 def _capitalised(token: Token) -> bool:
