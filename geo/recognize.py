@@ -828,9 +828,9 @@ class ToponymFinder:
         """A dotted abbreviation right after an organisation's name and a comma ("Acme Holdings, S.A."): the
         company's legal form. Not after a name the gazetteer knows, of any size, or one in a dateline's capitals:
         the model may call a town an organisation there ("RALEIGH, N.C.", "CAMP MURRAY, Wash.")."""
-        doc, start = span.doc, span.start
-        if "." not in span.text or start < 2 or doc[start - 1].text != "," or doc[start - 2].ent_type_ != "ORG":
+        if not _dotted_after_comma(span, "ORG"):
             return False
+        doc, start = span.doc, span.start
         first = start - 2
         while first > 0 and doc[first].ent_iob_ == "I":
             first -= 1
@@ -1201,8 +1201,14 @@ def _after_spatial_cue(span: Span, people: _People, settings: RecognitionSetting
 def _credential(span: Span) -> bool:
     """ "Charles W. Murphy, M.D.": a dotted abbreviation after a person's name and a comma is a degree,
     not a state."""
+    return _dotted_after_comma(span, "PERSON")
+
+
+def _dotted_after_comma(span: Span, label: str) -> bool:
+    """A dotted abbreviation right after a comma that follows an entity labelled ``label``: "Name, M.D." (a
+    person's degree), "Name, P.A." (a company's legal form)."""
     doc, start = span.doc, span.start
-    return "." in span.text and start >= 2 and doc[start - 1].text == "," and doc[start - 2].ent_type_ == "PERSON"
+    return "." in span.text and start >= 2 and doc[start - 1].text == "," and doc[start - 2].ent_type_ == label
 
 
 POSSESSIVES = ("'s", "’s")
